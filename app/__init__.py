@@ -1,0 +1,98 @@
+"""Vitrine: a product catalog served by async Flask views and driven by htmx.
+
+``create_app`` is the factory used by Hypercorn (``app:create_app()``), the ``flask`` CLI and the
+tests. The package is laid out by area:
+
+* :mod:`app.runtime` - serving Flask as ASGI with async views on one event loop per worker
+* :mod:`app.data` - models, the async engine and sessions, the embedded server, seeding
+* :mod:`app.catalog` - the shopper catalog (search, facets, pages)
+* :mod:`app.editor` - the editors' inline table, bulk actions and history
+* :mod:`app.auth` - sign-in, roles
+* :mod:`app.api` - the JSON API under ``/api/v1``
+* :mod:`app.web` - htmx-aware rendering, errors, security headers
+* :mod:`app.ops` - health probes and logging
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import check_production_secret, select_config
+from .data.database import database
+from .data.embedded import embedded_database_url
+from .data.urls import sync_url
+from .extensions import csrf, db, migrate
+from .runtime import VitrineFlask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask:
+    """Build the app for ``config_name`` (or ``VITRINE_CONFIG``); ``overrides`` win over both."""
+    app = VitrineFlask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(select_config(config_name))
+    app.config.update(overrides)
+    if app.config["ENV_NAME"] == "production":
+        check_production_secret(app.config.get("SECRET_KEY"))
+
+    if not app.config.get("DATABASE_URL"):
+        name = "vitrine_test" if app.config["TESTING"] else "vitrine"
+        app.config["DATABASE_URL"] = embedded_database_url(app.instance_path, name)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sync_url(app.config["DATABASE_URL"]).render_as_string(
+        hide_password=False
+    )
+
+    from . import data  # noqa: F401 - models must be imported before metadata is used
+    from .data import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    database.init_app(app)
+
+    _configure_logging(app)
+    _register_web(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _configure_logging(app: VitrineFlask) -> None:
+    from .ops.logging import configure_logging
+
+    configure_logging(app.config.get("LOG_LEVEL", "WARNING" if app.config["TESTING"] else "INFO"))
+
+
+def _register_web(app: VitrineFlask) -> None:
+    from .web.errors import register_error_handlers
+    from .web.htmx import add_vary_header
+
+    register_error_handlers(app)
+    app.after_request(add_vary_header)
+
+
+def _register_blueprints(app: VitrineFlask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .catalog import bp as catalog_bp
+    from .editor import bp as editor_bp
+    from .ops.routes import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(editor_bp, url_prefix="/editor")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def _register_cli(app: VitrineFlask) -> None:
+    from .cli import seed_command, users_cli
+
+    app.cli.add_command(seed_command)
+    app.cli.add_command(users_cli)

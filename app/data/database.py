@@ -1,0 +1,142 @@
+"""The async engine and the per-request session.
+
+Each event loop gets its own :class:`~sqlalchemy.ext.asyncio.AsyncEngine` (an asyncpg connection
+belongs to the loop that opened it). Under Hypercorn a worker has exactly one loop, so it has one
+engine and one pool, shared by all its requests; the test client's loop thread has another.
+
+In a request, :func:`get_session` returns the request's ``AsyncSession``; it is closed at
+teardown, after a rollback if the request failed or was cancelled. Outside requests (CLI, tests,
+benchmarks), use ``async with database.session() as session``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ..runtime.bridge import await_in_greenlet
+from .urls import async_url
+
+log = logging.getLogger("vitrine.db")
+
+_SESSION_KEY = "_vitrine_db_session"
+
+
+class AsyncDatabase:
+    """Owns one async engine per event loop, built from the app's ``DATABASE_URL``."""
+
+    def __init__(self) -> None:
+        self.url: URL | None = None
+        self.engine_options: dict[str, Any] = {}
+        self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sessionmakers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]
+        ] = weakref.WeakKeyDictionary()
+
+    def init_app(self, app: Flask) -> None:
+        config = app.config
+        self.url = async_url(config["DATABASE_URL"])
+        self.engine_options = {
+            "pool_size": config["DB_POOL_SIZE"],
+            "max_overflow": config["DB_MAX_OVERFLOW"],
+            "pool_timeout": config["DB_POOL_TIMEOUT"],
+            "pool_pre_ping": config["DB_POOL_PRE_PING"],
+            "pool_recycle": 1800,
+            "connect_args": {
+                "server_settings": {
+                    "application_name": "vitrine",
+                    "idle_in_transaction_session_timeout": str(
+                        config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]
+                    ),
+                    "statement_timeout": str(config["DB_STATEMENT_TIMEOUT_MS"]),
+                },
+            },
+        }
+        app.extensions["vitrine_db"] = self
+        app.teardown_request(_close_request_session)
+        if hasattr(app, "on_shutdown"):
+            app.on_shutdown(self.dispose_current)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine of the running event loop, created on first use."""
+        loop = asyncio.get_running_loop()
+        engine = self._engines.get(loop)
+        if engine is None:
+            if self.url is None:
+                raise RuntimeError("AsyncDatabase.init_app() has not been called")
+            engine = create_async_engine(self.url, **self.engine_options)
+            self._engines[loop] = engine
+            self._sessionmakers[loop] = async_sessionmaker(engine, expire_on_commit=False)
+        return engine
+
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory bound to the running loop's engine."""
+        self.engine  # noqa: B018 - creates the engine and its factory on first use
+        return self._sessionmakers[asyncio.get_running_loop()]
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for code outside a request; rolled back unless committed."""
+        async with self.sessionmaker()() as session:
+            yield session
+
+    async def ping(self) -> None:
+        """Round-trip to the database (used by ``/readyz``)."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose_current(self) -> None:
+        """Close the running loop's pool (worker shutdown, end of a test loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        engine = self._engines.pop(loop, None)
+        self._sessionmakers.pop(loop, None)
+        if engine is not None:
+            await engine.dispose()
+
+
+database = AsyncDatabase()
+
+
+def get_database() -> AsyncDatabase:
+    return current_app.extensions["vitrine_db"]
+
+
+async def get_session() -> AsyncSession:
+    """The current request's session, opened on first use and closed at teardown."""
+    session = g.get(_SESSION_KEY)
+    if session is None:
+        session = get_database().sessionmaker()()
+        setattr(g, _SESSION_KEY, session)
+    return session
+
+
+def _close_request_session(error: BaseException | None) -> None:
+    """Teardown: roll back (on error or cancellation) and return the connection to the pool."""
+    session: AsyncSession | None = g.pop(_SESSION_KEY, None)
+    if session is not None:
+        await_in_greenlet(_finish(session, error))
+
+
+async def _finish(session: AsyncSession, error: BaseException | None) -> None:
+    try:
+        if error is not None:
+            await session.rollback()
+        await session.close()
+    except BaseException:  # a cancelled query can leave the connection unusable: drop it
+        log.warning("discarding a database connection after a failed close", exc_info=True)
+        await session.invalidate()

@@ -1,0 +1,312 @@
+"""The ASGI entry point: serve Flask's WSGI handling on the server's event loop.
+
+For each HTTP request the adapter reads the body (bounded), builds a WSGI environ, waits for a
+slot under the worker's concurrency limit and runs ``app.wsgi_app`` in a greenlet on the loop.
+Async views are awaited on that same loop (see :mod:`.bridge`). A request that waits too long for
+a slot, or runs past the request timeout, is cancelled and answered 503 with ``Retry-After``; a
+client that disconnects cancels its request, so stale searches stop using database connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import sys
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .bridge import greenlet_spawn
+
+if TYPE_CHECKING:
+    from .flask_app import VitrineFlask
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("vitrine.request")
+
+ABORT_KEY = "vitrine.abort"
+REQUEST_ID_KEY = "vitrine.request_id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_FILE_CHUNK = 64 * 1024
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: lets the adapter read files in a thread, off the event loop."""
+
+    def __init__(self, file: Any, block_size: int = _FILE_CHUNK) -> None:
+        self.file = file
+        self.block_size = block_size
+
+    def __iter__(self) -> Iterable[bytes]:  # only used by callers that are not the adapter
+        while chunk := self.file.read(self.block_size):
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass
+class WSGIResult:
+    """What the WSGI call produced: status, headers and a body already drained of async work."""
+
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: list[bytes] = field(default_factory=list)
+    file: FileWrapper | None = None
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeded ``MAX_CONTENT_LENGTH``."""
+
+
+def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
+    """Translate an ASGI HTTP scope and its body into a PEP 3333 environ."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": str(client[0]),
+        "REMOTE_PORT": str(client[1]),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.file_wrapper": FileWrapper,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name == "content-type":
+            environ["CONTENT_TYPE"] = value
+        elif name == "content-length":
+            continue  # the body is fully read; its real length was set above
+        elif "_" in name:
+            continue  # "X_Forwarded" would collide with "X-Forwarded" in WSGI; drop it
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def call_wsgi(app: Any, environ: dict[str, Any]) -> WSGIResult:
+    """Run ``app.wsgi_app`` (inside a bridge greenlet) and drain its response iterable."""
+    result = WSGIResult()
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        result.status = int(status.split(" ", 1)[0])
+        result.headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ]
+        return result.body.append
+
+    iterable = app.wsgi_app(environ, start_response)
+    if isinstance(iterable, FileWrapper):
+        result.file = iterable
+        return result
+    try:
+        for chunk in iterable:
+            if chunk:
+                result.body.append(chunk)
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+    return result
+
+
+class ASGIAdapter:
+    """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
+
+    def __init__(self, app: VitrineFlask) -> None:
+        self.app = app
+        config = app.config
+        self.max_body = int(config.get("MAX_CONTENT_LENGTH") or 0) or None
+        self.queue_timeout = float(config["REQUEST_QUEUE_TIMEOUT"])
+        self.request_timeout = float(config["REQUEST_TIMEOUT"])
+        self.retry_after = int(config["RETRY_AFTER_SECONDS"])
+        self.max_concurrent = int(config["MAX_CONCURRENT_REQUESTS"])
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle_http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.handle_lifespan(receive, send)
+        else:  # websockets are not part of Vitrine
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def handle_lifespan(self, receive: Receive, send: Send) -> None:
+        """Open the worker's resources at startup and dispose of them at shutdown."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.app.run_startup_hooks()
+                except Exception as exc:  # report to the server, which refuses to start
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.app.run_shutdown_hooks()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _slots_for_loop(self) -> asyncio.Semaphore:
+        """The concurrency limit of the running loop (a semaphore belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        slots = self._slots.get(loop)
+        if slots is None:
+            slots = self._slots[loop] = asyncio.Semaphore(self.max_concurrent)
+        return slots
+
+    async def read_body(self, scope: Scope, receive: Receive) -> bytes:
+        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        if declared is not None and self.max_body is not None:
+            try:
+                if int(declared) > self.max_body:
+                    raise BodyTooLarge
+            except ValueError:
+                pass
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise asyncio.CancelledError("client disconnected before sending its body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if self.max_body is not None and size > self.max_body:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = self._request_id(scope)
+        try:
+            body = await self.read_body(scope, receive)
+        except BodyTooLarge:
+            environ = build_environ(scope, b"")
+            environ[REQUEST_ID_KEY] = request_id
+            result = await self._render_abort(environ, 413)
+            await self._send(send, result, request_id)
+            self._log(scope, result.status, started, request_id, "body_too_large")
+            return
+        except asyncio.CancelledError:
+            self._log(scope, 499, started, request_id, "client_disconnected")
+            return
+        environ = build_environ(scope, body)
+        environ[REQUEST_ID_KEY] = request_id
+        task = asyncio.current_task()
+        assert task is not None
+        disconnected = asyncio.Event()
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            disconnected.set()
+            task.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch_disconnect())
+        try:
+            result, outcome = await self.execute(environ)
+        except asyncio.CancelledError:
+            if not disconnected.is_set():
+                raise  # the server itself is cancelling us
+            task.uncancel()
+            self._log(scope, 499, started, request_id, "client_disconnected")
+            return
+        finally:
+            watcher.cancel()
+        await self._send(send, result, request_id)
+        self._log(scope, result.status, started, request_id, outcome)
+
+    async def execute(self, environ: dict[str, Any]) -> tuple[WSGIResult, str]:
+        """Run one request under the concurrency limit and the request timeout.
+
+        Returns the response and an outcome label: ``ok``, ``overloaded`` (no slot within the
+        queue timeout) or ``timeout`` (cancelled after the request timeout); both refusals are
+        answered 503 with ``Retry-After``.
+        """
+        slots = self._slots_for_loop()
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                await slots.acquire()
+        except TimeoutError:
+            return await self._render_abort(environ, 503), "overloaded"
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                return await greenlet_spawn(call_wsgi, self.app, environ), "ok"
+        except TimeoutError:
+            return await self._render_abort(environ, 503), "timeout"
+        finally:
+            slots.release()
+
+    async def _render_abort(self, environ: dict[str, Any], code: int) -> WSGIResult:
+        """Let Flask render an error page (HTML, fragment or JSON) for a refused request."""
+        environ = dict(environ, **{ABORT_KEY: code})
+        environ["wsgi.input"] = io.BytesIO(b"")
+        environ["CONTENT_LENGTH"] = "0"
+        return await greenlet_spawn(call_wsgi, self.app, environ)
+
+    async def _send(self, send: Send, result: WSGIResult, request_id: str) -> None:
+        headers = result.headers + [(b"x-request-id", request_id.encode("latin-1"))]
+        await send({"type": "http.response.start", "status": result.status, "headers": headers})
+        if result.file is not None:
+            try:
+                while chunk := await asyncio.to_thread(result.file.file.read, _FILE_CHUNK):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            finally:
+                await asyncio.to_thread(result.file.close)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": b"".join(result.body)})
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID.match(candidate):
+                    return candidate
+        return uuid.uuid4().hex
+
+    def _log(self, scope: Scope, status: int, started: float, request_id: str, outcome: str) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "outcome": outcome,
+            },
+        )
+
+
+__all__ = ["ABORT_KEY", "ASGIAdapter", "FileWrapper", "REQUEST_ID_KEY", "WSGIResult", "build_environ"]

@@ -1,0 +1,120 @@
+"""``VitrineFlask``: a Flask app that is an ASGI application and awaits async views on its loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request
+from flask.testing import FlaskClient
+from werkzeug.test import run_wsgi_app
+from werkzeug.wsgi import get_current_url
+
+from .asgi import ABORT_KEY, ASGIAdapter, Receive, Scope, Send
+from .bridge import make_sync
+from .loop_thread import LoopThread
+
+T = TypeVar("T")
+Hook = Callable[[], Awaitable[None]]
+
+
+class VitrineFlask(Flask):
+    """Flask, served as ASGI, with async views awaited on the worker's one event loop.
+
+    * ``app(scope, receive, send)`` is the ASGI entry point Hypercorn serves.
+    * :meth:`blocking_wsgi` is a synchronous WSGI entry for callers without a loop (the test
+      client uses it); it runs the request on :attr:`loop_thread` through the same bridge.
+    * :meth:`run_blocking` runs a coroutine on that loop thread (CLI commands, tests).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loop_thread = LoopThread()
+        self._startup_hooks: list[Hook] = []
+        self._shutdown_hooks: list[Hook] = []
+        self._asgi: ASGIAdapter | None = None
+        self.test_client_class = BridgedTestClient
+        self.before_request(_abort_if_refused)
+
+    # -- execution -------------------------------------------------------------------------
+    def async_to_sync(self, func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+        """Await ``func`` on the current event loop instead of asgiref's loop-per-call."""
+        return make_sync(func)
+
+    @property
+    def asgi(self) -> ASGIAdapter:
+        if self._asgi is None:
+            self._asgi = ASGIAdapter(self)
+        return self._asgi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        await self.asgi(scope, receive, send)
+
+    def blocking_wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Serve one WSGI request synchronously, running it on the app's loop thread."""
+        result, _outcome = self.loop_thread.run(self.asgi.execute(environ))
+        phrase = HTTPStatus(result.status).phrase if result.status in HTTPStatus._value2member_map_ else ""
+        start_response(
+            f"{result.status} {phrase}",
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],
+        )
+        if result.file is not None:
+            with result.file.file as handle:
+                return [handle.read()]
+        return result.body
+
+    def run_blocking(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` to completion on the app's loop thread (for code with no loop)."""
+        return self.loop_thread.run(coro)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def on_startup(self, hook: Hook) -> Hook:
+        """Register a coroutine function awaited when a server worker starts."""
+        self._startup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Register a coroutine function awaited when a worker, or the loop thread, stops."""
+        self._shutdown_hooks.append(hook)
+        self.loop_thread.on_stop(hook)
+        return hook
+
+    async def run_startup_hooks(self) -> None:
+        for hook in self._startup_hooks:
+            await hook()
+
+    async def run_shutdown_hooks(self) -> None:
+        for hook in reversed(self._shutdown_hooks):
+            await hook()
+
+    def close(self) -> None:
+        """Stop the loop thread after running the shutdown hooks on it (tests, CLI)."""
+        self.loop_thread.stop()
+
+
+def _abort_if_refused() -> None:
+    """Render the error page the ASGI layer decided on (overload, timeout, oversized body)."""
+    code = request.environ.get(ABORT_KEY)
+    if code:
+        abort(code)
+
+
+class BridgedTestClient(FlaskClient):
+    """Flask's test client, sending requests through :meth:`VitrineFlask.blocking_wsgi`.
+
+    Werkzeug's client calls ``app(environ, start_response)``; Vitrine's ``app(...)`` is ASGI, so
+    this override (Werkzeug's own method with the entry point swapped) routes the call.
+    """
+
+    def run_wsgi_app(self, environ: dict[str, Any], buffered: bool = False) -> Any:
+        app: VitrineFlask = self.application  # type: ignore[assignment]
+        self._add_cookies_to_wsgi(environ)
+        rv = run_wsgi_app(app.blocking_wsgi, environ, buffered=buffered)
+        url = urlsplit(get_current_url(environ))
+        self._update_cookies_from_response(
+            url.hostname or "localhost", url.path, rv[2].getlist("Set-Cookie")
+        )
+        return rv

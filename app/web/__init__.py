@@ -1,0 +1,1 @@
+"""Cross-cutting web concerns: HTMX-aware rendering, error pages, response headers."""

@@ -1,0 +1,108 @@
+"""Error responses in the form the client can use: JSON for the API, a fragment for htmx
+(retargeted to the page's message area), a full page for a browser. Tracebacks and SQL never
+reach a client; they go to the log with the request id."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from ..runtime.asgi import REQUEST_ID_KEY
+from .htmx import is_htmx
+
+log = logging.getLogger("vitrine.errors")
+
+MESSAGES = {
+    400: "The request was not understood.",
+    401: "Please sign in to continue.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page.",
+    405: "That method is not allowed here.",
+    409: "Someone else changed this first.",
+    413: "The request is too large.",
+    415: "That content type is not supported.",
+    422: "Some fields need attention.",
+    429: "Too many requests. Please wait a moment and try again.",
+    500: "Something went wrong on our side.",
+    503: "The service is busy. Please try again in a moment.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(code: int, message: str | None = None, *, retry_after: int | None = None,
+                   extra: dict | None = None) -> Response:
+    """Build the error response for the current request in its client's format."""
+    message = message or MESSAGES.get(code, "Error")
+    if wants_json():
+        body = {"error": message, "status": code}
+        if extra:
+            body.update(extra)
+        response = make_response(jsonify(body), code)
+    elif is_htmx():
+        response = make_response(render_template("partials/error.html", code=code, message=message), code)
+        # Show it in the page's message area instead of swapping it into, say, a table row.
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = make_response(render_template("error.html", code=code, message=message), code)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    retry_after = app.config["RETRY_AFTER_SECONDS"]
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException) -> Response:
+        code = error.code or 500
+        description = error.description if code < 500 and error.description else None
+        if code == 503 or isinstance(error, ServiceUnavailable):
+            return error_response(503, retry_after=retry_after)
+        if code == 404 and description and description.startswith("The requested URL"):
+            description = None
+        if code == 405 and description and description.startswith("The method"):
+            description = None
+        response = error_response(code, description)
+        valid_methods = getattr(error, "valid_methods", None)
+        if code == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response
+
+    @app.errorhandler(PoolTimeout)
+    def handle_pool_timeout(error: PoolTimeout) -> Response:
+        log.warning("connection pool exhausted", extra=_request_fields())
+        return error_response(503, retry_after=retry_after)
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError) -> Response:
+        if error.connection_invalidated or _is_connection_error(error):
+            log.warning("database unavailable: %s", error.orig, extra=_request_fields())
+            return error_response(503, retry_after=retry_after)
+        log.exception("database error", extra=_request_fields())
+        return error_response(500)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return handle_http_exception(error)
+        original = getattr(error, "original_exception", error)
+        log.error("unhandled error", exc_info=original, extra=_request_fields())
+        return error_response(InternalServerError.code)
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    text = f"{type(error.orig).__name__} {error.orig}".lower()
+    return any(word in text for word in ("connection", "closed", "shutdown", "cannot connect",
+                                         "terminat", "admin"))
+
+
+def _request_fields() -> dict:
+    return {"request_id": request.environ.get(REQUEST_ID_KEY), "path": request.path}

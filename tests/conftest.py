@@ -1,0 +1,73 @@
+"""Shared fixtures: one migrated test database per run, emptied before every test.
+
+The database is the embedded PostgreSQL (``instance/pgdata``, database ``vitrine_test``) unless
+``TEST_DATABASE_URL`` names another server. Tests get a Flask ``app`` and ``client`` (Flask's test
+client, routed through the same event-loop bridge as a served request), a sync ``sql`` helper
+for arranging and checking rows, and ``live_server`` for a real Hypercorn process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+os.environ["VITRINE_CONFIG"] = "testing"
+
+from app import create_app  # noqa: E402
+from app.data.urls import libpq_dsn  # noqa: E402
+from app.runtime import VitrineFlask  # noqa: E402
+
+from .support.sql import Sql  # noqa: E402
+
+TABLES = ("product_revisions", "api_tokens", "products", "categories", "users")
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[VitrineFlask]:
+    """The app under test, on a freshly migrated test database."""
+    application = create_app("testing")
+    reset_schema(application)
+    yield application
+    application.close()
+
+
+def reset_schema(application: VitrineFlask) -> None:
+    """Drop everything and migrate from empty to head, as a fresh deployment would."""
+    from flask_migrate import upgrade
+
+    with psycopg.connect(libpq_dsn(application.config["DATABASE_URL"]), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    with application.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(app: VitrineFlask) -> str:
+    return app.config["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def _sql_connection(database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(_sql_connection: psycopg.Connection) -> None:
+    """Every test starts from empty tables (identities restarted)."""
+    _sql_connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def sql(_sql_connection: psycopg.Connection) -> Sql:
+    """Arrange and inspect rows with plain SQL (autocommit), independent of the app's loop."""
+    return Sql(_sql_connection)
+
+
+@pytest.fixture
+def client(app: VitrineFlask):
+    return app.test_client()
