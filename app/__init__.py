@@ -70,11 +70,14 @@ def _configure_logging(app: VitrineFlask) -> None:
 
 
 def _register_web(app: VitrineFlask) -> None:
+    from .web import limits, security
     from .web.errors import register_error_handlers
     from .web.htmx import add_vary_header
 
     register_error_handlers(app)
     app.after_request(add_vary_header)
+    security.init_app(app)
+    limits.init_app(app)
 
 
 def _register_blueprints(app: VitrineFlask) -> None:

@@ -71,3 +71,39 @@ def sql(_sql_connection: psycopg.Connection) -> Sql:
 @pytest.fixture
 def client(app: VitrineFlask):
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path):
+    """A one-worker Hypercorn serving ``app:create_app()`` on the test database."""
+    from .support.live import start_server
+
+    server = start_server(database_url, tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright; fails loudly if Chromium is missing."""
+    from playwright.sync_api import sync_playwright
+
+    from .support.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; console errors are collected on ``page.errors``."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    context.close()
