@@ -42,8 +42,9 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
         check_production_secret(app.config.get("SECRET_KEY"))
 
     if not app.config.get("DATABASE_URL"):
-        name = "vitrine_test" if app.config["TESTING"] else "vitrine"
-        app.config["DATABASE_URL"] = embedded_database_url(app.instance_path, name)
+        app.config["DATABASE_URL"] = embedded_database_url(
+            app.instance_path, app.config["EMBEDDED_DATABASE_NAME"]
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = sync_url(app.config["DATABASE_URL"]).render_as_string(
         hide_password=False
     )

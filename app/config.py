@@ -43,6 +43,8 @@ class BaseConfig:
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = _int("VITRINE_DB_IDLE_TX_TIMEOUT_MS", 30_000)
     DB_STATEMENT_TIMEOUT_MS = _int("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000)
 
+    EMBEDDED_DATABASE_NAME = "vitrine"
+
     MAX_CONTENT_LENGTH = _int("VITRINE_MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     SESSION_COOKIE_HTTPONLY = True
@@ -64,7 +66,10 @@ class TestingConfig(BaseConfig):
     ENV_NAME = "testing"
     TESTING = True
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
+    # Name of the embedded test database; parallel test runs each set their own.
+    EMBEDDED_DATABASE_NAME = os.environ.get("VITRINE_TEST_DB", "vitrine_test")
     SECRET_KEY = "testing-secret-key"
+    WTF_CSRF_ENABLED = True
 
 
 class ProductionConfig(BaseConfig):
