@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import check_production_secret, select_config
-from .data.database import database
+from .data.database import init_database
 from .data.embedded import embedded_database_url
 from .data.urls import sync_url
 from .extensions import csrf, db, migrate
@@ -55,7 +55,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    database.init_app(app)
+    init_database(app)
 
     _configure_logging(app)
     _register_web(app)
@@ -67,7 +67,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
 def _configure_logging(app: VitrineFlask) -> None:
     from .ops.logging import configure_logging
 
-    configure_logging(app.config.get("LOG_LEVEL", "WARNING" if app.config["TESTING"] else "INFO"))
+    configure_logging(app.config["LOG_LEVEL"] or ("WARNING" if app.config["TESTING"] else "INFO"))
 
 
 def _register_web(app: VitrineFlask) -> None:

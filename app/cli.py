@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .data.database import database
+from .data.database import get_database
 from .data.seed import product_count, seed_catalog
 from .data.users import UserError, create_user
 
@@ -24,6 +24,7 @@ from .data.users import UserError, create_user
 def seed_command(products: int, seed_value: int, replace: bool, if_empty: bool) -> None:
     """Load a deterministic demo catalog."""
     app = current_app._get_current_object()
+    database = get_database()
 
     async def run() -> int | None:
         existing = await product_count(database.engine)
@@ -60,6 +61,7 @@ def users_cli() -> None:
 def create_user_command(email: str, role: str, password: str) -> None:
     """Create a user who can sign in to the editor."""
     app = current_app._get_current_object()
+    database = get_database()
 
     async def run() -> int:
         async with database.session() as session:

@@ -44,6 +44,7 @@ class BaseConfig:
     DB_STATEMENT_TIMEOUT_MS = _int("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000)
 
     EMBEDDED_DATABASE_NAME = "vitrine"
+    LOG_LEVEL = os.environ.get("VITRINE_LOG_LEVEL") or None
 
     MAX_CONTENT_LENGTH = _int("VITRINE_MAX_CONTENT_LENGTH", 1024 * 1024)
     MAX_FORM_MEMORY_SIZE = 512 * 1024
@@ -51,6 +52,13 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Rate limits (app.web.limits): Redis storage when REDIS_URL is set, memory otherwise.
+    RATELIMIT_ENABLED = os.environ.get("VITRINE_RATELIMIT_ENABLED", "1") == "1"
+    RATELIMIT_LOGIN = os.environ.get("VITRINE_RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_SEARCH = os.environ.get("VITRINE_RATELIMIT_SEARCH", "300 per minute")
+    RATELIMIT_API = os.environ.get("VITRINE_RATELIMIT_API", "600 per minute")
+    RATELIMIT_KEY_PREFIX = os.environ.get("VITRINE_RATELIMIT_KEY_PREFIX", "vitrine")
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     TESTING = False
@@ -70,6 +78,8 @@ class TestingConfig(BaseConfig):
     EMBEDDED_DATABASE_NAME = os.environ.get("VITRINE_TEST_DB", "vitrine_test")
     SECRET_KEY = "testing-secret-key"
     WTF_CSRF_ENABLED = True
+    # Off so the suite is never throttled; tests of the limits turn it on explicitly.
+    RATELIMIT_ENABLED = os.environ.get("VITRINE_RATELIMIT_ENABLED", "0") == "1"
 
 
 class ProductionConfig(BaseConfig):

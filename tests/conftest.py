@@ -83,9 +83,13 @@ def live_server(database_url: str, tmp_path):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium through Playwright; fails loudly if Chromium is missing."""
+    """Headless Debian Chromium through Playwright; fails loudly if Chromium is missing.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would stop pytest-asyncio tests in other modules from running theirs.
+    """
     from playwright.sync_api import sync_playwright
 
     from .support.browser import CHROMIUM, CHROMIUM_ARGS

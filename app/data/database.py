@@ -4,9 +4,13 @@ Each event loop gets its own :class:`~sqlalchemy.ext.asyncio.AsyncEngine` (an as
 belongs to the loop that opened it). Under Hypercorn a worker has exactly one loop, so it has one
 engine and one pool, shared by all its requests; the test client's loop thread has another.
 
+Each app has its own :class:`AsyncDatabase` (``app.extensions["vitrine_db"]``, created by
+:func:`init_database`), so two apps in one process never share a URL or a pool.
+
 In a request, :func:`get_session` returns the request's ``AsyncSession``; it is closed at
 teardown, after a rollback if the request failed or was cancelled. Outside requests (CLI, tests,
-benchmarks), use ``async with database.session() as session``.
+benchmarks), take the app's database first (``db = get_database()`` in an app context, or
+``app.extensions["vitrine_db"]``), then ``async with db.session() as session`` on the loop.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ _SESSION_KEY = "_vitrine_db_session"
 
 
 class AsyncDatabase:
-    """Owns one async engine per event loop, built from the app's ``DATABASE_URL``."""
+    """Owns one async engine per event loop, built from one app's ``DATABASE_URL``."""
 
-    def __init__(self) -> None:
-        self.url: URL | None = None
-        self.engine_options: dict[str, Any] = {}
+    def __init__(self, url: URL, engine_options: dict[str, Any]) -> None:
+        self.url = url
+        self.engine_options = engine_options
         self._engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
             weakref.WeakKeyDictionary()
         )
@@ -44,38 +48,12 @@ class AsyncDatabase:
             asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]
         ] = weakref.WeakKeyDictionary()
 
-    def init_app(self, app: Flask) -> None:
-        config = app.config
-        self.url = async_url(config["DATABASE_URL"])
-        self.engine_options = {
-            "pool_size": config["DB_POOL_SIZE"],
-            "max_overflow": config["DB_MAX_OVERFLOW"],
-            "pool_timeout": config["DB_POOL_TIMEOUT"],
-            "pool_pre_ping": config["DB_POOL_PRE_PING"],
-            "pool_recycle": 1800,
-            "connect_args": {
-                "server_settings": {
-                    "application_name": "vitrine",
-                    "idle_in_transaction_session_timeout": str(
-                        config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]
-                    ),
-                    "statement_timeout": str(config["DB_STATEMENT_TIMEOUT_MS"]),
-                },
-            },
-        }
-        app.extensions["vitrine_db"] = self
-        app.teardown_request(_close_request_session)
-        if hasattr(app, "on_shutdown"):
-            app.on_shutdown(self.dispose_current)
-
     @property
     def engine(self) -> AsyncEngine:
         """The engine of the running event loop, created on first use."""
         loop = asyncio.get_running_loop()
         engine = self._engines.get(loop)
         if engine is None:
-            if self.url is None:
-                raise RuntimeError("AsyncDatabase.init_app() has not been called")
             engine = create_async_engine(self.url, **self.engine_options)
             self._engines[loop] = engine
             self._sessionmakers[loop] = async_sessionmaker(engine, expire_on_commit=False)
@@ -109,10 +87,38 @@ class AsyncDatabase:
             await engine.dispose()
 
 
-database = AsyncDatabase()
+def init_database(app: Flask) -> AsyncDatabase:
+    """Create the app's database from its config and close request sessions at teardown."""
+    config = app.config
+    database = AsyncDatabase(
+        async_url(config["DATABASE_URL"]),
+        {
+            "pool_size": config["DB_POOL_SIZE"],
+            "max_overflow": config["DB_MAX_OVERFLOW"],
+            "pool_timeout": config["DB_POOL_TIMEOUT"],
+            "pool_pre_ping": config["DB_POOL_PRE_PING"],
+            "pool_recycle": 1800,
+            "connect_args": {
+                "server_settings": {
+                    "application_name": "vitrine",
+                    "idle_in_transaction_session_timeout": str(
+                        config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]
+                    ),
+                    "statement_timeout": str(config["DB_STATEMENT_TIMEOUT_MS"]),
+                },
+            },
+        },
+    )
+    app.extensions["vitrine_db"] = database
+    app.teardown_request(_close_request_session)
+    on_shutdown = getattr(app, "on_shutdown", None)
+    if on_shutdown is not None:
+        on_shutdown(database.dispose_current)
+    return database
 
 
 def get_database() -> AsyncDatabase:
+    """The current app's database (needs an app or request context)."""
     return current_app.extensions["vitrine_db"]
 
 

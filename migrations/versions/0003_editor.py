@@ -1,8 +1,14 @@
-"""Reserved for the editor area's schema changes (no-op until it needs one).
+"""Editor sign-in: a per-user session generation.
+
+``users.session_generation`` is part of every signed session cookie (see app/auth/sessions.py);
+bumping it (sign-out, password/role change, deactivation) makes every cookie issued before it
+unusable, which a cookie-only session cannot achieve otherwise.
 
 Revision ID: 0003
 Revises: 0002
 """
+from alembic import op
+import sqlalchemy as sa
 
 revision = '0003'
 down_revision = '0002'
@@ -11,8 +17,9 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.add_column('users', sa.Column('session_generation', sa.Integer(), server_default='1',
+                                     nullable=False))
 
 
 def downgrade():
-    pass
+    op.drop_column('users', 'session_generation')

@@ -1,0 +1,115 @@
+"""Request and response plumbing shared by the API views: JSON bodies, validation errors,
+conditional GETs. Every refusal is an :class:`ApiError`, rendered as
+``{"error": ..., "status": ..., "fields": {...}}`` by :func:`app.web.errors.error_response`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, TypeVar
+
+from flask import Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from ..web.errors import error_response
+
+M = TypeVar("M", bound=BaseModel)
+
+JSON_TYPES = ("application/json",)
+PATCH_TYPES = ("application/json", "application/merge-patch+json")
+
+
+class ApiError(Exception):
+    """A client error with a status, a message, per-field messages and extra headers."""
+
+    def __init__(self, status: int, message: str | None = None, *,
+                 fields: dict[str, str] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message or str(status))
+        self.status = status
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        extra = {"fields": self.fields} if self.fields is not None else None
+        response = error_response(self.status, self.message, extra=extra)
+        response.headers.update(self.headers)
+        return response
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(allowed_types: tuple[str, ...] = JSON_TYPES) -> dict[str, Any]:
+    """The request body as a JSON object: 415 for another content type, 400 if it is not JSON
+    (including invalid UTF-8, NaN and Infinity), 422 if it is JSON but not an object."""
+    if request.mimetype not in allowed_types:
+        raise ApiError(415, f"Send the body as {' or '.join(allowed_types)}.")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise ApiError(415, "JSON bodies must be UTF-8.")
+    raw = request.get_data(cache=True)  # 413 via MAX_CONTENT_LENGTH if it is too big
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ApiError(400, f"The body is not valid JSON: {_json_problem(error)}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "The body must be a JSON object.", fields={})
+    return data
+
+
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8"
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    return str(error)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """``model`` validated from ``data``, or a 422 naming each invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiError(422, "Some fields need attention.", fields=field_errors(error)) from None
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic errors as ``{"field.path": "message"}`` (first message per field)."""
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in item["loc"]) or "body"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "Unknown field."
+        fields.setdefault(location, message)
+    return fields
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def body_etag(response: Response) -> str:
+    """A weak validator for a representation without its own version (lists)."""
+    return hashlib.sha256(response.get_data()).hexdigest()[:32]
+
+
+def conditional(response: Response, *, etag: str | None = None, weak: bool = False,
+                last_modified: Any = None) -> Response:
+    """Add validators and answer 304 when the client's copy is current.
+
+    ``If-None-Match`` wins over ``If-Modified-Since`` (Werkzeug applies RFC 9110's order).
+    """
+    if etag is None:
+        etag, weak = body_etag(response), True
+    response.set_etag(etag, weak=weak)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response.make_conditional(request)

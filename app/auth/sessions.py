@@ -1,0 +1,116 @@
+"""Who is signed in: the signed session cookie and its server-side check.
+
+Flask's session is a signed cookie (HttpOnly, SameSite=Lax, Secure in production); the server
+keeps no copy, so "signing out everywhere" needs a value the server *can* change. The cookie
+holds the user id and an *auth hash*: an HMAC (keyed with ``SECRET_KEY``) of the user's id,
+their ``session_generation`` and their password hash. Every request recomputes it, so a cookie
+stops working when
+
+* the user signs out (the generation is bumped: all their sessions end, on every device),
+* their password changes (the password hash differs),
+* an admin changes their role or deactivates them (the generation is bumped; inactive users are
+  refused anyway).
+
+Signing in clears the session first (rotation: a session fixed before sign-in carries nothing
+over, including its CSRF token).
+
+``session_generation`` is added by migration 0003 and is read here with plain SQL, so the shared
+model declaration does not need to change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from flask import current_app, g, session
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..data.database import get_session
+
+_USER_KEY = "uid"
+_AUTH_KEY = "auth"
+_CACHE = "_vitrine_current_user"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """The signed-in user, as checked at the start of this request."""
+
+    id: int
+    email: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+_LOAD = text(
+    "SELECT id, email, role, is_active, password_hash, session_generation"
+    " FROM users WHERE id = :id"
+)
+
+
+def auth_hash(user_id: int, generation: int, password_hash: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"{user_id}:{generation}:{password_hash}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+async def load_auth_row(db: AsyncSession, user_id: int):
+    return (await db.execute(_LOAD, {"id": user_id})).mappings().first()
+
+
+async def sign_in(db: AsyncSession, user_id: int) -> None:
+    """Start a fresh session for ``user_id`` (call after the password was verified)."""
+    row = await load_auth_row(db, user_id)
+    session.clear()
+    session[_USER_KEY] = user_id
+    session[_AUTH_KEY] = auth_hash(user_id, row["session_generation"], row["password_hash"])
+    await db.execute(text("UPDATE users SET last_login_at = now() WHERE id = :id"),
+                     {"id": user_id})
+    g.pop(_CACHE, None)
+
+
+async def end_all_sessions(db: AsyncSession, user_id: int) -> None:
+    """Invalidate every session cookie issued to ``user_id`` so far (the caller commits)."""
+    await db.execute(
+        text("UPDATE users SET session_generation = session_generation + 1 WHERE id = :id"),
+        {"id": user_id},
+    )
+
+
+async def sign_out(db: AsyncSession) -> None:
+    user_id = session.get(_USER_KEY)
+    if isinstance(user_id, int):
+        await end_all_sessions(db, user_id)
+    session.clear()
+    g.pop(_CACHE, None)
+
+
+async def current_user() -> CurrentUser | None:
+    """The signed-in, active user whose cookie is still valid, or None (cached per request)."""
+    cached = g.get(_CACHE, _MISSING)
+    if cached is not _MISSING:
+        return cached  # type: ignore[return-value]
+    user = await _load_current_user()
+    setattr(g, _CACHE, user)
+    return user
+
+
+async def _load_current_user() -> CurrentUser | None:
+    user_id = session.get(_USER_KEY)
+    presented = session.get(_AUTH_KEY)
+    if not isinstance(user_id, int) or not isinstance(presented, str):
+        return None
+    row = await load_auth_row(await get_session(), user_id)
+    if row is None or not row["is_active"]:
+        return None
+    expected = auth_hash(user_id, row["session_generation"], row["password_hash"])
+    if not hmac.compare_digest(expected, presented):
+        return None
+    return CurrentUser(id=row["id"], email=row["email"], role=row["role"])

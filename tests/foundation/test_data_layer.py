@@ -1,0 +1,113 @@
+"""Migrations, configuration, the seed generator and the CLI."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from app import create_app
+from app.config import check_production_secret
+from app.data.embedded import ensure_database
+from app.data.seed import category_rows, generate_products
+from app.data.urls import UnsupportedDatabase, async_url, libpq_dsn, sync_url
+
+from app.extensions import db
+
+TABLES = set(db.metadata.tables)
+
+
+def _tables(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {row[0] for row in rows} - {"alembic_version"}
+
+
+def test_migrations_upgrade_from_empty_and_downgrade_to_empty(database_url):
+    from flask_migrate import downgrade, upgrade
+
+    admin = libpq_dsn(async_url(database_url).set(database="postgres"))
+    ensure_database(admin, "vitrine_migrations_check")
+    url = async_url(database_url).set(database="vitrine_migrations_check")
+    dsn = libpq_dsn(url)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    app = create_app("testing", DATABASE_URL=url.render_as_string(hide_password=False))
+    with app.app_context():
+        upgrade()
+        assert _tables(dsn) == TABLES
+        with psycopg.connect(dsn) as conn:
+            has_trgm = conn.execute("SELECT 1 FROM pg_extension WHERE extname='pg_trgm'").fetchone()
+            generated = conn.execute(
+                "SELECT is_generated FROM information_schema.columns"
+                " WHERE table_name='products' AND column_name='search_vector'"
+            ).fetchone()
+        assert has_trgm and generated == ("ALWAYS",)
+        downgrade(revision="base")
+        assert _tables(dsn) == set()
+        upgrade()
+        assert _tables(dsn) == TABLES
+    app.close()
+
+
+def test_urls_derive_drivers_and_refuse_other_databases():
+    assert async_url("postgresql://u:p@h/db").drivername == "postgresql+asyncpg"
+    assert sync_url("postgresql+asyncpg://u:p@h/db").drivername == "postgresql+psycopg"
+    with pytest.raises(UnsupportedDatabase):
+        async_url("mysql://u:p@h/db")
+
+
+def test_production_refuses_a_missing_or_default_secret():
+    for secret in (None, "", "dev-only-insecure-secret-key", "short"):
+        with pytest.raises(RuntimeError, match="SECRET_KEY"):
+            check_production_secret(secret)
+    check_production_secret("x" * 40)
+
+
+def test_seed_is_deterministic_and_realistic():
+    categories = category_rows()
+    assert 35 <= len(categories) <= 60
+    ids = {slug: i for i, (_, slug, _) in enumerate(categories, 1)}
+    first = generate_products(2000, 7, ids)
+    assert first == generate_products(2000, 7, ids)
+    assert first != generate_products(2000, 8, ids)
+    out_of_stock = sum(1 for row in first if row[4] == 0)
+    inactive = sum(1 for row in first if not row[5])
+    prices = sorted(row[3] for row in first)
+    assert 100 < out_of_stock < 400 and 20 < inactive < 150
+    assert prices[0] >= 2 and prices[-1] > 10 * prices[len(prices) // 2] / 4
+    assert len({row[1] for row in first}) == 2000  # unique slugs
+    assert all(row[2].count(".") >= 2 for row in first)  # multi-sentence descriptions
+
+
+def test_seed_and_users_cli(app, sql):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed", "--products", "300", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert sql.scalar("SELECT count(*) FROM products") == 300
+    refused = runner.invoke(args=["seed", "--products", "10"])
+    assert refused.exit_code != 0 and "--replace" in refused.output
+    skipped = runner.invoke(args=["seed", "--if-empty"])
+    assert skipped.exit_code == 0 and sql.scalar("SELECT count(*) FROM products") == 300
+
+    created = runner.invoke(args=["users", "create", "Ed@Example.com", "--role", "admin",
+                                  "--password", "long enough pw"])
+    assert created.exit_code == 0, created.output
+    assert sql.one("SELECT role, email FROM users") == {"role": "admin", "email": "Ed@Example.com"}
+    duplicate = runner.invoke(args=["users", "create", "ed@example.com", "--password", "another pw!"])
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    weak = runner.invoke(args=["users", "create", "x@example.com", "--password", "short"])
+    assert weak.exit_code != 0 and "at least" in weak.output
+
+
+def test_health_and_readiness(client, app):
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
+    broken = create_app("testing", DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    try:
+        response = broken.test_client().get("/readyz")
+        assert response.status_code == 503 and response.json["status"] == "unavailable"
+    finally:
+        broken.close()

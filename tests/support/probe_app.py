@@ -1,0 +1,115 @@
+"""The real app plus a few probe views that expose how requests are executed.
+
+Used by the foundation tests, through the test client and through a live Hypercorn server
+(``tests.support.probe_app:create_probe_app()``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from flask import Blueprint, current_app, g, jsonify, request, session
+from sqlalchemy import text
+
+from app import create_app
+from app.data.database import get_session
+from app.runtime import VitrineFlask
+
+probe = Blueprint("probe", __name__, url_prefix="/_probe")
+_in_flight = {"now": 0, "peak": 0}
+
+
+@probe.before_request
+async def remember_start() -> None:
+    g.probe_before = request.path
+
+
+@probe.get("/backend-pid")
+async def backend_pid():
+    session_ = await get_session()
+    pid = await session_.scalar(text("SELECT pg_backend_pid()"))
+    return jsonify(pid=pid)
+
+
+@probe.get("/context")
+async def context():
+    session["visits"] = session.get("visits", 0) + 1
+    await asyncio.sleep(0)
+    return jsonify(
+        arg=request.args.get("x"),
+        before=g.probe_before,
+        app=current_app.name,
+        visits=session["visits"],
+        loop_running=asyncio.get_running_loop().is_running(),
+    )
+
+
+@probe.get("/sleep")
+async def sleep():
+    """Await ``seconds`` and report the peak number of requests awaiting at once."""
+    _in_flight["now"] += 1
+    _in_flight["peak"] = max(_in_flight["peak"], _in_flight["now"])
+    try:
+        await asyncio.sleep(float(request.args.get("seconds", "0.2")))
+    finally:
+        _in_flight["now"] -= 1
+    return jsonify(peak=_in_flight["peak"])
+
+
+@probe.post("/reset-peak")
+async def reset_peak():
+    _in_flight["peak"] = 0
+    return jsonify(ok=True)
+
+
+@probe.get("/db-sleep")
+async def db_sleep():
+    """Hold a transaction open in PostgreSQL for ``seconds``."""
+    session_ = await get_session()
+    await session_.execute(text("SELECT pg_sleep(:s)"), {"s": float(request.args.get("seconds", "5"))})
+    return jsonify(ok=True)
+
+
+@probe.get("/insert-then-fail")
+async def insert_then_fail():
+    session_ = await get_session()
+    await session_.execute(
+        text("INSERT INTO categories (name, slug) VALUES ('Doomed', 'doomed')")
+    )
+    await session_.flush()
+    raise RuntimeError("boom after insert")
+
+
+@probe.get("/pool")
+async def pool_status():
+    from app.data.database import get_database
+
+    pool = get_database().engine.pool
+    return jsonify(checked_out=pool.checkedout(), size=pool.size())
+
+
+@probe.errorhandler(LookupError)
+async def lookup_error(error: LookupError):
+    return jsonify(error="lookup", path=request.path), 418
+
+
+@probe.get("/lookup-error")
+async def raise_lookup():
+    raise LookupError("missing")
+
+
+@probe.teardown_request
+async def async_teardown(error):
+    if request.path.endswith("/context"):
+        current_app.extensions.setdefault("probe_teardowns", []).append(request.path)
+
+
+def create_probe_app(**overrides) -> VitrineFlask:
+    for key in ("REQUEST_TIMEOUT", "MAX_CONCURRENT_REQUESTS", "REQUEST_QUEUE_TIMEOUT"):
+        if f"PROBE_{key}" in os.environ:
+            overrides.setdefault(key, float(os.environ[f"PROBE_{key}"]))
+    app = create_app("testing", **overrides)
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.register_blueprint(probe)
+    return app
