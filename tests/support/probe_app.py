@@ -60,7 +60,33 @@ async def sleep():
 @probe.post("/reset-peak")
 async def reset_peak():
     _in_flight["peak"] = 0
+    _gathering.update(count=0, event=None)
     return jsonify(ok=True)
+
+
+_gathering: dict = {"count": 0, "event": None}
+
+
+@probe.get("/gather")
+async def gather():
+    """Wait until ``n`` requests are waiting here at once (or 10 s pass); report how many were.
+
+    Reaching ``n`` proves the worker holds ``n`` requests in flight together: a design bounded
+    by a thread pool would stall at its thread count and time out instead.
+    """
+    target = int(request.args.get("n", "100"))
+    if _gathering["event"] is None:
+        _gathering["event"] = asyncio.Event()
+    event = _gathering["event"]
+    _gathering["count"] += 1
+    if _gathering["count"] >= target:
+        event.set()
+    try:
+        async with asyncio.timeout(10):
+            await event.wait()
+    except TimeoutError:
+        return jsonify(reached=False, waiting=_gathering["count"])
+    return jsonify(reached=True, waiting=_gathering["count"])
 
 
 @probe.get("/db-sleep")

@@ -1,0 +1,43 @@
+"""``python -m bench``: the side-by-side benchmark. Prints tables of ratios; exits non-zero only
+when a request failed, never because of a timing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from . import dispatch, workers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("sections", nargs="*", default=["dispatch", "workers"],
+                        choices=["dispatch", "workers"], help="what to measure")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5, help="per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args(argv)
+
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="vitrine-bench-") as tmp:
+        log_dir = Path(tmp)
+        for section in args.sections:
+            if section == "dispatch":
+                measured = dispatch.run(rounds=args.rounds, seconds=args.seconds,
+                                        connections=args.connections, log_dir=log_dir)
+                errors += sum(m.errors for m in measured)
+                errors += dispatch.concurrency(log_dir)
+            elif section == "workers":
+                measured = workers.run(rounds=args.rounds, seconds=args.seconds,
+                                       connections=args.connections, log_dir=log_dir)
+                errors += sum(m.errors for m in measured)
+    if errors:
+        print(f"\n{errors} requests failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

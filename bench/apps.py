@@ -1,0 +1,72 @@
+"""The apps the dispatch benchmark compares: the same trivial JSON view, executed four ways.
+
+Serve each with ``hypercorn --config bench/hypercorn-bench.toml "bench.apps:<factory>()"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from flask import Flask, jsonify
+
+from app.runtime import VitrineFlask
+
+
+def flask_sync() -> Flask:
+    """Plain Flask, a sync view (Hypercorn serves it as WSGI from a thread pool)."""
+    app = Flask("bench_sync")
+
+    @app.get("/healthz")
+    def hello():
+        return jsonify(status="ok")
+
+    return app
+
+
+def flask_async_default() -> Flask:
+    """Plain Flask, an ``async def`` view: asgiref starts a new event loop per call."""
+    app = Flask("bench_async_default")
+
+    @app.get("/healthz")
+    async def hello():
+        return jsonify(status="ok")
+
+    return app
+
+
+def vitrine_bridge() -> VitrineFlask:
+    """Vitrine's runtime: ASGI, the view awaited on the worker's loop through the greenlet bridge."""
+    app = VitrineFlask("bench_vitrine")
+    app.config.update(MAX_CONCURRENT_REQUESTS=1024, REQUEST_QUEUE_TIMEOUT=5.0,
+                      REQUEST_TIMEOUT=15.0, RETRY_AFTER_SECONDS=1, MAX_CONTENT_LENGTH=1 << 20)
+
+    @app.get("/healthz")
+    async def hello():
+        return jsonify(status="ok")
+
+    @app.get("/sleep")
+    async def sleep():
+        await asyncio.sleep(0.2)
+        return jsonify(status="ok")
+
+    return app
+
+
+_BODY = json.dumps({"status": "ok"}).encode()
+
+
+def bare_asgi():
+    """The ceiling: a bare ASGI callable on the same server."""
+
+    async def application(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": _BODY})
+
+    return application

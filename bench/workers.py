@@ -1,0 +1,26 @@
+"""Section 3: one Hypercorn worker against two, on the catalog's htmx results partial.
+
+Uses the app's configured database (``DATABASE_URL``, or the embedded one with the seeded demo
+catalog)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .runner import Measured, Variant, measure, print_table
+
+PATH = "/products"
+HEADERS = {"HX-Request": "true"}
+ENV = {"VITRINE_LOG_LEVEL": "WARNING", "VITRINE_CONFIG": "development"}
+
+
+def run(*, rounds: int, seconds: int, connections: int, log_dir: Path) -> list[Measured]:
+    variants = [
+        Variant(f"vitrine {PATH} partial, {n} worker{'s' if n > 1 else ''}", "app:create_app()",
+                path=PATH, workers=n, env=ENV, headers=HEADERS)
+        for n in (1, 2)
+    ]
+    measured = measure(variants, rounds=rounds, seconds=seconds, connections=connections,
+                       log_dir=log_dir)
+    print_table(f"3. Workers ({connections} connections)", measured, baseline=variants[0].name)
+    return measured
