@@ -14,8 +14,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
-
 from .runner import BENCH_CONFIG, Measured, Variant, measure, print_table
 from .servers import start_server
 
@@ -42,17 +40,35 @@ def run(*, rounds: int, seconds: int, connections: int, log_dir: Path) -> list[M
 
 
 def concurrency(log_dir: Path, n: int = 100) -> int:
-    """Time ``n`` concurrent requests to a view awaiting 0.2 s on one worker; return errors."""
-    server = start_server("bench.apps:vitrine_bridge()", log_dir, config=BENCH_CONFIG)
-    try:
-        async def burst() -> tuple[float, int]:
-            limits = httpx.Limits(max_connections=n)
-            async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=30) as client:
-                await asyncio.gather(*(client.get("/healthz") for _ in range(n)))  # open sockets
-                started = time.perf_counter()
-                responses = await asyncio.gather(*(client.get("/sleep") for _ in range(n)))
-                return time.perf_counter() - started, sum(r.status_code != 200 for r in responses)
+    """Time ``n`` concurrent requests to a view awaiting 0.2 s on one worker; return errors.
 
+    The client is a minimal HTTP/1.1 one on ``n`` kept-alive sockets: httpx's pool queues
+    requests on its already-open connections, which would measure the client, not the server.
+    """
+    server = start_server("bench.apps:vitrine_bridge()", log_dir, config=BENCH_CONFIG)
+    port = int(server.url.rsplit(":", 1)[1])
+
+    async def request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"GET /sleep HTTP/1.1\r\nHost: bench\r\n\r\n")
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await reader.readexactly(length)
+        return head.startswith(b"HTTP/1.1 200")
+
+    async def burst() -> tuple[float, int]:
+        sockets = [await asyncio.open_connection("127.0.0.1", port) for _ in range(n)]
+        try:
+            await asyncio.gather(*(request(r, w) for r, w in sockets))  # warm-up round
+            started = time.perf_counter()
+            oks = await asyncio.gather(*(request(r, w) for r, w in sockets))
+            return time.perf_counter() - started, oks.count(False)
+        finally:
+            for _, writer in sockets:
+                writer.close()
+
+    try:
         elapsed, errors = asyncio.run(burst())
     finally:
         server.stop()
