@@ -47,6 +47,9 @@ def test_timeout_under_hypercorn_answers_503_and_frees_the_connection(probe_serv
     response = httpx.get(probe_server.url + "/_probe/db-sleep?seconds=30", timeout=20)
     assert response.status_code == 503
     assert "Retry-After" in response.headers
+    deadline = time.monotonic() + 2  # asyncpg sends the cancel to the server asynchronously
+    while _pg_sleeps(sql) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _pg_sleeps(sql) == 0
     assert httpx.get(probe_server.url + "/_probe/backend-pid").status_code == 200
 
@@ -73,6 +76,7 @@ def test_client_disconnect_cancels_the_request_and_its_transaction(probe_server,
 def _pg_sleeps(sql) -> int:
     return sql.scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
+        " AND datname = current_database()"
         " AND state = 'active' AND query LIKE 'SELECT pg_sleep%%'"
     )
 
@@ -80,5 +84,6 @@ def _pg_sleeps(sql) -> int:
 def _idle_in_transaction(sql) -> int:
     return sql.scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
+        " AND datname = current_database()"
         " AND state LIKE 'idle in transaction%%'"
     )
