@@ -36,7 +36,7 @@ def flask_async_default() -> Flask:
 
 
 def vitrine_bridge() -> VitrineFlask:
-    """Vitrine's runtime: ASGI, the view awaited on the worker's loop through the greenlet bridge."""
+    """Vitrine's runtime: ASGI; the view is awaited on the worker's loop (greenlet bridge)."""
     app = VitrineFlask("bench_vitrine")
     app.config.update(MAX_CONCURRENT_REQUESTS=1024, REQUEST_QUEUE_TIMEOUT=5.0,
                       REQUEST_TIMEOUT=15.0, RETRY_AFTER_SECONDS=1, MAX_CONTENT_LENGTH=1 << 20)
@@ -61,7 +61,7 @@ def bare_asgi():
 
     async def application(scope, receive, send):
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return

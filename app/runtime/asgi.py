@@ -37,8 +37,8 @@ ABORT_KEY = "vitrine.abort"
 REQUEST_ID_KEY = "vitrine.request_id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _FILE_CHUNK = 64 * 1024
-#: Seconds a request runs before the adapter starts listening for its client disconnecting.
-DISCONNECT_WATCH_DELAY = 0.05
+#: Seconds a request runs before the adapter starts watching its client and its deadline.
+WATCH_DELAY = 0.05
 # Request ids: a random per-process prefix and a counter (no syscall per request, unlike uuid4).
 _ID_PREFIX = secrets.token_hex(4)
 _ID_COUNTER = itertools.count(1)
@@ -138,6 +138,44 @@ def call_wsgi(app: Any, environ: dict[str, Any]) -> WSGIResult:
     return result
 
 
+class _Watch:
+    """Cancels a request's task when its client disconnects or its time runs out.
+
+    Most requests finish long before either could happen, so nothing is started for them but
+    one timer: only a request still running after ``WATCH_DELAY`` gets a task that listens for
+    ``http.disconnect`` until the request's deadline. ``reason`` says why it cancelled, if it did.
+    """
+
+    def __init__(self, task: asyncio.Task[Any], receive: Receive | None, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.reason: str | None = None
+        self._task = task
+        self._receive = receive
+        self._deadline = loop.time() + timeout
+        self._timer = loop.call_later(min(WATCH_DELAY, timeout), self._start)
+        self._watcher: asyncio.Task[None] | None = None
+
+    def _start(self) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                if self._receive is None:  # no client to listen to: only the deadline applies
+                    await asyncio.get_running_loop().create_future()
+                while (await self._receive())["type"] != "http.disconnect":
+                    pass
+            self.reason = "client_disconnected"
+        except TimeoutError:
+            self.reason = "timeout"
+        self._task.cancel()
+
+    def close(self) -> None:
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+
 class ASGIAdapter:
     """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
 
@@ -225,48 +263,39 @@ class ASGIAdapter:
             return
         environ = build_environ(scope, body)
         environ[REQUEST_ID_KEY] = request_id
-        task = asyncio.current_task()
-        assert task is not None
-        disconnected = False
-        watcher: asyncio.Task[None] | None = None
-
-        async def watch_disconnect() -> None:
-            nonlocal disconnected
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            disconnected = True
-            task.cancel()
-
-        def start_watching() -> None:
-            nonlocal watcher
-            watcher = loop.create_task(watch_disconnect())
-
-        # Most requests finish before a client could give up on them; only those still running
-        # after DISCONNECT_WATCH_DELAY pay for a task that listens for the client going away.
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(DISCONNECT_WATCH_DELAY, start_watching)
-        try:
-            result, outcome = await self.execute(environ)
-        except asyncio.CancelledError:
-            if not disconnected:
-                raise  # the server itself is cancelling us
-            task.uncancel()
-            self._log(scope, 499, started, request_id, "client_disconnected")
+        result, outcome = await self.execute(environ, receive)
+        if result is None:
+            self._log(scope, 499, started, request_id, outcome)
             return
-        finally:
-            timer.cancel()
-            if watcher is not None:
-                watcher.cancel()
         await self._send(send, result, request_id)
         self._log(scope, result.status, started, request_id, outcome)
 
-    async def execute(self, environ: dict[str, Any]) -> tuple[WSGIResult, str]:
-        """Run one request under the concurrency limit and the request timeout.
+    async def execute(
+        self, environ: dict[str, Any], receive: Receive | None = None
+    ) -> tuple[WSGIResult | None, str]:
+        """Run one request under the concurrency limit, the request timeout and (given
+        ``receive``) cancellation on client disconnect.
 
-        Returns the response and an outcome label: ``ok``, ``overloaded`` (no slot within the
-        queue timeout) or ``timeout`` (cancelled after the request timeout); both refusals are
-        answered 503 with ``Retry-After``.
+        Returns the response and an outcome: ``ok``; ``overloaded`` (no slot within the queue
+        timeout) or ``timeout`` (cancelled after the request timeout), both answered 503 with
+        ``Retry-After``; or ``client_disconnected`` with no response at all.
         """
+        task = asyncio.current_task()
+        assert task is not None
+        watch = _Watch(task, receive, self.request_timeout)
+        try:
+            return await self._run_in_slot(environ)
+        except asyncio.CancelledError:
+            if watch.reason is None:
+                raise  # the server itself is cancelling us
+            task.uncancel()
+            if watch.reason == "timeout":
+                return await self._render_abort(environ, 503), "timeout"
+            return None, watch.reason
+        finally:
+            watch.close()
+
+    async def _run_in_slot(self, environ: dict[str, Any]) -> tuple[WSGIResult, str]:
         slots = self._slots_for_loop()
         if slots.locked():  # full: wait in line, but not for longer than the queue timeout
             try:
@@ -277,10 +306,7 @@ class ASGIAdapter:
         else:
             await slots.acquire()  # returns at once
         try:
-            async with asyncio.timeout(self.request_timeout):
-                return await greenlet_spawn(call_wsgi, self.app, environ), "ok"
-        except TimeoutError:
-            return await self._render_abort(environ, 503), "timeout"
+            return await greenlet_spawn(call_wsgi, self.app, environ), "ok"
         finally:
             slots.release()
 
@@ -314,7 +340,9 @@ class ASGIAdapter:
                     return candidate
         return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
 
-    def _log(self, scope: Scope, status: int, started: float, request_id: str, outcome: str) -> None:
+    def _log(
+        self, scope: Scope, status: int, started: float, request_id: str, outcome: str
+    ) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
         log.info(
@@ -330,4 +358,6 @@ class ASGIAdapter:
         )
 
 
-__all__ = ["ABORT_KEY", "ASGIAdapter", "FileWrapper", "REQUEST_ID_KEY", "WSGIResult", "build_environ"]
+__all__ = [
+    "ABORT_KEY", "ASGIAdapter", "FileWrapper", "REQUEST_ID_KEY", "WSGIResult", "build_environ",
+]

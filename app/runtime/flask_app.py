@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from http import HTTPStatus
 from typing import Any, TypeVar
-
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
@@ -53,10 +52,16 @@ class VitrineFlask(Flask):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         await self.asgi(scope, receive, send)
 
-    def blocking_wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def blocking_wsgi(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Serve one WSGI request synchronously, running it on the app's loop thread."""
         result, _outcome = self.loop_thread.run(self.asgi.execute(environ))
-        phrase = HTTPStatus(result.status).phrase if result.status in HTTPStatus._value2member_map_ else ""
+        assert result is not None  # only a disconnecting ASGI client gets no response
+        try:
+            phrase = HTTPStatus(result.status).phrase
+        except ValueError:
+            phrase = ""
         start_response(
             f"{result.status} {phrase}",
             [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],

@@ -10,7 +10,6 @@ from app.config import check_production_secret
 from app.data.embedded import ensure_database
 from app.data.seed import category_rows, generate_products
 from app.data.urls import UnsupportedDatabase, async_url, libpq_dsn, sync_url
-
 from app.extensions import db
 
 TABLES = set(db.metadata.tables)
@@ -96,7 +95,9 @@ def test_seed_and_users_cli(app, sql):
                                   "--password", "long enough pw"])
     assert created.exit_code == 0, created.output
     assert sql.one("SELECT role, email FROM users") == {"role": "admin", "email": "Ed@Example.com"}
-    duplicate = runner.invoke(args=["users", "create", "ed@example.com", "--password", "another pw!"])
+    duplicate = runner.invoke(
+        args=["users", "create", "ed@example.com", "--password", "another pw!"]
+    )
     assert duplicate.exit_code != 0 and "already exists" in duplicate.output
     weak = runner.invoke(args=["users", "create", "x@example.com", "--password", "short"])
     assert weak.exit_code != 0 and "at least" in weak.output

@@ -31,7 +31,9 @@ def test_one_worker_holds_100_requests_in_flight_at_once(probe_server):
 
     async def burst() -> list[dict]:
         limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=probe_server.url, limits=limits, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=probe_server.url, limits=limits, timeout=30
+        ) as client:
             await client.post("/_probe/reset-peak")
             responses = await asyncio.gather(
                 *(client.get("/_probe/gather", params={"n": 100}) for _ in range(100))
@@ -69,7 +71,9 @@ def test_client_disconnect_cancels_the_request_and_its_transaction(probe_server,
         time.sleep(0.05)
     assert _pg_sleeps(sql) == 0
     assert _idle_in_transaction(sql) == 0
-    log_lines = [json.loads(line) for line in probe_server.log().splitlines() if line.startswith("{")]
+    log_lines = [
+        json.loads(line) for line in probe_server.log().splitlines() if line.startswith("{")
+    ]
     assert any(line.get("outcome") == "client_disconnected" for line in log_lines)
 
 

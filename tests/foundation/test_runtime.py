@@ -80,8 +80,10 @@ def test_requests_over_the_concurrency_limit_wait_then_get_503(app):
         client = busy_app.test_client()
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             statuses = sorted(
-                pool.map(lambda _: busy_app.test_client().get("/_probe/sleep?seconds=1").status_code,
-                         range(4))
+                pool.map(
+                    lambda _: busy_app.test_client().get("/_probe/sleep?seconds=1").status_code,
+                    range(4),
+                )
             )
         assert statuses[0] == 200 and statuses[-1] == 503
         assert set(statuses) <= {200, 503}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.servers import Server, free_port, start_server as _start
+from bench.servers import Server, free_port
+from bench.servers import start_server as _start
 
 __all__ = ["LiveServer", "free_port", "start_server"]
 

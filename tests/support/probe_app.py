@@ -93,7 +93,8 @@ async def gather():
 async def db_sleep():
     """Hold a transaction open in PostgreSQL for ``seconds``."""
     session_ = await get_session()
-    await session_.execute(text("SELECT pg_sleep(:s)"), {"s": float(request.args.get("seconds", "5"))})
+    seconds = float(request.args.get("seconds", "5"))
+    await session_.execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
     return jsonify(ok=True)
 
 

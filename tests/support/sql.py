@@ -54,7 +54,7 @@ class Sql:
             json.dumps(attributes or {}), category_id, created_at,
         )
 
-    def user(self, email: str, password: str = "correct horse battery", role: str = "editor",
+    def user(self, email: str, password: str = "correct horse battery", role: str = "editor",  # noqa: S107
              is_active: bool = True) -> int:
         if password not in _FAST_HASHES:
             _FAST_HASHES[password] = hash_password(password)
