@@ -91,3 +91,27 @@ def _idle_in_transaction(sql) -> int:
         " AND datname = current_database()"
         " AND state LIKE 'idle in transaction%%'"
     )
+
+
+def test_static_files_stream_whole_and_requests_carry_an_id(live_server):
+    from tests.support.live import ROOT
+
+    htmx = (ROOT / "static/vendor/htmx-4.0.1/htmx.min.js").read_bytes()
+    response = httpx.get(live_server.url + "/static/vendor/htmx-4.0.1/htmx.min.js")
+    assert response.status_code == 200 and response.content == htmx
+    assert response.headers["x-request-id"]
+    echoed = httpx.get(live_server.url + "/healthz", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    forged = httpx.get(live_server.url + "/healthz", headers={"X-Request-ID": "<script>"})
+    assert forged.headers["x-request-id"] != "<script>"
+
+
+def test_sigterm_shuts_down_cleanly_and_closes_the_pool(probe_server, sql):
+    pid = httpx.get(probe_server.url + "/_probe/backend-pid").json()["pid"]
+    assert sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid) == 1
+    assert probe_server.stop() == 0
+    deadline = time.monotonic() + 5
+    while sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", pid):
+        assert time.monotonic() < deadline, "the worker's connection outlived it"
+        time.sleep(0.05)
+    assert "Traceback" not in probe_server.log()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.servers import Server, free_port
+from bench.servers import ROOT, Server, free_port
 from bench.servers import start_server as _start
 
-__all__ = ["LiveServer", "free_port", "start_server"]
+__all__ = ["ROOT", "LiveServer", "free_port", "start_server"]
 
 LiveServer = Server
 
