@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 
-_DEV_SECRET = "dev-only-insecure-secret-key"
+_DEV_SECRET = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
 
 
 def _int(name: str, default: int) -> int:
@@ -76,7 +76,7 @@ class TestingConfig(BaseConfig):
     DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
     # Name of the embedded test database; parallel test runs each set their own.
     EMBEDDED_DATABASE_NAME = os.environ.get("VITRINE_TEST_DB", "vitrine_test")
-    SECRET_KEY = "testing-secret-key"
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
     WTF_CSRF_ENABLED = True
     # Off so the suite is never throttled; tests of the limits turn it on explicitly.
     RATELIMIT_ENABLED = os.environ.get("VITRINE_RATELIMIT_ENABLED", "0") == "1"

@@ -8,13 +8,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dispatch, workers
+from . import dispatch, search_floor, workers
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("sections", nargs="*", default=["dispatch", "workers"],
-                        choices=["dispatch", "workers"], help="what to measure")
+    parser.add_argument("sections", nargs="*", default=["dispatch", "search", "workers"],
+                        choices=["dispatch", "search", "workers"], help="what to measure")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="per measurement")
     parser.add_argument("--connections", type=int, default=32)
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
                                         connections=args.connections, log_dir=log_dir)
                 errors += sum(m.errors for m in measured)
                 errors += dispatch.concurrency(log_dir)
+            elif section == "search":
+                measured = search_floor.run(rounds=args.rounds, seconds=args.seconds,
+                                            connections=args.connections, log_dir=log_dir)
+                errors += sum(m.errors for m in measured)
             elif section == "workers":
                 measured = workers.run(rounds=args.rounds, seconds=args.seconds,
                                        connections=args.connections, log_dir=log_dir)

@@ -22,6 +22,8 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/healthz"
+    script: str | None = None  # a wrk Lua script (e.g. varied URLs), with its arguments
+    script_args: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,13 +58,15 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
                                         ready_path=variant.ready_path))
         for variant, server in zip(variants, servers, strict=True):  # warm-up, not counted
             run_wrk(server.url + variant.path, connections=connections, seconds=1,
-                    headers=variant.headers)
+                    headers=variant.headers, script=variant.script,
+                    script_args=variant.script_args)
         results: dict[str, list[WrkResult]] = {variant.name: [] for variant in variants}
         for _ in range(rounds):
             for variant, server in zip(variants, servers, strict=True):
                 results[variant.name].append(
                     run_wrk(server.url + variant.path, connections=connections, seconds=seconds,
-                            headers=variant.headers)
+                            headers=variant.headers, script=variant.script,
+                            script_args=variant.script_args)
                 )
         return [Measured(variant, results[variant.name]) for variant in variants]
     finally:

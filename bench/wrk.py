@@ -32,13 +32,21 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, *, connections: int = 32, seconds: int = 5, threads: int = 1,
-            headers: dict[str, str] | None = None) -> WrkResult:
-    """Run wrk with latency statistics; non-2xx/3xx answers and socket errors count as errors."""
+            headers: dict[str, str] | None = None, script: str | None = None,
+            script_args: list[str] | None = None) -> WrkResult:
+    """Run wrk with latency statistics; non-2xx/3xx answers and socket errors count as errors.
+
+    ``script`` is a wrk Lua script (``-s``), given ``script_args`` (e.g. a file of paths)."""
     command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
                "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    if script is not None:
+        command += ["-s", script]
+    command += [url]
+    if script_args:
+        command += ["--", *script_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))
     p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))

@@ -8,8 +8,9 @@ session (issuing a token) checks the CSRF token itself.
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import g, request
 
+from ..auth.sessions import CurrentUser, current_user
 from ..data.database import get_session
 from .http import ApiError
 from .tokens import Bearer, authenticate
@@ -56,7 +57,11 @@ async def require_editor_token() -> Bearer:
     return bearer
 
 
-def session_user_id() -> int | None:
-    """The signed-in user's id from the cookie session (set by the sign-in view), or None."""
-    value = session.get("user_id")
-    return value if isinstance(value, int) else None
+async def session_editor() -> CurrentUser:
+    """The editor signed in through the cookie session (only for managing tokens), else 401/403."""
+    user = await current_user()
+    if user is None:
+        raise ApiError(401, "Sign in as an editor to manage API tokens.")
+    if user.role not in EDIT_ROLES:
+        raise ApiError(403, "Your role cannot use the API.")
+    return user

@@ -11,21 +11,45 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
-MAX_STOCK = 2_147_483_647  # PostgreSQL integer
-MAX_ID = 2_147_483_647
+from ..data.products import MAX_ATTRIBUTE, MAX_DESCRIPTION, MAX_NAME, MAX_PRICE, MAX_STOCK
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=220)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
-Price = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, decimal_places=2, allow_inf_nan=False,
-                                 description="Non-negative, at most two decimals.",
-                                 examples=["12.50"])]
+MAX_ID = 2_147_483_647  # PostgreSQL integer (category ids)
+
+#: No control characters in one-line text, and at least one visible character.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+#: PostgreSQL text cannot hold NUL.
+TEXT_PATTERN = r"^[^\x00]*$"
+PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME,
+                                        pattern=LINE_PATTERN)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=TEXT_PATTERN)]
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({
+        "description": "Non-negative, at most two decimals; a decimal string or a number.",
+        "anyOf": [
+            {"type": "string", "pattern": PRICE_PATTERN, "maxLength": 11},
+            {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
+        ],
+        "examples": ["12.50"],
+    }),
+]
 Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
 CategoryId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-AttributeValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+AttributeValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ATTRIBUTE,
+                                                  pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 class Attributes(BaseModel):
@@ -47,7 +71,6 @@ class ProductCreate(BaseModel):
     name: Name
     price: Price
     category_id: CategoryId
-    slug: Slug | None = Field(default=None, description="Made from the name when omitted.")
     description: Description = ""
     stock: Stock = 0
     is_active: StrictBool = True

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import ApiToken, User
 
-TOKEN_PREFIX = "vit_"
+TOKEN_PREFIX = "vit_"  # noqa: S105 - a public marker, not a secret
 MAX_TOKEN_DAYS = 365
 DEFAULT_TOKEN_DAYS = 30
 MAX_NAME_LENGTH = 100

@@ -108,9 +108,10 @@ async def _load_current_user() -> CurrentUser | None:
     if not isinstance(user_id, int) or not isinstance(presented, str):
         return None
     row = await load_auth_row(await get_session(), user_id)
-    if row is None or not row["is_active"]:
-        return None
-    expected = auth_hash(user_id, row["session_generation"], row["password_hash"])
-    if not hmac.compare_digest(expected, presented):
+    if row is None or not row["is_active"] or not hmac.compare_digest(
+            auth_hash(user_id, row["session_generation"], row["password_hash"]), presented):
+        # A cookie that no longer proves anything is dropped rather than sent again and again.
+        session.pop(_USER_KEY, None)
+        session.pop(_AUTH_KEY, None)
         return None
     return CurrentUser(id=row["id"], email=row["email"], role=row["role"])

@@ -25,7 +25,12 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from ..runtime.bridge import await_in_greenlet
 from .urls import async_url

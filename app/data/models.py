@@ -40,7 +40,9 @@ SEARCH_VECTOR_SQL = (
 
 
 def utcnow_column(**kwargs: Any) -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False, **kwargs)
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, **kwargs
+    )
 
 
 class Category(db.Model):
@@ -58,7 +60,9 @@ class Category(db.Model):
 
     parent: Mapped[Category | None] = relationship(remote_side=[id], lazy="raise")
 
-    __table_args__ = (CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
+    __table_args__ = (
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
 
 
 class Product(db.Model):
@@ -105,8 +109,12 @@ class Product(db.Model):
         Index("ix_products_active_price", "is_active", "price", "id"),
         Index("ix_products_active_created", "is_active", "created_at", "id"),
         Index("ix_products_active_name", "is_active", "name", "id"),
-        Index("ix_products_attributes", "attributes", postgresql_using="gin",
-              postgresql_ops={"attributes": "jsonb_path_ops"}),
+        Index(
+            "ix_products_attributes",
+            "attributes",
+            postgresql_using="gin",
+            postgresql_ops={"attributes": "jsonb_path_ops"},
+        ),
     )
 
 

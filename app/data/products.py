@@ -72,7 +72,7 @@ from .revisions import (
 __all__ = [
     "ATTRIBUTE_KEYS", "MAX_PRICE", "MAX_STOCK", "SOURCES", "BulkAction", "BulkError",
     "BulkResult", "Conflict", "ProductNotFound", "ProductValidationError", "RestoreError",
-    "Saved", "UpdateResult", "bulk_update", "create_product", "deactivate_product",
+    "Saved", "UpdateResult", "bulk_update", "clean_field", "create_product", "deactivate_product",
     "duplicate_product", "get_product", "reactivate_product", "restore_version",
     "slugify", "update_product", "validate_product_data",
 ]
@@ -278,6 +278,19 @@ _CLEANERS = {
     "is_active": _clean_bool,
     "category_id": _clean_category_id,
 }
+def clean_field(name: str, value: Any) -> Any:
+    """Clean one field as :func:`validate_product_data` would (``attributes.<key>`` for an
+    attribute); raises ``ValueError`` with the message for people. Lets forms show the very
+    same messages next to each field."""
+    if name.startswith(ATTRIBUTE_PREFIX):
+        errors: dict[str, str] = {}
+        cleaned = _clean_attributes({name[len(ATTRIBUTE_PREFIX):]: value}, errors)
+        if errors:
+            raise ValueError(next(iter(errors.values())))
+        return next(iter(cleaned.values()))
+    return _CLEANERS[name](value)
+
+
 REQUIRED_ON_CREATE = ("name", "price", "category_id")
 
 

@@ -29,58 +29,159 @@ class Department:
 
 
 DEPARTMENTS: tuple[Department, ...] = (
-    Department("Lighting", ("Floor Lamps", "Table Lamps", "Pendants", "Wall Lights"),
-               ("Lamp", "Pendant", "Sconce", "Lantern", "Light"),
-               ("brass", "linen", "glass", "oak", "steel", "ceramic"), ("S", "M", "L"), 90),
-    Department("Furniture", ("Chairs", "Tables", "Sofas", "Shelving"),
-               ("Chair", "Table", "Sofa", "Bench", "Shelf", "Stool"),
-               ("oak", "walnut", "leather", "steel", "velvet", "rattan"), ("S", "M", "L", "XL"), 320),
-    Department("Kitchen", ("Cookware", "Knives", "Tableware", "Storage"),
-               ("Pan", "Knife", "Bowl", "Plate", "Jar", "Kettle", "Mug"),
-               ("stainless steel", "cast iron", "ceramic", "glass", "bamboo"), ("S", "M", "L"), 35),
-    Department("Textiles", ("Rugs", "Cushions", "Throws", "Bedding"),
-               ("Rug", "Cushion", "Throw", "Duvet Cover", "Blanket"),
-               ("wool", "linen", "cotton", "jute", "velvet"), ("S", "M", "L", "XL"), 60),
-    Department("Apparel", ("Jackets", "Shirts", "Knitwear", "Trousers"),
-               ("Jacket", "Shirt", "Sweater", "Cardigan", "Trousers", "Coat"),
-               ("wool", "cotton", "linen", "leather", "denim"), ("XS", "S", "M", "L", "XL"), 75),
-    Department("Footwear", ("Boots", "Sneakers", "Sandals", "Slippers"),
-               ("Boot", "Sneaker", "Sandal", "Slipper", "Loafer"),
-               ("leather", "suede", "canvas", "rubber", "wool"), ("38", "39", "40", "41", "42", "43", "44"), 95),
-    Department("Garden", ("Planters", "Tools", "Outdoor Furniture", "Lighting Outdoors"),
-               ("Planter", "Trowel", "Lounger", "Lantern", "Watering Can"),
-               ("terracotta", "steel", "teak", "resin", "zinc"), ("S", "M", "L"), 45),
-    Department("Stationery", ("Notebooks", "Pens", "Desk Organisers", "Bags"),
-               ("Notebook", "Pen", "Organiser", "Backpack", "Folder"),
-               ("paper", "leather", "canvas", "brass", "cork"), ("A6", "A5", "A4"), 18),
-    Department("Audio", ("Headphones", "Speakers", "Turntables", "Accessories"),
-               ("Headphones", "Speaker", "Turntable", "Cable", "Stand"),
-               ("aluminium", "walnut", "plastic", "fabric"), ("S", "M", "L"), 140),
-    Department("Bath", ("Towels", "Accessories", "Mirrors", "Storage Baskets"),
-               ("Towel", "Soap Dish", "Mirror", "Basket", "Bath Mat"),
-               ("cotton", "ceramic", "glass", "seagrass", "bamboo"), ("S", "M", "L"), 28),
+    Department(
+        "Lighting",
+        ("Floor Lamps", "Table Lamps", "Pendants", "Wall Lights"),
+        ("Lamp", "Pendant", "Sconce", "Lantern", "Light"),
+        ("brass", "linen", "glass", "oak", "steel", "ceramic"),
+        ("S", "M", "L"),
+        90,
+    ),
+    Department(
+        "Furniture",
+        ("Chairs", "Tables", "Sofas", "Shelving"),
+        ("Chair", "Table", "Sofa", "Bench", "Shelf", "Stool"),
+        ("oak", "walnut", "leather", "steel", "velvet", "rattan"),
+        ("S", "M", "L", "XL"),
+        320,
+    ),
+    Department(
+        "Kitchen",
+        ("Cookware", "Knives", "Tableware", "Storage"),
+        ("Pan", "Knife", "Bowl", "Plate", "Jar", "Kettle", "Mug"),
+        ("stainless steel", "cast iron", "ceramic", "glass", "bamboo"),
+        ("S", "M", "L"),
+        35,
+    ),
+    Department(
+        "Textiles",
+        ("Rugs", "Cushions", "Throws", "Bedding"),
+        ("Rug", "Cushion", "Throw", "Duvet Cover", "Blanket"),
+        ("wool", "linen", "cotton", "jute", "velvet"),
+        ("S", "M", "L", "XL"),
+        60,
+    ),
+    Department(
+        "Apparel",
+        ("Jackets", "Shirts", "Knitwear", "Trousers"),
+        ("Jacket", "Shirt", "Sweater", "Cardigan", "Trousers", "Coat"),
+        ("wool", "cotton", "linen", "leather", "denim"),
+        ("XS", "S", "M", "L", "XL"),
+        75,
+    ),
+    Department(
+        "Footwear",
+        ("Boots", "Sneakers", "Sandals", "Slippers"),
+        ("Boot", "Sneaker", "Sandal", "Slipper", "Loafer"),
+        ("leather", "suede", "canvas", "rubber", "wool"),
+        ("38", "39", "40", "41", "42", "43", "44"),
+        95,
+    ),
+    Department(
+        "Garden",
+        ("Planters", "Tools", "Outdoor Furniture", "Lighting Outdoors"),
+        ("Planter", "Trowel", "Lounger", "Lantern", "Watering Can"),
+        ("terracotta", "steel", "teak", "resin", "zinc"),
+        ("S", "M", "L"),
+        45,
+    ),
+    Department(
+        "Stationery",
+        ("Notebooks", "Pens", "Desk Organisers", "Bags"),
+        ("Notebook", "Pen", "Organiser", "Backpack", "Folder"),
+        ("paper", "leather", "canvas", "brass", "cork"),
+        ("A6", "A5", "A4"),
+        18,
+    ),
+    Department(
+        "Audio",
+        ("Headphones", "Speakers", "Turntables", "Accessories"),
+        ("Headphones", "Speaker", "Turntable", "Cable", "Stand"),
+        ("aluminium", "walnut", "plastic", "fabric"),
+        ("S", "M", "L"),
+        140,
+    ),
+    Department(
+        "Bath",
+        ("Towels", "Accessories", "Mirrors", "Storage Baskets"),
+        ("Towel", "Soap Dish", "Mirror", "Basket", "Bath Mat"),
+        ("cotton", "ceramic", "glass", "seagrass", "bamboo"),
+        ("S", "M", "L"),
+        28,
+    ),
 )
 
-BRANDS = ("Nordhavn", "Atelier Rue", "Kestrel & Co", "Mossgrove", "Halden", "Tamsin Vale",
-          "Orrery", "Brightwater", "Solvik", "Marlow House", "Juniper Lane", "Cobalt Works",
-          "Fennwick", "Aster & Pine", "Lumen Field", "Greywood")
-COLOURS = ("black", "white", "grey", "navy", "olive", "ochre", "terracotta", "sand", "rust",
-           "forest green", "blush", "charcoal", "ivory", "teal")
-ADJECTIVES = ("Classic", "Modern", "Arched", "Slim", "Rounded", "Heritage", "Compact", "Folding",
-              "Soft", "Woven", "Minimal", "Rustic", "Coastal", "Studio", "Everyday", "Grand")
-OPENERS = ("Made for everyday use, this {noun} pairs {material} with a clean {colour} finish.",
-           "The {adj} {noun} from {brand} is built from {material} and made to last.",
-           "A {colour} {noun} in {material}, designed in {brand}'s studio.")
-MIDDLES = ("Its proportions suit small flats and large rooms alike.",
-           "Every piece is checked by hand before it leaves the workshop.",
-           "The finish softens with use and ages gracefully.",
-           "It is easy to clean and needs no special care.",
-           "Details are kept simple so that the material speaks for itself.",
-           "It arrives ready to use, with no assembly needed.")
-CLOSERS = ("Pairs well with the rest of the {brand} range.",
-           "Backed by a two-year guarantee.",
-           "Sustainably sourced {material}, responsibly made.",
-           "A quiet favourite among our customers.")
+BRANDS = (
+    "Nordhavn",
+    "Atelier Rue",
+    "Kestrel & Co",
+    "Mossgrove",
+    "Halden",
+    "Tamsin Vale",
+    "Orrery",
+    "Brightwater",
+    "Solvik",
+    "Marlow House",
+    "Juniper Lane",
+    "Cobalt Works",
+    "Fennwick",
+    "Aster & Pine",
+    "Lumen Field",
+    "Greywood",
+)
+COLOURS = (
+    "black",
+    "white",
+    "grey",
+    "navy",
+    "olive",
+    "ochre",
+    "terracotta",
+    "sand",
+    "rust",
+    "forest green",
+    "blush",
+    "charcoal",
+    "ivory",
+    "teal",
+)
+ADJECTIVES = (
+    "Classic",
+    "Modern",
+    "Arched",
+    "Slim",
+    "Rounded",
+    "Heritage",
+    "Compact",
+    "Folding",
+    "Soft",
+    "Woven",
+    "Minimal",
+    "Rustic",
+    "Coastal",
+    "Studio",
+    "Everyday",
+    "Grand",
+)
+OPENERS = (
+    "Made for everyday use, this {noun} pairs {material} with a clean {colour} finish.",
+    "The {adj} {noun} from {brand} is built from {material} and made to last.",
+    "A {colour} {noun} in {material}, designed in {brand}'s studio.",
+)
+MIDDLES = (
+    "Its proportions suit small flats and large rooms alike.",
+    "Every piece is checked by hand before it leaves the workshop.",
+    "The finish softens with use and ages gracefully.",
+    "It is easy to clean and needs no special care.",
+    "Details are kept simple so that the material speaks for itself.",
+    "It arrives ready to use, with no assembly needed.",
+)
+CLOSERS = (
+    "Pairs well with the rest of the {brand} range.",
+    "Backed by a two-year guarantee.",
+    "Sustainably sourced {material}, responsibly made.",
+    "A quiet favourite among our customers.",
+)
 
 
 def slugify(value: str) -> str:
@@ -112,23 +213,60 @@ def generate_products(count: int, seed: int, category_ids: dict[str, int]) -> li
         colour = rng.choice(COLOURS)
         adjective = rng.choice(ADJECTIVES)
         name = f"{brand} {adjective} {material.title()} {noun}"
-        fill = {"noun": noun.lower(), "material": material, "colour": colour,
-                "adj": adjective.lower(), "brand": brand}
-        sentences = [rng.choice(OPENERS), *rng.sample(MIDDLES, rng.randint(1, 3)), rng.choice(CLOSERS)]
+        fill = {
+            "noun": noun.lower(),
+            "material": material,
+            "colour": colour,
+            "adj": adjective.lower(),
+            "brand": brand,
+        }
+        sentences = [
+            rng.choice(OPENERS),
+            *rng.sample(MIDDLES, rng.randint(1, 3)),
+            rng.choice(CLOSERS),
+        ]
         description = " ".join(sentence.format(**fill) for sentence in sentences)
-        price = Decimal(str(round(max(2.0, rng.lognormvariate(0, 0.55) * department.base_price), 2)))
+        price = Decimal(
+            str(round(max(2.0, rng.lognormvariate(0, 0.55) * department.base_price), 2))
+        )
         stock = 0 if rng.random() < 0.1 else int(rng.paretovariate(1.2) * 5)
         is_active = rng.random() >= 0.03
-        attributes = {"brand": brand, "colour": colour, "material": material,
-                      "size": rng.choice(department.sizes)}
+        attributes = {
+            "brand": brand,
+            "colour": colour,
+            "material": material,
+            "size": rng.choice(department.sizes),
+        }
         created = now - timedelta(seconds=rng.randrange(2 * 365 * 24 * 3600))
-        rows.append((name, f"{slugify(name)}-{index:x}", description, price, min(stock, 9999),
-                     is_active, json.dumps(attributes), category_ids[category_slug], created, created))
+        rows.append(
+            (
+                name,
+                f"{slugify(name)}-{index:x}",
+                description,
+                price,
+                min(stock, 9999),
+                is_active,
+                json.dumps(attributes),
+                category_ids[category_slug],
+                created,
+                created,
+            )
+        )
     return rows
 
 
-PRODUCT_COLUMNS = ("name", "slug", "description", "price", "stock", "is_active", "attributes",
-                   "category_id", "created_at", "updated_at")
+PRODUCT_COLUMNS = (
+    "name",
+    "slug",
+    "description",
+    "price",
+    "stock",
+    "is_active",
+    "attributes",
+    "category_id",
+    "created_at",
+    "updated_at",
+)
 
 
 async def product_count(engine: AsyncEngine) -> int:
@@ -143,15 +281,21 @@ async def seed_catalog(engine: AsyncEngine, *, products: int, seed: int, replace
     """
     async with engine.begin() as connection:
         if replace:
-            await connection.execute(text(
-                "TRUNCATE product_revisions, products, categories RESTART IDENTITY CASCADE"
-            ))
+            await connection.execute(
+                text("TRUNCATE product_revisions, products, categories RESTART IDENTITY CASCADE")
+            )
         category_ids: dict[str, int] = {}
         for name, slug, parent in category_rows():
             result = await connection.execute(
-                text("INSERT INTO categories (name, slug, parent_id) VALUES (:name, :slug, :parent) "
-                     "ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name RETURNING id"),
-                {"name": name, "slug": slug, "parent": category_ids.get(parent) if parent else None},
+                text(
+                    "INSERT INTO categories (name, slug, parent_id) VALUES (:name, :slug, :parent) "
+                    "ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name RETURNING id"
+                ),
+                {
+                    "name": name,
+                    "slug": slug,
+                    "parent": category_ids.get(parent) if parent else None,
+                },
             )
             category_ids[slug] = result.scalar_one()
         rows = generate_products(products, seed, category_ids)

@@ -36,8 +36,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(code: int, message: str | None = None, *, retry_after: int | None = None,
-                   extra: dict | None = None) -> Response:
+def error_response(
+    code: int,
+    message: str | None = None,
+    *,
+    retry_after: int | None = None,
+    extra: dict | None = None,
+) -> Response:
     """Build the error response for the current request in its client's format."""
     message = message or MESSAGES.get(code, "Error")
     if wants_json():
@@ -46,7 +51,9 @@ def error_response(code: int, message: str | None = None, *, retry_after: int | 
             body.update(extra)
         response = make_response(jsonify(body), code)
     elif is_htmx():
-        response = make_response(render_template("partials/error.html", code=code, message=message), code)
+        response = make_response(
+            render_template("partials/error.html", code=code, message=message), code
+        )
         # Show it in the page's message area instead of swapping it into, say, a table row.
         response.headers["HX-Retarget"] = "#messages"
         response.headers["HX-Reswap"] = "innerHTML"
@@ -94,14 +101,51 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return handle_http_exception(error)
         original = getattr(error, "original_exception", error)
+        if _is_connect_failure(original):
+            log.warning("database unreachable: %r", original, extra=_request_fields())
+            return error_response(503, retry_after=retry_after)
         log.error("unhandled error", exc_info=original, extra=_request_fields())
         return error_response(InternalServerError.code)
 
 
+#: SQLSTATEs meaning "the server is not there for you right now": connection exceptions (08...),
+#: admin/crash shutdown and "cannot connect now" while starting or stopping (57P01-57P03), and
+#: too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def _is_connection_error(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
     text = f"{type(error.orig).__name__} {error.orig}".lower()
-    return any(word in text for word in ("connection", "closed", "shutdown", "cannot connect",
-                                         "terminat", "admin"))
+    return any(
+        word in text
+        for word in (
+            "connection",
+            "closed",
+            "shutdown",
+            "shutting down",
+            "starting up",
+            "cannot connect",
+            "terminat",
+            "admin",
+        )
+    )
+
+
+def _is_connect_failure(error: BaseException) -> bool:
+    """An OS-level error raised while asyncpg opened a connection (server down: socket file
+    missing, connection refused). asyncpg raises these unwrapped, so SQLAlchemy cannot turn
+    them into a DBAPIError; they mean "database unavailable", not a bug in the view."""
+    if not isinstance(error, OSError):
+        return False
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_globals.get("__name__", "").startswith("asyncpg.connect"):
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 def _request_fields() -> dict:

@@ -115,6 +115,6 @@ def retry_after_seconds(limiter: Limiter) -> int:
     if current is None:
         return 60
     try:
-        return max(1, math.ceil(current.reset_at - time.time()))
+        return max(1, math.ceil(current.window[0] - time.time()))
     except Exception:  # storage unreachable while reading the window: a safe default
         return 60

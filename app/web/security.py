@@ -11,11 +11,12 @@
   plain http must stay reachable.
 
 Each header is set only when the response has none, so a view can still tighten its own.
+A query string that is not UTF-8 is refused here with 400, before any view reads it.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 #: The page policy. ``base-uri``/``form-action`` stop an injected ``<base>`` or ``<form>`` from
 #: sending data elsewhere; ``object-src 'none'`` rules out plugins.
@@ -59,3 +60,13 @@ def init_app(app: Flask) -> None:
         return response
 
     app.after_request(add_security_headers)
+    app.before_request(refuse_undecodable_query)
+
+
+def refuse_undecodable_query() -> None:
+    """400 for a query string that is not UTF-8: Werkzeug's ``request.args`` would raise
+    ``UnicodeDecodeError`` in whichever view reads it first, which is a 500."""
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "The address is not valid UTF-8.")

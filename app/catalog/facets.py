@@ -1,0 +1,480 @@
+"""Facet counts (category, brand, colour, size), the result total and its price range.
+
+Semantics: OR within a facet, AND across facets, and a value's count ignores its own facet's
+selection - so ticking one brand does not zero out the others. Each facet is therefore counted
+over its own set of products, "everything the filter matches, minus this facet's condition";
+facets with nothing selected share the match set itself.
+
+Each such set is answered by the cheapest source that is still right:
+
+``precomputed``  the set is broad (active products, no text, no price or attribute filter; any
+                 categories and in/out of stock): the ``catalog_facet_counts`` ledger kept by
+                 triggers (migration 0002) - exact and never a scan of ``products``.
+``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
+                 same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`).
+``sampled``      a large set: counted on a ``TABLESAMPLE SYSTEM`` page sample (fixed seed, so the
+                 numbers are stable between requests) and scaled; shown as "about N". A value
+                 the sample misses is left out rather than shown as a trap with 0. Should the
+                 sample reveal that the planner badly overestimated the set, it is recounted
+                 exactly.
+
+The total follows the match set's source (exact, or the planner's estimate for a large set), and
+the price range is the min/max price of the match set (an index walk on (is_active, price)).
+Everything runs in two round trips: one EXPLAIN for all estimates, one UNION ALL for all counts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    tablesample,
+    text,
+    true,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.util import ClauseAdapter
+
+from ..data.models import Product
+from .query import (
+    FACETS,
+    CategoryTree,
+    ProductFilter,
+    Total,
+    estimate_many,
+    filter_conditions,
+    use_custom_plans,
+)
+
+Source = Literal["precomputed", "exact", "sampled"]
+
+#: Most rows counted exactly per request, over all facet sets together.
+EXACT_ROW_BUDGET = 12_000
+#: How many matching rows a sample should contain (decides the sampled percentage).
+SAMPLE_TARGET_ROWS = 3_000
+#: TABLESAMPLE's seed: the same pages every time, so counts do not jitter between requests.
+SAMPLE_SEED = 20261123
+
+_table = Product.__table__
+_c = _table.c
+_KEYS: dict[str, ColumnElement[Any]] = {
+    "category": _c.category_id,
+    "brand": _c.attributes.op("->>")(literal_column("'brand'")),
+    "colour": _c.attributes.op("->>")(literal_column("'colour'")),
+    "size": _c.attributes.op("->>")(literal_column("'size'")),
+}
+_TOTAL = "_total"
+_PRICE = "_price"
+_LEDGER = "_ledger"
+
+
+@dataclass
+class FacetValue:
+    value: str            # category slug, or the attribute value
+    label: str
+    count: int
+    selected: bool
+    approximate: bool = False
+    depth: int = 0        # nesting level in the category tree
+
+    @property
+    def disabled(self) -> bool:
+        """Nothing to find by ticking it (a selected value stays usable, to untick it)."""
+        return self.count == 0 and not self.selected
+
+
+@dataclass
+class Facet:
+    name: str
+    values: list[FacetValue]
+    source: Source
+
+    @property
+    def approximate(self) -> bool:
+        return self.source == "sampled"
+
+    @property
+    def selected(self) -> list[FacetValue]:
+        return [v for v in self.values if v.selected]
+
+
+@dataclass
+class FacetResult:
+    facets: dict[str, Facet]
+    total: Total
+    price_min: Decimal | None
+    price_max: Decimal | None
+    #: which source answered each set ("match" and each selected facet) - for benchmarks/tests
+    sources: dict[str, Source] = field(default_factory=dict)
+
+
+@dataclass
+class _Set:
+    """One set of products to count: the match set ("match") or a facet minus its own filter."""
+
+    key: str                       # "match" or a facet name
+    facets: tuple[str, ...]        # facets counted over this set
+    broad: bool
+    condition: ColumnElement[bool]
+    source: Source = "exact"
+    estimate: int = 0
+    percent: float = 100.0
+
+
+# -- public -------------------------------------------------------------------------------------
+
+async def compute_facets(session: AsyncSession, filt: ProductFilter,
+                         tree: CategoryTree) -> FacetResult:
+    """Counts for every facet, the total and the price range of ``filt``'s matches."""
+    await use_custom_plans(session)
+    sets = _plan_sets(filt, tree)
+    await _choose_sources(session, sets)
+    rows = await _run(session, filt, tree, sets)
+    # A sample that finds far fewer rows than the planner promised: the estimate was wrong and
+    # the set is small after all - count it exactly.
+    redo = [s for s in sets
+            if s.source == "sampled" and _sampled_size(rows, s) < EXACT_ROW_BUDGET / 4]
+    if redo:
+        for s in redo:
+            s.source = "exact"
+        rows = await _run(session, filt, tree, sets)
+    return _assemble(filt, tree, sets, rows)
+
+
+async def precomputed_total(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> int:
+    """Exact number of products matching a broad filter (see :meth:`ProductFilter.is_broad`)."""
+    if not filt.is_broad():
+        raise ValueError("precomputed_total needs a broad filter")
+    statement = select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(
+        text("catalog_facet_counts")
+    ).where(*_ledger_conditions(filt, tree, facet="category"))
+    return int(await session.scalar(statement))
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+def _plan_sets(filt: ProductFilter, tree: CategoryTree) -> list[_Set]:
+    selected = [f for f in FACETS if filt.values(f)]
+    unselected = tuple(f for f in FACETS if not filt.values(f))
+    sets = [_Set("match", unselected, filt.is_broad(), _and(filter_conditions(filt, tree)))]
+    for facet in selected:
+        sets.append(_Set(facet, (facet,), filt.is_broad(ignoring=facet),
+                         _and(filter_conditions(filt, tree, skip={facet}))))
+    for s in sets:
+        if s.broad:
+            s.source = "precomputed"
+    return sets
+
+
+async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> None:
+    counted = [s for s in sets if not s.broad]
+    estimates = await estimate_many(session, [s.condition for s in counted])
+    budget = EXACT_ROW_BUDGET
+    for s, estimate in sorted(zip(counted, estimates, strict=True), key=lambda pair: pair[1]):
+        s.estimate = estimate
+        if estimate <= budget:
+            s.source = "exact"
+            budget -= estimate
+        else:
+            s.source = "sampled"
+            s.percent = min(100.0, max(1.0, 100.0 * SAMPLE_TARGET_ROWS / max(estimate, 1)))
+
+
+# -- the statement ------------------------------------------------------------------------------
+
+def _row(branch: str, facet: Any, value: Any, category_id: Any, n: Any,
+         lo: Any = None, hi: Any = None) -> list[ColumnElement[Any]]:
+    """One output row shape for every branch of the UNION ALL."""
+    def typed(expression: Any, type_: Any) -> ColumnElement[Any]:
+        if expression is None:
+            return cast(null(), type_)
+        if isinstance(expression, str):
+            return literal(expression, type_)
+        return cast(expression, type_)
+
+    return [
+        literal(branch, Text).label("branch"),
+        typed(facet, Text).label("facet"),
+        typed(value, Text).label("value"),
+        typed(category_id, Integer).label("category_id"),
+        typed(n, BigInteger).label("n"),
+        typed(lo, Numeric).label("lo"),
+        typed(hi, Numeric).label("hi"),
+    ]
+
+
+def _counting_select(s: _Set) -> Select[Any]:
+    """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row)."""
+    source: Any = _table
+    condition = s.condition
+    keys = {f: _KEYS[f] for f in s.facets}
+    price = _c.price
+    if s.source == "sampled":
+        sample = tablesample(_table, func.system(literal(s.percent, Numeric)),
+                             name="sampled", seed=literal(SAMPLE_SEED, Integer))
+        adapter = ClauseAdapter(sample)
+        source = sample
+        condition = adapter.traverse(condition)
+        keys = {f: adapter.traverse(k) for f, k in keys.items()}
+        price = adapter.traverse(price)
+    groups = [*((k,) for k in keys.values()), ()]
+    facet_label = case(
+        *((func.grouping(k) == 0, literal(f, Text)) for f, k in keys.items()),
+        else_=literal(_TOTAL, Text),
+    ) if keys else literal(_TOTAL, Text)
+    value = case(
+        *((func.grouping(k) == 0, cast(k, Text)) for f, k in keys.items() if f != "category"),
+        else_=cast(null(), Text),
+    ) if any(f != "category" for f in keys) else cast(null(), Text)
+    category = keys.get("category")
+    category_value = case((func.grouping(category) == 0, category), else_=null()) \
+        if category is not None else None
+    statement = select(*_row(s.key, facet_label, value, category_value, func.count(),
+                             func.min(price), func.max(price)))
+    statement = statement.select_from(source).where(condition)
+    return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
+
+
+def _price_select(filt: ProductFilter, tree: CategoryTree, s: _Set) -> Select[Any]:
+    """Cheapest and dearest match without aggregating the (large) set: an index walk from each
+    end - per category when categories are selected (prices cluster by department, see
+    ``ix_products_active_category_price``), else along ``(is_active, price)``."""
+    ids = sorted(tree.expand(filt.categories)) if filt.categories else []
+    if ids and len(ids) <= 40 and filt.active_only:
+        others = filter_conditions(filt, tree, skip={"category"})
+
+        def end(category_id: int, descending: bool) -> ColumnElement[Any]:
+            order = (_c.price.desc(), _c.id.desc()) if descending else (_c.price, _c.id)
+            return select(_c.price).where(*others, _c.category_id == category_id) \
+                .order_by(*order).limit(1).scalar_subquery()
+
+        lo: ColumnElement[Any] = func.least(*(end(i, False) for i in ids)) if len(ids) > 1 \
+            else end(ids[0], False)
+        hi: ColumnElement[Any] = func.greatest(*(end(i, True) for i in ids)) if len(ids) > 1 \
+            else end(ids[0], True)
+    else:
+        lo = select(func.min(_c.price)).where(s.condition).scalar_subquery()
+        hi = select(func.max(_c.price)).where(s.condition).scalar_subquery()
+    return select(*_row(_PRICE, None, None, None, None, lo, hi))
+
+
+def _ledger_conditions(filt: ProductFilter, tree: CategoryTree, *,
+                       facet: str | None = None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filt.stock is not None:
+        conditions.append(literal_column("in_stock").is_(filt.stock == "in"))
+    if facet is not None:
+        conditions.append(literal_column("facet") == facet)
+        ids = sorted(tree.expand(filt.categories)) if filt.categories else None
+        if ids is not None:
+            conditions.append(literal_column("category_id").in_(ids))
+    return conditions
+
+
+def _ledger_select(filt: ProductFilter, tree: CategoryTree) -> Select[Any]:
+    """The ledger summed per facet value: categories over all categories (the category facet
+    ignores its own selection), other facets over the selected categories only."""
+    facet = literal_column("facet")
+    is_category = facet == "category"
+    category_id = case((is_category, literal_column("category_id")), else_=null())
+    value = case((is_category, null()), else_=literal_column("value"))
+    ids = sorted(tree.expand(filt.categories)) if filt.categories else None
+    n = func.sum(literal_column("n"))
+    if ids is not None:
+        n = n.filter(or_(is_category, literal_column("category_id").in_(ids)))
+    statement = select(*_row(_LEDGER, facet, value, category_id, n))
+    statement = statement.select_from(text("catalog_facet_counts"))
+    statement = statement.where(*_ledger_conditions(filt, tree) or [true()])
+    return statement.group_by(facet, value, category_id).having(n != 0)
+
+
+async def _run(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
+               sets: list[_Set]) -> list[Any]:
+    branches: list[Select[Any]] = []
+    if any(s.source == "precomputed" for s in sets):
+        branches.append(_ledger_select(filt, tree))
+    match = sets[0]
+    for s in sets:
+        if s.source == "precomputed":
+            continue
+        branches.append(_counting_select(s))
+    if match.source != "exact":
+        branches.append(_price_select(filt, tree, match))
+    statement = branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
+    return list((await session.execute(statement)).all())
+
+
+def _sampled_size(rows: list[Any], s: _Set) -> float:
+    """Rows the sample of ``s`` found, scaled up to the whole table."""
+    found = sum(r.n for r in rows if r.branch == s.key and r.facet == _TOTAL)
+    return found * 100.0 / s.percent
+
+
+# -- assembling ---------------------------------------------------------------------------------
+
+def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
+              rows: list[Any]) -> FacetResult:
+    ledger = [r for r in rows if r.branch == _LEDGER]
+    by_branch: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_branch[r.branch].append(r)
+    selected_ids = tree.expand(filt.categories) if filt.categories else None
+
+    facets: dict[str, Facet] = {}
+    total = Total(0)
+    price_min = price_max = None
+    for s in sets:
+        for facet in s.facets:
+            if s.source == "precomputed":
+                counts = _ledger_counts(ledger, facet)
+            else:
+                counts = _counted(by_branch[s.key], facet, s)
+            facets[facet] = _facet(filt, tree, facet, counts, s.source)
+        if s.key != "match":
+            continue
+        if s.source == "precomputed":
+            per_category = _ledger_counts(ledger, "category")
+            total = Total(sum(n for category_id, n in per_category.items()
+                              if selected_ids is None or category_id in selected_ids))
+        elif s.source == "exact":
+            total_row = next((r for r in by_branch["match"] if r.facet == _TOTAL), None)
+            total = Total(int(total_row.n) if total_row else 0)
+            if total_row is not None:
+                price_min, price_max = total_row.lo, total_row.hi
+        else:
+            total = Total(s.estimate, exact=False)
+        if s.source != "exact":
+            price_row = next((r for r in by_branch[_PRICE]), None)
+            if price_row is not None:
+                price_min, price_max = price_row.lo, price_row.hi
+    return FacetResult(
+        facets={f: facets[f] for f in FACETS},
+        total=total,
+        price_min=price_min,
+        price_max=price_max,
+        sources={s.key: s.source for s in sets},
+    )
+
+
+def _ledger_counts(ledger: list[Any], facet: str) -> dict[Any, int]:
+    key = 3 if facet == "category" else 2  # category_id or value column
+    return {row[key]: int(row[4]) for row in ledger if row[1] == facet}
+
+
+def _counted(rows: list[Any], facet: str, s: _Set) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    scale = 100.0 / s.percent if s.source == "sampled" else 1.0
+    for r in rows:
+        if r.facet != facet:
+            continue
+        key = r.category_id if facet == "category" else r.value
+        if key is None or key == "":
+            continue
+        counts[key] = _scaled(int(r.n), scale)
+    return counts
+
+
+def _scaled(n: int, scale: float) -> int:
+    if scale == 1.0 or n == 0:
+        return n
+    return max(1, round_significant(n * scale))
+
+
+def round_significant(value: float, digits: int = 2) -> int:
+    """1234 -> 1200, 87 -> 87, 12.4 -> 12: how precise an estimate deserves to look."""
+    if value <= 0:
+        return 0
+    magnitude = 10 ** max(0, math.floor(math.log10(value)) - digits + 1)
+    return int(round(value / magnitude) * magnitude)
+
+
+def _facet(filt: ProductFilter, tree: CategoryTree, facet: str, counts: dict[Any, int],
+           source: Source) -> Facet:
+    approximate = source == "sampled"
+    if facet == "category":
+        return Facet(facet, _category_values(filt, tree, counts, approximate), source)
+    selected = filt.values(facet)
+    values = {value for value, n in counts.items() if n > 0} | set(selected)
+    ordered = sorted(values, key=_size_key if facet == "size" else _label_key)
+    return Facet(facet, [
+        FacetValue(value, value, counts.get(value, 0), value in selected, approximate)
+        for value in ordered
+    ], source)
+
+
+def _category_values(filt: ProductFilter, tree: CategoryTree, counts: dict[Any, int],
+                     approximate: bool) -> list[FacetValue]:
+    selected = set(filt.categories)
+    out: list[FacetValue] = []
+
+    def total(node: Any) -> int:
+        return sum(counts.get(i, 0) for i in tree.descendant_ids(node))
+
+    def has_selection(node: Any) -> bool:
+        return any(tree.nodes[i].slug in selected for i in tree.descendant_ids(node))
+
+    def walk(nodes: Iterable[Any], depth: int, seen: set[int]) -> None:
+        for node in nodes:
+            if node.id in seen:
+                continue
+            n = total(node)
+            if n == 0 and not has_selection(node):
+                continue
+            if approximate and n:
+                n = round_significant(n)
+            out.append(FacetValue(node.slug, node.name, n, node.slug in selected, approximate,
+                                  depth))
+            if has_selection(node):  # drill down: sub-categories of what is selected
+                walk(node.children, depth + 1, seen | {node.id})
+
+    walk(tree.roots, 0, set())
+    return out
+
+
+def _label_key(value: str) -> tuple[str, str]:
+    return (value.casefold(), value)
+
+
+_SIZE_ORDER = {s: i for i, s in enumerate(("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"))}
+_PAPER = re.compile(r"^A(\d+)$")
+
+
+def _size_key(value: str) -> tuple[int, float, str]:
+    """Clothing sizes in wearing order, then numbers ascending, paper sizes small to large."""
+    upper = value.upper()
+    if upper in _SIZE_ORDER:
+        return (0, _SIZE_ORDER[upper], value)
+    try:
+        return (1, float(value), value)
+    except ValueError:
+        pass
+    paper = _PAPER.match(upper)
+    if paper:
+        return (2, -int(paper.group(1)), value)
+    return (3, 0.0, value.casefold())
+
+
+def _and(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return and_(*conditions) if conditions else true()

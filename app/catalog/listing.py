@@ -1,0 +1,138 @@
+"""One shopper result page: facets and total, the page of products, highlighted names and a
+"Did you mean" - everything ``/products`` renders, computed in one place for both renderings.
+
+Pagination is numbered with OFFSET, but never deep: only the first :data:`MAX_RESULT_WINDOW`
+matches are reachable by page number (the last page is capped and the page says so, inviting
+the shopper to refine). That bounds every OFFSET to a few thousand index entries while keeping
+numbered pages for every sort, including relevance, which has no keyset. (The query layer offers
+keyset pagination - ``find_products(after=...)`` - for the API and the editor.)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..data.models import Product
+from .facets import FacetResult, compute_facets
+from .params import CatalogParams
+from .query import (
+    CategoryTree,
+    ProductFilter,
+    Sort,
+    Total,
+    count_products,
+    find_products,
+    load_category_tree,
+)
+from .search import Suggestion, highlight_names, suggest
+
+#: Matches reachable by page number (the last page is capped to this).
+MAX_RESULT_WINDOW = 4_800
+
+
+@dataclass(frozen=True)
+class Pagination:
+    page: int
+    per_page: int
+    total: Total
+    last_page: int
+
+    @property
+    def capped(self) -> bool:
+        """More matches than the numbered pages reach."""
+        return self.total.value > MAX_RESULT_WINDOW
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.last_page
+
+    def window(self, around: int = 2) -> list[int | None]:
+        """Page numbers to show; None marks a gap: ``1 … 4 5 [6] 7 8 … 20``."""
+        wanted = {1, self.last_page, *range(self.page - around, self.page + around + 1)}
+        pages = sorted(p for p in wanted if 1 <= p <= self.last_page)
+        out: list[int | None] = []
+        for number in pages:
+            if out and out[-1] is not None and number - out[-1] == 2:
+                out.append(number - 1)  # a gap of one page is shown as the page itself
+            elif out and out[-1] is not None and number - out[-1] > 2:
+                out.append(None)
+            out.append(number)
+        return out
+
+
+def paginate(page: int, per_page: int, total: Total) -> Pagination:
+    reachable = max(1, math.ceil(min(total.value, MAX_RESULT_WINDOW) / per_page))
+    return Pagination(min(max(page, 1), reachable), per_page, total, reachable)
+
+
+@dataclass
+class CatalogPage:
+    params: CatalogParams
+    filter: ProductFilter
+    tree: CategoryTree
+    facets: FacetResult
+    products: list[Product]
+    names: list[Markup]
+    pagination: Pagination
+    sort: Sort
+    suggestion: Suggestion | None
+    notices: list[str]
+
+    @property
+    def total(self) -> Total:
+        return self.pagination.total
+
+    @property
+    def rows(self) -> list[tuple[Product, Markup]]:
+        """(product, its name as safe HTML with matches marked) in page order."""
+        return list(zip(self.products, self.names, strict=True))
+
+
+async def load_catalog_page(session: AsyncSession, params: CatalogParams) -> CatalogPage:
+    """Everything the shopper's result page shows for ``params`` (normalised further here:
+    unknown categories are dropped, a page past the end becomes the last page)."""
+    tree = await load_category_tree(session)
+    notices = list(params.notices)
+    unknown = [slug for slug in params.categories if slug not in tree.by_slug]
+    if unknown:
+        params = replace(params, categories=tuple(s for s in params.categories
+                                                  if s in tree.by_slug))
+        notices.append("We couldn't find the category "
+                       + ", ".join(f"“{slug}”" for slug in unknown) + ", so it is not applied.")
+    filt = params.filter()
+    facets = await compute_facets(session, filt, tree)
+    pagination = paginate(params.page, params.per_page, facets.total)
+    if pagination.page != params.page:
+        notices.append(f"There are only {pagination.last_page:,} pages, so this is the last one.")
+        params = replace(params, page=pagination.page)
+
+    sort = params.effective_sort
+    products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
+                                   offset=pagination.offset, tree=tree, known_total=facets.total)
+    if not products and pagination.page > 1 and not facets.total.exact:
+        # The estimate promised more pages than there are: count, and show the real last page.
+        total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)
+        pagination = paginate(pagination.page, pagination.per_page, total)
+        params = replace(params, page=pagination.page)
+        products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
+                                       offset=pagination.offset, tree=tree, known_total=total)
+
+    names = await highlight_names(session, filt.q, [p.name for p in products])
+    suggestion = None
+    if not products and filt.has_text:
+        suggestion = await suggest(session, filt, tree)
+    return CatalogPage(params=params, filter=filt, tree=tree, facets=facets, products=products,
+                       names=names, pagination=pagination, sort=sort, suggestion=suggestion,
+                       notices=notices)

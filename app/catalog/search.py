@@ -1,0 +1,170 @@
+"""Text-search helpers around the query layer: highlighting matched words in product names and
+"Did you mean ...?" suggestions from the catalog's own vocabulary.
+
+Highlighting asks PostgreSQL (``ts_headline``) which words of each name match the same tsquery
+the search used (stemming and prefixes included), marked with two control characters that can
+not occur in a cleaned name. The name is then HTML-escaped piece by piece and only our own
+``<mark>`` tags are added, so a product called ``<script>`` stays text. If PostgreSQL changed the
+text in any way, the plain escaped name is used instead.
+
+Suggestions look up each word of a query that found nothing in ``catalog_words`` (pg_trgm
+similarity, migration 0002) and offer the corrected query only after checking that it finds
+products - with the current filters if possible, otherwise on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+    true,
+)
+from sqlalchemy import values as sql_values
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .query import CategoryTree, ProductFilter, text_query, where
+
+_START, _STOP = "\x01", "\x02"
+_HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
+_MARK, _UNMARK = Markup("<mark>"), Markup("</mark>")
+_WORD = re.compile(r"[^\W_]+")
+#: Words shorter than this are not corrected (too many near neighbours to guess well).
+MIN_WORD = 3
+#: pg_trgm similarity a replacement must reach.
+MIN_SIMILARITY = 0.3
+
+
+def clean_name(name: str) -> str:
+    return name.replace(_START, "").replace(_STOP, "")
+
+
+async def highlight_names(session: AsyncSession, q: str,
+                          names: Sequence[str]) -> list[Markup]:
+    """Each name as safe HTML with the words matching ``q`` wrapped in ``<mark>``."""
+    names = [clean_name(n) for n in names]
+    query = text_query(q)
+    if query is None or not names:
+        return [escape(n) for n in names]
+    source = func.unnest(bindparam("names", names, type_=ARRAY(Text))).table_valued(
+        "name", with_ordinality="ord"
+    ).render_derived()
+    statement = select(
+        func.ts_headline(literal_column("'english'::regconfig"), source.c.name, query,
+                         bindparam("options", _HEADLINE_OPTIONS, type_=Text))
+    ).select_from(source).order_by(source.c.ord)
+    marked = list((await session.scalars(statement)).all())
+    return [_markup(name, headline) for name, headline in zip(names, marked, strict=True)]
+
+
+def _markup(name: str, marked: str | None) -> Markup:
+    if marked is None or marked.replace(_START, "").replace(_STOP, "") != name:
+        return escape(name)
+    out: list[Markup] = []
+    inside = False
+    for piece in re.split(f"([{_START}{_STOP}])", marked):
+        if piece == _START:
+            if inside:
+                return escape(name)
+            out.append(_MARK)
+            inside = True
+        elif piece == _STOP:
+            if not inside:
+                return escape(name)
+            out.append(_UNMARK)
+            inside = False
+        else:
+            out.append(escape(piece))
+    if inside:
+        return escape(name)
+    return Markup("").join(out)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A corrected query that finds products; ``keep_filters`` False means only without the
+    current facet/price filters."""
+
+    q: str
+    changed: tuple[str, ...]
+    keep_filters: bool
+
+
+async def suggest(session: AsyncSession, filt: ProductFilter,
+                  tree: CategoryTree) -> Suggestion | None:
+    """A "Did you mean" for a query that found nothing, or None."""
+    tokens = [w for w in dict.fromkeys(m.lower() for m in _WORD.findall(filt.q))
+              if len(w) >= MIN_WORD and w != "or"][:8]
+    if not tokens:
+        return None
+    replacements = await _closest_words(session, tokens)
+    if not replacements:
+        return None
+
+    def fix(match: re.Match[str]) -> str:
+        return replacements.get(match.group(0).lower(), match.group(0))
+
+    corrected = _WORD.sub(fix, filt.q)
+    if corrected.strip().lower() == filt.q.strip().lower():
+        return None
+    changed = tuple(replacements[t] for t in tokens if t in replacements)
+    for candidate, keep in ((replace(filt, q=corrected), True),
+                            (ProductFilter(q=corrected), False)):
+        if keep is False and candidate == replace(filt, q=corrected):
+            break
+        if await _finds_any(session, candidate, tree):
+            return Suggestion(corrected, changed, keep)
+    return None
+
+
+async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> bool:
+    """Whether anything matches, probing through the text index: an existence check that
+    expects to fail must not be planned as "scan until the first hit" over the whole table."""
+    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    try:
+        return bool(await session.scalar(select(exists().where(where(filt, tree)))))
+    finally:
+        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+
+
+_words = table("catalog_words", column("word", Text))
+
+
+async def _closest_words(session: AsyncSession, tokens: list[str]) -> dict[str, str]:
+    """token -> the most similar vocabulary word, for tokens that are not words themselves."""
+    given = sql_values(column("token", Text), column("position", Integer), name="given")
+    given = given.data([(t, i) for i, t in enumerate(tokens)])
+    similarity = func.similarity(_words.c.word, given.c.token)
+    best = (
+        select(_words.c.word, similarity.label("score"))
+        .where(_words.c.word.op("%")(given.c.token))
+        .order_by(similarity.desc(), func.length(_words.c.word), _words.c.word)
+        .limit(1)
+        .lateral("best")
+    )
+    known = exists().where(_words.c.word == given.c.token)
+    statement = (
+        select(given.c.token, best.c.word, best.c.score, known.label("known"))
+        .select_from(given.join(best, true(), isouter=True))
+        .order_by(given.c.position)
+    )
+    rows = (await session.execute(statement)).all()
+    return {r.token: r.word for r in rows
+            if not r.known and r.word is not None and r.score >= MIN_SIMILARITY
+            and r.word != r.token}
+
+
+__all__ = ["Suggestion", "clean_name", "highlight_names", "suggest"]

@@ -1,0 +1,59 @@
+"""The load's own record of every edit it attempted: what it sent and what it was told.
+
+The Locust process appends one JSON line per edit (``LOADTEST_LEDGER``); after the run,
+:mod:`.verify` compares it with the database. Each entry:
+
+``via``            ``editor`` (inline row save, stock change) or ``api`` (PATCH)
+``user``           the account that made it
+``product_id``     the product
+``sent_version``   the version the edit was based on (form field / ``If-Match``)
+``status``         the HTTP status (200 saved; 409 editor conflict; 412 API conflict; other)
+``version``        the product's version after a successful save (from the response)
+``values``         the fields the edit set, as the service stores them in history
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+ENV = "LOADTEST_LEDGER"
+CONFLICT_STATUS = {"editor": 409, "api": 412}
+
+
+class Ledger:
+    """Append-only; one line per edit (gevent greenlets write whole lines without yielding)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", buffering=1, encoding="utf-8")
+
+    def record(self, *, via: str, user: str, product_id: int, sent_version: int, status: int,
+               version: int | None = None, values: dict[str, Any] | None = None) -> None:
+        entry = {"t": round(time.time(), 3), "via": via, "user": user, "product_id": product_id,
+                 "sent_version": sent_version, "status": status, "version": version,
+                 "values": values or {}}
+        self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
+
+
+def read(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+_shared: Ledger | None = None
+
+
+def shared() -> Ledger:
+    """The Locust process's ledger (``$LOADTEST_LEDGER``, default ``reports/ledger.jsonl``)."""
+    global _shared
+    if _shared is None:
+        _shared = Ledger(os.environ.get(ENV, "reports/ledger.jsonl"))
+    return _shared

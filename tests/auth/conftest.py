@@ -1,0 +1,14 @@
+import pytest
+
+from tests.editor.clients import EditorClient, csrf_from, sign_in_client
+
+__all__ = ["EditorClient", "csrf_from", "sign_in_client"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle(app):
+    from app.auth.throttle import get_throttle
+
+    with app.app_context():
+        throttle = get_throttle()
+    app.run_blocking(throttle.reset())

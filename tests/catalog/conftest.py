@@ -1,0 +1,103 @@
+"""Catalog test helpers: a small hand-made shop with known facets, the product names a page
+shows, and running query-layer code on the app's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .html import Element, parse
+
+HX = {"HX-Request": "true"}
+
+
+@dataclass
+class Shop:
+    lighting: int
+    floor_lamps: int
+    table_lamps: int
+    furniture: int
+    chairs: int
+    products: dict[str, int]
+
+
+@pytest.fixture
+def shop(sql) -> Shop:
+    """Two departments, five leaf products per side, one inactive product.
+
+    name                   category      price   brand      colour   size stock
+    Brass Floor Lamp       Floor Lamps   120.00  Nordhavn   black    L    3
+    Linen Floor Lamp       Floor Lamps    80.00  Halden     white    M    0
+    Oak Reading Lamp       Floor Lamps    99.99  Halden     natural  M    2
+    Brass Table Lamp       Table Lamps    45.00  Nordhavn   gold     S    10
+    Ceramic Table Lamp     Table Lamps    35.50  Mossgrove  white    S    7
+    Leather Lounge Chair   Chairs        420.00  Nordhavn   black    L    1
+    Oak Dining Chair       Chairs        150.00  Greywood   natural  M    0
+    Hidden Chair (inactive) Chairs        10.00  Nordhavn   black    S    4
+    """
+    lighting = sql.category("Lighting", "lighting")
+    floor = sql.category("Floor Lamps", "lighting-floor-lamps", parent_id=lighting)
+    table = sql.category("Table Lamps", "lighting-table-lamps", parent_id=lighting)
+    furniture = sql.category("Furniture", "furniture")
+    chairs = sql.category("Chairs", "furniture-chairs", parent_id=furniture)
+    rows = [
+        ("Brass Floor Lamp", floor, "120.00", "Nordhavn", "black", "L", 3, True, 1),
+        ("Linen Floor Lamp", floor, "80.00", "Halden", "white", "M", 0, True, 2),
+        ("Oak Reading Lamp", floor, "99.99", "Halden", "natural", "M", 2, True, 3),
+        ("Brass Table Lamp", table, "45.00", "Nordhavn", "gold", "S", 10, True, 4),
+        ("Ceramic Table Lamp", table, "35.50", "Mossgrove", "white", "S", 7, True, 5),
+        ("Leather Lounge Chair", chairs, "420.00", "Nordhavn", "black", "L", 1, True, 6),
+        ("Oak Dining Chair", chairs, "150.00", "Greywood", "natural", "M", 0, True, 7),
+        ("Hidden Chair", chairs, "10.00", "Nordhavn", "black", "S", 4, False, 8),
+    ]
+    ids = {}
+    for name, category, price, brand, colour, size, stock, active, day in rows:
+        ids[name] = sql.product(
+            name, category_id=category, price=price, stock=stock, is_active=active,
+            attributes={"brand": brand, "colour": colour, "size": size, "material": "mixed"},
+            description=f"A {colour} piece by {brand}, made to last.",
+            created_at=f"2026-10-{day:02d}T12:00:00Z",
+        )
+    return Shop(lighting, floor, table, furniture, chairs, ids)
+
+
+@pytest.fixture
+def run_db(app) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
+    """Run ``fn(session)`` on the app's loop (read-only: rolled back)."""
+    database = app.extensions["vitrine_db"]
+
+    def run(fn):
+        async def go():
+            async with database.session() as session:
+                return await fn(session)
+
+        return app.run_blocking(go())
+
+    return run
+
+
+def names(html: str | bytes | Element) -> list[str]:
+    """Product names on a result page, in order."""
+    root = html if isinstance(html, Element) else parse(html)
+    return [e.text for e in root.find_all("span", class_="product-name")]
+
+
+def facet_counts(html: str | bytes | Element, facet: str) -> dict[str, int]:
+    """value -> count of the checkboxes a facet shows (disabled ones included)."""
+    root = html if isinstance(html, Element) else parse(html)
+    fieldset = root.by_id(f"facet-{facet}")
+    counts = {}
+    for item in fieldset.find_all("li"):
+        box = item.find("input")
+        count = item.find("span", class_="count").text.replace("about", "").strip(" ~")
+        counts[box.get("value")] = int(count.replace(",", ""))
+    return counts
+
+
+def checked(html: str | bytes | Element, facet: str) -> set[str]:
+    root = html if isinstance(html, Element) else parse(html)
+    fieldset = root.by_id(f"facet-{facet}")
+    return {box.get("value") for box in fieldset.find_all("input") if box.has("checked")}

@@ -1,0 +1,253 @@
+"""Facet counts against a brute-force count in Python over a seeded catalog, through every way
+they are produced: the precomputed ledger (broad pages), exact counting and the sampled path;
+and the ledger staying right after every kind of product change, inside the editing
+transaction too."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from app.catalog.facets import compute_facets
+from app.catalog.query import ProductFilter, load_category_tree
+from app.data.seed import category_rows, generate_products
+from app.data.urls import libpq_dsn
+
+ATTRS = ("brand", "colour", "size")
+
+
+@pytest.fixture
+def seeded(sql):
+    """300 generated products (the dev seed's generator) in the seed's category tree."""
+    ids: dict[str, int] = {}
+    for name, slug, parent in category_rows():
+        ids[slug] = sql.category(name, slug, parent_id=ids.get(parent) if parent else None)
+    rows = generate_products(300, 7, ids)
+    with sql.connection.cursor() as cursor:
+        with cursor.copy("COPY products (name, slug, description, price, stock, is_active,"
+                         " attributes, category_id, created_at, updated_at) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    parents = {slug: parent for _, slug, parent in category_rows()}
+    return [_product(sql, row, ids, parents) for row in rows]
+
+
+def _product(sql, row, ids, parents):
+    name, slug, description, price, stock, active, attributes, category_id, *_ = row
+    attributes = json.loads(attributes)
+    category_slug = next(s for s, i in ids.items() if i == category_id)
+    return {"name": name, "price": Decimal(price), "stock": stock, "active": active,
+            "category": category_slug, "department": parents[category_slug],
+            "text": f"{name} {description}".lower(), **{a: attributes.get(a) for a in ATTRS}}
+
+
+def _matches(product, filt: ProductFilter, skip: str | None = None) -> bool:
+    if not product["active"]:
+        return False
+    if filt.q and filt.q.lower() not in product["text"]:
+        return False
+    if skip != "category" and filt.categories and not (
+            product["category"] in filt.categories or product["department"] in filt.categories):
+        return False
+    for facet, values in (("brand", filt.brands), ("colour", filt.colours), ("size", filt.sizes)):
+        if skip != facet and values and product[facet] not in values:
+            return False
+    if filt.min_price is not None and product["price"] < filt.min_price:
+        return False
+    if filt.max_price is not None and product["price"] > filt.max_price:
+        return False
+    return not (filt.stock == "in" and product["stock"] <= 0)
+
+
+def brute_force(products, filt: ProductFilter) -> dict[str, Counter]:
+    expected: dict[str, Counter] = {"total": Counter()}
+    for facet in ("category", *ATTRS):
+        counts: Counter = Counter()
+        for product in products:
+            if _matches(product, filt, skip=facet):
+                if facet == "category":
+                    counts[product["category"]] += 1
+                    counts[product["department"]] += 1
+                else:
+                    counts[product[facet]] += 1
+        expected[facet] = counts
+    expected["total"]["all"] = sum(1 for p in products if _matches(p, filt))
+    return expected
+
+
+def shown(result, facet):
+    return {v.value: v.count for v in result.facets[facet].values if v.count}
+
+
+def random_filters(products, count, seed):
+    rng = random.Random(seed)
+    departments = sorted({p["department"] for p in products})
+    leaves = sorted({p["category"] for p in products})
+    values = {a: sorted({p[a] for p in products}) for a in ATTRS}
+    filters = []
+    for _ in range(count):
+        filters.append(ProductFilter(
+            q=rng.choice(["", "", "", "oak", "leather", "brass", "lamp", "wool"]),
+            categories=tuple(rng.sample(departments + leaves, rng.choice([0, 0, 1, 2]))),
+            brands=tuple(rng.sample(values["brand"], rng.choice([0, 0, 1, 2, 3]))),
+            colours=tuple(rng.sample(values["colour"], rng.choice([0, 0, 1, 2]))),
+            sizes=tuple(rng.sample(values["size"], rng.choice([0, 0, 0, 1]))),
+            min_price=rng.choice([None, None, Decimal("20"), Decimal("55.5")]),
+            max_price=rng.choice([None, None, Decimal("150"), Decimal("400")]),
+            stock=rng.choice([None, None, "in"]),
+        ))
+    return filters
+
+
+def check(products, result, filt):
+    expected = brute_force(products, filt)
+    assert result.total.exact
+    assert result.total.value == expected["total"]["all"], filt
+    for facet in ATTRS:
+        assert shown(result, facet) == {k: v for k, v in expected[facet].items() if v}, (facet, filt)
+        assert {v.value for v in result.facets[facet].values if v.selected} == set(filt.values(facet))
+    # Categories are drilled into: every shown department/leaf has the brute-force count.
+    categories = shown(result, "category")
+    for slug, count in categories.items():
+        assert expected["category"][slug] == count, (slug, filt)
+    departments = {p["department"] for p in products}
+    assert {s for s in categories if s in departments} == {
+        s for s in departments if expected["category"][s]}
+    for slug in filt.categories:  # a selected node always shows (to untick it)
+        assert slug in {v.value for v in result.facets["category"].values}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_match_brute_force_for_random_filters(run_db, seeded, seed):
+    # The test catalog is small, so non-broad sets are counted exactly; broad ones use the ledger.
+    async def go(session):
+        tree = await load_category_tree(session)
+        for filt in random_filters(seeded, 12, seed):
+            result = await compute_facets(session, filt, tree)
+            check(seeded, result, filt)
+
+    run_db(go)
+
+
+@pytest.mark.parametrize("filt", [
+    ProductFilter(),
+    ProductFilter(categories=("lighting",)),
+    ProductFilter(categories=("furniture-chairs", "kitchen"), stock="in"),
+    ProductFilter(brands=("Nordhavn",)),
+    ProductFilter(categories=("textiles",), colours=("black", "ivory")),
+], ids=["catalog", "department", "leaves+stock", "one-brand", "dept+colours"])
+def test_broad_pages_use_the_ledger_and_match_brute_force(run_db, seeded, filt):
+    async def go(session):
+        return await compute_facets(session, filt, await load_category_tree(session))
+
+    result = run_db(go)
+    check(seeded, result, filt)
+    if filt.is_broad():
+        assert result.sources["match"] == "precomputed"
+    for facet in filt_selected(filt):
+        if filt.is_broad(ignoring=facet):
+            assert result.sources[facet] == "precomputed"
+
+
+def filt_selected(filt):
+    return [f for f in ("category", *ATTRS) if filt.values(f)]
+
+
+def test_sampled_counts_are_marked_and_scaled(run_db, seeded, monkeypatch):
+    from app.catalog import facets
+
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", 10**9)  # 100% sample: exact numbers
+    filt = ProductFilter(q="oak", brands=("Nordhavn", "Halden"))
+
+    async def go(session):
+        return await compute_facets(session, filt, await load_category_tree(session))
+
+    result = run_db(go)
+    assert result.sources == {"match": "sampled", "brand": "sampled"}
+    assert not result.total.exact
+    expected = brute_force(seeded, filt)
+    assert shown(result, "colour") == {k: v for k, v in expected["colour"].items() if v}
+    assert all(v.approximate for v in result.facets["colour"].values)
+
+
+# -- the ledger after changes -------------------------------------------------------------------
+
+def ledger(sql) -> Counter:
+    rows = sql.all("SELECT category_id, in_stock, facet, value, sum(n) AS n"
+                   " FROM catalog_facet_counts GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0")
+    return Counter({(r["category_id"], r["in_stock"], r["facet"], r["value"]): r["n"]
+                    for r in rows})
+
+
+def truth(sql) -> Counter:
+    rows = sql.all("""
+        SELECT p.category_id, p.stock > 0 AS in_stock, f.facet, f.value, count(*) AS n
+        FROM products p CROSS JOIN LATERAL (VALUES ('category', ''),
+            ('brand', p.attributes->>'brand'), ('colour', p.attributes->>'colour'),
+            ('size', p.attributes->>'size')) f (facet, value)
+        WHERE p.is_active AND f.value IS NOT NULL AND (f.facet = 'category' OR f.value <> '')
+        GROUP BY 1, 2, 3, 4""")
+    return Counter({(r["category_id"], r["in_stock"], r["facet"], r["value"]): r["n"]
+                    for r in rows})
+
+
+def test_ledger_follows_every_kind_of_change(sql, seeded):
+    assert ledger(sql) == truth(sql)
+    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Zeta\"}',"
+                " stock = 0 WHERE id % 7 = 0")
+    sql.execute("UPDATE products SET is_active = NOT is_active WHERE id % 11 = 0")
+    sql.execute("UPDATE products SET category_id = (SELECT min(id) FROM categories"
+                " WHERE parent_id IS NOT NULL) WHERE id % 13 = 0")
+    sql.execute("UPDATE products SET attributes = attributes - 'colour' WHERE id % 17 = 0")
+    sql.execute("DELETE FROM products WHERE id % 19 = 0")
+    sql.execute("INSERT INTO products (name, slug, price, category_id, attributes, stock)"
+                " SELECT name || ' II', slug || '-ii', price, category_id, attributes, 3"
+                " FROM products WHERE id % 23 = 0")
+    sql.execute("UPDATE products SET description = description || ' Updated.'")  # no-op for counts
+    assert ledger(sql) == truth(sql)
+    assert sql.scalar("SELECT catalog_compact_facet_counts()") > 0
+    assert ledger(sql) == truth(sql)
+    assert sql.scalar("SELECT count(*) FROM catalog_facet_counts") == len(truth(sql))
+
+
+def test_ledger_is_right_inside_the_editing_transaction_and_rolls_back_with_it(sql, seeded,
+                                                                             database_url):
+    before = ledger(sql)
+    with psycopg.connect(libpq_dsn(database_url)) as editor:  # one transaction
+        editor.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Solo\"}'"
+                       " WHERE id = (SELECT min(id) FROM products WHERE is_active)")
+        inside = editor.execute(
+            "SELECT sum(n) FROM catalog_facet_counts WHERE facet = 'brand' AND value = 'Solo'"
+        ).fetchone()[0]
+        assert inside == 1
+        assert ledger(sql) == before  # not visible to others before commit
+        editor.rollback()
+    assert ledger(sql) == before == truth(sql)
+
+
+def test_truncate_empties_the_ledger_and_the_vocabulary(sql, seeded):
+    assert sql.scalar("SELECT count(*) FROM catalog_words") > 0
+    sql.execute("TRUNCATE products CASCADE")
+    assert sql.scalar("SELECT count(*) FROM catalog_facet_counts") == 0
+    assert sql.scalar("SELECT count(*) FROM catalog_words") == 0
+
+
+def test_precomputed_page_reflects_an_edit_immediately(client, sql, shop_like):
+    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Halden\"}'"
+                " WHERE name = 'Solo Lamp'")
+    from .conftest import facet_counts
+
+    assert facet_counts(client.get("/products").data, "brand") == {"Halden": 2}
+
+
+@pytest.fixture
+def shop_like(sql):
+    category = sql.category("Lighting")
+    sql.product("Solo Lamp", category_id=category, attributes={"brand": "Nordhavn"})
+    sql.product("Duo Lamp", category_id=category, attributes={"brand": "Halden"})

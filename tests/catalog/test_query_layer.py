@@ -1,0 +1,120 @@
+"""The query layer the editor table and the API reuse: inactive products, out-of-stock filters,
+counts, keyset pages and cursors."""
+
+from decimal import Decimal
+
+import pytest
+
+from app.catalog.query import (
+    ProductFilter,
+    Sort,
+    count_products,
+    decode_cursor,
+    encode_cursor,
+    find_products,
+    keyset,
+    split_prefix,
+)
+
+
+def found(run_db, filt, **kwargs):
+    async def go(session):
+        return [p.name for p in await find_products(session, filt, **kwargs)]
+
+    return run_db(go)
+
+
+def test_shoppers_never_see_inactive_products_editors_can(run_db, shop):
+    assert "Hidden Chair" not in found(run_db, ProductFilter(), limit=50)
+    assert "Hidden Chair" in found(run_db, ProductFilter(include_inactive=True), limit=50)
+    assert found(run_db, ProductFilter(include_inactive=True, active=False)) == ["Hidden Chair"]
+    assert "Hidden Chair" not in found(run_db, ProductFilter(include_inactive=True, active=True),
+                                       limit=50)
+
+
+def test_inactive_only_needs_include_inactive():
+    with pytest.raises(ValueError):
+        ProductFilter(active=False)
+    with pytest.raises(ValueError):
+        ProductFilter(stock="some")
+
+
+def test_stock_filter_in_and_out(run_db, shop):
+    assert set(found(run_db, ProductFilter(stock="out"))) == {"Linen Floor Lamp",
+                                                             "Oak Dining Chair"}
+    assert len(found(run_db, ProductFilter(stock="in"), limit=50)) == 5
+
+
+def test_count_is_exact_for_small_sets_and_an_estimate_beyond_the_limit(run_db, shop):
+    async def count(session, filt, **kwargs):
+        return await count_products(session, filt, **kwargs)
+
+    assert run_db(lambda s: count(s, ProductFilter())).value == 7
+    assert run_db(lambda s: count(s, ProductFilter(include_inactive=True))).value == 8
+    exact = run_db(lambda s: count(s, ProductFilter(brands=("Nordhavn",))))
+    assert (exact.value, exact.exact) == (3, True)
+    capped = run_db(lambda s: count(s, ProductFilter(q="lamp"), exact_limit=2))
+    assert not capped.exact and capped.value >= 3
+
+
+@pytest.mark.parametrize("sort", [Sort.NEWEST, Sort.PRICE_ASC, Sort.PRICE_DESC, Sort.NAME,
+                                  Sort.UPDATED])
+def test_keyset_pages_continue_exactly_where_offset_pages_would(run_db, shop, sort):
+    filt = ProductFilter(include_inactive=True)
+
+    async def go(session):
+        everything = [p.id for p in await find_products(session, filt, sort=sort, limit=50)]
+        walked, after = [], None
+        while True:
+            page = await find_products(session, filt, sort=sort, limit=3, after=after)
+            if not page:
+                break
+            walked += [p.id for p in page]
+            after = decode_cursor(encode_cursor(page[-1], sort), sort)
+            assert after == keyset(page[-1], sort)
+        return everything, walked
+
+    everything, walked = run_db(go)
+    assert walked == everything and len(everything) == 8
+
+
+@pytest.mark.parametrize("cursor", ["", "garbage", "eyJhIjoxfQ", "WyJuYW1lIixbMSwyXV0"])
+def test_bad_cursors_are_refused(cursor):
+    with pytest.raises(ValueError):
+        decode_cursor(cursor, Sort.NAME)
+
+
+def test_relevance_needs_text_and_has_no_keyset(run_db, shop):
+    assert found(run_db, ProductFilter(), sort=Sort.RELEVANCE, limit=1) == ["Oak Dining Chair"]
+    with pytest.raises(ValueError):
+        keyset(object(), Sort.RELEVANCE)
+
+
+def test_price_order_across_several_categories_is_one_merged_order(run_db, shop):
+    # (merged from one index range per category)
+    filt = ProductFilter(categories=("lighting-floor-lamps", "furniture-chairs"))
+    assert found(run_db, filt, sort=Sort.PRICE_ASC) == [
+        "Linen Floor Lamp", "Oak Reading Lamp", "Brass Floor Lamp", "Oak Dining Chair",
+        "Leather Lounge Chair"]
+    assert found(run_db, filt, sort=Sort.PRICE_DESC, limit=2, offset=1) == [
+        "Oak Dining Chair", "Brass Floor Lamp"]
+    assert found(run_db, ProductFilter(categories=("lighting",), min_price=Decimal("50")),
+                 sort=Sort.PRICE_ASC) == ["Linen Floor Lamp", "Oak Reading Lamp",
+                                          "Brass Floor Lamp"]
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("brass la", ("brass", "la")),
+    ("lamp", ("", "lamp")),
+    ("lamp ", ("lamp", None)),
+    ("oak -tab", ("oak -tab", None)),
+    ('"floor la', ('"floor la', None)),
+    ("lamp or cha", ("lamp or cha", None)),
+    ("o'bri", ("o'", "bri")),
+    ("lamp:*&!|", ("", "lamp")),
+    ("a", ("a", None)),
+    ("!!! ???", ("", None)),
+    ("", ("", None)),
+])
+def test_prefix_split_keeps_tsquery_syntax_out(q, expected):
+    assert split_prefix(q) == expected
