@@ -111,11 +111,14 @@ def _percentile(values: list[float], fraction: float) -> float:
 async def _explain(session, statement: Statement) -> tuple[float, str]:
     """(planning + execution ms, text plan) of one recorded statement, run again."""
     head = statement.sql.lstrip()[:40].upper()
-    if head.startswith("EXPLAIN") or "SET_CONFIG(" in head:
-        return statement.seconds * 1000, ""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     params = list(statement.params or ())
+    if "SET_CONFIG(" in head:  # replay planner settings so later statements plan the same
+        await raw.fetch(statement.sql, *params)
+        return statement.seconds * 1000, ""
+    if head.startswith("EXPLAIN"):  # the planner estimate: planning only
+        return statement.seconds * 1000, ""
     plan_json = await raw.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement.sql,
                                    *params)
     plan = json.loads(plan_json) if isinstance(plan_json, str) else plan_json

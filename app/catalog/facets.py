@@ -18,8 +18,12 @@ Each such set is answered by the cheapest source that is still right:
                  sample reveal that the planner badly overestimated the set, it is recounted
                  exactly.
 
-The total follows the match set's source (exact, or the planner's estimate for a large set), and
-the price range is the min/max price of the match set (an index walk on (is_active, price)).
+The total follows the match set's source: exact, or for a large set an estimate shown as "about
+N" - the planner's row estimate picks the sampled path, and the sample drawn for the counts then
+gives the number (it agrees with the sampled facet counts; the planner is often a quarter off for
+prefix and multi-word queries). The price range is the cheapest and dearest match, found by
+index walks (per selected category on ``(category_id, price)``) rather than by aggregating.
+
 Everything runs in two round trips: one EXPLAIN for all estimates, one UNION ALL for all counts.
 """
 
@@ -364,7 +368,10 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             if total_row is not None:
                 price_min, price_max = total_row.lo, total_row.hi
         else:
-            total = Total(s.estimate, exact=False)
+            # Large: the planner's estimate chose this path; the page sample drawn for the
+            # counts estimates the same number better (and agrees with the facet counts).
+            sampled = _sampled_size(rows, s)
+            total = Total(round(sampled) if sampled else s.estimate, exact=False)
         if s.source != "exact":
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:

@@ -115,7 +115,9 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams) -> Cat
     facets = await compute_facets(session, filt, tree)
     pagination = paginate(params.page, params.per_page, facets.total)
     if pagination.page != params.page:
-        notices.append(f"There are only {pagination.last_page:,} pages, so this is the last one.")
+        pages = pagination.last_page
+        notices.append(f"There {'is' if pages == 1 else 'are'} only {pages:,} "
+                       f"page{'' if pages == 1 else 's'} of results, so this is the last one.")
         params = replace(params, page=pagination.page)
 
     sort = params.effective_sort

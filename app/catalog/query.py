@@ -477,6 +477,25 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
     merged = None if after is not None else _per_category_page(filt, tree, sort, limit, offset)
     if merged is not None:
         statement = statement.where(_c.id.in_(merged))
+    elif sort is Sort.RELEVANCE:
+        # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
+        # rows (descriptions, attributes) of thousands of matches into the sort costs more
+        # than ranking them.
+        rank = rank_expression(filt.q)
+        ranked = (
+            select(_c.id, rank.label("rank"))
+            .where(where(filt, tree))
+            .order_by(rank.desc(), _c.id)
+            .limit(limit)
+            .offset(offset)
+            .subquery("ranked")
+        )
+        statement = (
+            select(Product)
+            .join(ranked, Product.id == ranked.c.id)
+            .options(joinedload(Product.category))
+            .order_by(ranked.c.rank.desc(), Product.id)
+        )
     else:
         statement = statement.where(where(filt, tree))
         if after is not None:

@@ -131,13 +131,16 @@ async def suggest(session: AsyncSession, filt: ProductFilter,
 
 
 async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> bool:
-    """Whether anything matches, probing through the text index: an existence check that
-    expects to fail must not be planned as "scan until the first hit" over the whole table."""
-    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    """Whether anything matches, probing through the text index (bitmap scans only): an
+    existence check that may well fail must not be planned as "walk the table, or an index on
+    is_active, until the first hit" - that reads all 100,000 rows when there is none."""
+    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true),"
+                               " set_config('enable_indexscan', 'off', true)"))
     try:
         return bool(await session.scalar(select(exists().where(where(filt, tree)))))
     finally:
-        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true),"
+                                   " set_config('enable_indexscan', 'on', true)"))
 
 
 _words = table("catalog_words", column("word", Text))

@@ -109,6 +109,8 @@ class Product(db.Model):
         Index("ix_products_active_price", "is_active", "price", "id"),
         Index("ix_products_active_created", "is_active", "created_at", "id"),
         Index("ix_products_active_name", "is_active", "name", "id"),
+        # The editor's default order (newest first) over active and inactive products alike.
+        Index("ix_products_created_id", "created_at", "id"),
         Index(
             "ix_products_attributes",
             "attributes",
@@ -130,6 +132,9 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = utcnow_column()
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Part of every signed session cookie; bumping it (sign-out, role change, deactivation)
+    #: invalidates every session issued before (migration 0003, app/auth/sessions.py).
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
     __table_args__ = (
         CheckConstraint("role IN ('editor', 'admin')", name="role_known"),

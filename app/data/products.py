@@ -22,7 +22,7 @@ A product that does not exist raises :class:`ProductNotFound`; invalid input rai
 
 Input mappings (``data``) use these keys, all optional for updates:
 
-=============  ==================================================================
+===============  ================================================================
 ``name``        str, 1-200 characters after trimming
 ``description`` str, at most 10,000 characters
 ``price``       Decimal/str/int, 0 to 99,999,999.99, at most two decimals
@@ -33,11 +33,23 @@ Input mappings (``data``) use these keys, all optional for updates:
                 None/"" to remove; keys not given are kept (merge, not replace)
 ``slug``        creation only: lowercase words joined by ``-``, unique; None or
                 missing makes one from the name (``-2``, ``-3``... when taken)
-=============  ==================================================================
+===============  ================================================================
 
 Every change writes a :class:`~app.data.models.ProductRevision` with ``user_id`` (None for
 system changes), ``source`` (one of :data:`~app.data.revisions.SOURCES`: ``create``,
 ``inline``, ``bulk``, ``api``, ``restore``, ``duplicate``, ``cli``) and the new ``version``.
+
+Functions (all ``async`` except the two helpers; ``session`` is an ``AsyncSession``):
+
+* ``get_product(session, id) -> Product | None``
+* ``create_product(session, data, *, user_id, source="create") -> Product``
+* ``update_product(session, id, data, *, expected_version, user_id, source) -> Saved | Conflict``
+* ``deactivate_product(session, id, *, expected_version, user_id, source)`` (soft delete) and
+  ``reactivate_product(...)`` (undo) ``-> Saved | Conflict``
+* ``duplicate_product(session, id, *, user_id, source="duplicate") -> Product``
+* ``restore_version(session, id, *, to_version, expected_version, user_id) -> Saved | Conflict``
+* ``bulk_update(session, ids, BulkAction(...), *, user_id, source="bulk") -> BulkResult``
+* ``validate_product_data(data, *, partial=True) -> dict`` and ``clean_field(name, value)``
 """
 
 from __future__ import annotations
@@ -136,6 +148,8 @@ class BulkError(ValueError):
 
 async def get_product(session: AsyncSession, product_id: int) -> Product | None:
     """The product with its category loaded (fresh from the database), or None."""
+    if not 1 <= product_id <= MAX_ID:
+        return None
     return await session.scalar(
         select(Product)
         .where(Product.id == product_id)
@@ -146,6 +160,8 @@ async def get_product(session: AsyncSession, product_id: int) -> Product | None:
 
 async def _lock(session: AsyncSession, product_id: int) -> Product:
     """Lock the row for this transaction and load its latest committed values."""
+    if not 1 <= product_id <= MAX_ID:
+        raise ProductNotFound(product_id)
     product = await session.scalar(
         select(Product)
         .where(Product.id == product_id)
@@ -196,9 +212,19 @@ def _clean_stock(value: Any) -> int:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _refuse_control(value: str, label: str) -> None:
+    """PostgreSQL text cannot hold NUL, and other control characters are never meant."""
+    if _CONTROL.search(value):
+        raise ValueError(f"{label} cannot contain control characters.")
+
+
 def _clean_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("Enter a name.")
+    _refuse_control(value, "Name")
     value = " ".join(value.split())
     if len(value) > MAX_NAME:
         raise ValueError(f"Name can be at most {MAX_NAME} characters.")
@@ -210,6 +236,7 @@ def _clean_description(value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise ValueError("Description must be text.")
+    _refuse_control(value, "Description")
     value = value.strip()
     if len(value) > MAX_DESCRIPTION:
         raise ValueError(f"Description can be at most {MAX_DESCRIPTION:,} characters.")
@@ -217,6 +244,8 @@ def _clean_description(value: Any) -> str:
 
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ID = 2**63 - 1  # products.id is bigint
+MAX_CATEGORY_ID = 2**31 - 1  # categories.id is integer
 
 
 def _clean_slug(value: Any) -> str:
@@ -238,7 +267,7 @@ def _clean_category_id(value: Any) -> int:
         category_id = int(value)
     except (TypeError, ValueError):
         raise ValueError("Choose a category.") from None
-    if category_id < 1:
+    if not 1 <= category_id <= MAX_CATEGORY_ID:
         raise ValueError("Choose a category.")
     return category_id
 
@@ -259,6 +288,9 @@ def _clean_attributes(value: Any, errors: dict[str, str]) -> dict[str, str | Non
             continue
         if not isinstance(raw, str):
             errors[f"attributes.{key}"] = f"{key.capitalize()} must be text."
+            continue
+        if _CONTROL.search(raw):
+            errors[f"attributes.{key}"] = f"{key.capitalize()} cannot contain control characters."
             continue
         raw = " ".join(raw.split())
         if len(raw) > MAX_ATTRIBUTE:
@@ -376,21 +408,17 @@ def slugify(value: str) -> str:
 
 
 async def _unique_slug(session: AsyncSession, name: str) -> str:
-    """The name's slug, with ``-2``, ``-3``... appended when taken."""
+    """The name's slug, with ``-2``, ``-3``... appended when taken (one past the highest
+    numbered sibling, so it is free unless a concurrent insert takes it: see :func:`_insert`)."""
     base = slugify(name)
     if await session.scalar(select(Product.id).where(Product.slug == base)) is None:
         return base
-    pattern = re.compile(rf"^{re.escape(base)}(?:-(\d+))?$")
-    escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    taken = (
-        await session.scalars(
-            select(Product.slug).where(Product.slug.like(f"{escaped}%", escape="\\"))
-        )
-    ).all()
-    numbers = [int(m.group(1) or 1) for slug in taken if (m := pattern.match(slug))]
-    if not numbers:
-        return base
-    return f"{base}-{max(numbers) + 1}"
+    # ``base`` is only [a-z0-9-], so it is a literal in a regular expression; still bound.
+    taken = (await session.scalars(
+        select(Product.slug).where(Product.slug.op("~")("^" + base + "(-[0-9]{1,9})?$"))
+    )).all()
+    numbers = [int(slug[len(base) + 1:]) if len(slug) > len(base) else 1 for slug in taken]
+    return f"{base}-{max(numbers, default=1) + 1}"
 
 
 async def _insert(session: AsyncSession, columns: dict[str, Any],
@@ -616,7 +644,7 @@ async def bulk_update(session: AsyncSession, product_ids: Sequence[int], action:
     column, new_value, cast, params = _bulk_parts(action)
     if action.kind == "set_category":
         await _check_bulk_category(session, action.category_id)  # type: ignore[arg-type]
-    ids = sorted({int(i) for i in product_ids})
+    ids = sorted({int(i) for i in product_ids if 1 <= int(i) <= MAX_ID})
     ids_param = bindparam("ids", value=ids, type_=ARRAY(BigInteger))
     lock = text("SELECT id FROM products WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
     change = text(

@@ -157,7 +157,7 @@ async def create_category() -> ResponseReturnValue:
     return _finish(notice) or await _render(notice={"text": notice})
 
 
-@bp.post("/categories/<int:category_id>")
+@bp.post("/categories/<id32:category_id>")
 @admin_required
 async def update_category(category_id: int) -> ResponseReturnValue:
     """Rename and/or move (``parent_id`` empty = top level)."""
@@ -185,7 +185,7 @@ async def update_category(category_id: int) -> ResponseReturnValue:
     return _finish(notice) or await _render(notice={"text": notice})
 
 
-@bp.route("/categories/<int:category_id>/delete", methods=["POST", "DELETE"])
+@bp.route("/categories/<id32:category_id>/delete", methods=["POST", "DELETE"])
 @admin_required
 async def delete_category(category_id: int) -> ResponseReturnValue:
     session = await get_session()

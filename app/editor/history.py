@@ -56,13 +56,13 @@ async def _product(product_id: int) -> Product:
     return product
 
 
-@bp.get("/products/<int:product_id>/history")
+@bp.get("/products/<id64:product_id>/history")
 @editor_required
 async def history(product_id: int) -> ResponseReturnValue:
     return await _render(await _product(product_id))
 
 
-@bp.post("/products/<int:product_id>/restore")
+@bp.post("/products/<id64:product_id>/restore")
 @editor_required
 async def restore(product_id: int) -> ResponseReturnValue:
     """Restore the values of ``to_version`` as a new version (source "restore")."""

@@ -100,21 +100,21 @@ async def table_context(session: Any, filters: EditorFilters) -> dict[str, Any]:
 
 # -- one row ------------------------------------------------------------------------------------
 
-@bp.get("/products/<int:product_id>/row")
+@bp.get("/products/<id64:product_id>/row")
 @editor_required
 async def row(product_id: int) -> ResponseReturnValue:
     """The display row (Cancel and "keep theirs" come back here)."""
     return _row(await _product_or_404(product_id))
 
 
-@bp.get("/products/<int:product_id>/edit")
+@bp.get("/products/<id64:product_id>/edit")
 @editor_required
 async def edit_row(product_id: int) -> ResponseReturnValue:
     product = await _product_or_404(product_id)
     return await _row_form(_form_for(product), product=product, version=product.version)
 
 
-@bp.route("/products/<int:product_id>", methods=["PUT", "POST"])
+@bp.route("/products/<id64:product_id>", methods=["PUT", "POST"])
 @editor_required
 async def save_row(product_id: int) -> ResponseReturnValue:
     """Save the row form: 200 display row, 422 form with errors, 409 both versions."""
@@ -209,7 +209,7 @@ async def _conflict(current: Product, mine: dict[str, Any], overwrite_url: str,
 
 # -- single-field edits -------------------------------------------------------------------------
 
-@bp.route("/products/<int:product_id>/active", methods=["PATCH", "POST"])
+@bp.route("/products/<id64:product_id>/active", methods=["PATCH", "POST"])
 @editor_required
 async def set_active(product_id: int) -> ResponseReturnValue:
     """Toggle shown/hidden from the row (``is_active`` = "1" or "0")."""
@@ -220,7 +220,7 @@ async def set_active(product_id: int) -> ResponseReturnValue:
                                url_for("editor.set_active", product_id=product_id))
 
 
-@bp.route("/products/<int:product_id>/stock", methods=["PATCH", "POST"])
+@bp.route("/products/<id64:product_id>/stock", methods=["PATCH", "POST"])
 @editor_required
 async def set_stock(product_id: int) -> ResponseReturnValue:
     """Change the stock from the row; a bad number is shown next to the stock field (422)."""
@@ -254,7 +254,7 @@ async def _single_field(product_id: int, data: dict[str, Any], url: str,
 
 # -- soft delete and undo -----------------------------------------------------------------------
 
-@bp.delete("/products/<int:product_id>")
+@bp.delete("/products/<id64:product_id>")
 @editor_required
 async def deactivate(product_id: int) -> ResponseReturnValue:
     """Soft delete: the product is hidden from shoppers; the notice offers Undo."""
@@ -278,7 +278,7 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
     return _row(product, notice=notice)
 
 
-@bp.post("/products/<int:product_id>/reactivate")
+@bp.post("/products/<id64:product_id>/reactivate")
 @editor_required
 async def reactivate(product_id: int) -> ResponseReturnValue:
     """Undo a soft delete (version-checked like every change)."""
@@ -289,7 +289,7 @@ async def reactivate(product_id: int) -> ResponseReturnValue:
 
 # -- duplicate and create -----------------------------------------------------------------------
 
-@bp.post("/products/<int:product_id>/duplicate")
+@bp.post("/products/<id64:product_id>/duplicate")
 @editor_required
 async def duplicate(product_id: int) -> ResponseReturnValue:
     """Copy the product (inactive, "… (copy)"); htmx inserts the new row after the original."""

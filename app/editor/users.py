@@ -82,7 +82,7 @@ async def create_user_view() -> ResponseReturnValue:
     return _finish(notice) or await _render(notice={"text": notice})
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id32:user_id>/role")
 @admin_required
 async def change_role(user_id: int) -> ResponseReturnValue:
     session = await get_session()
@@ -107,7 +107,7 @@ async def change_role(user_id: int) -> ResponseReturnValue:
     return _finish(notice) or await _render(notice={"text": notice})
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id32:user_id>/active")
 @admin_required
 async def set_user_active(user_id: int) -> ResponseReturnValue:
     wanted = request.form.get("is_active")

@@ -20,7 +20,7 @@ def editor_routes(app) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/editor"):
             continue
-        url = re.sub(r"<int:\w+>", "1", rule.rule)
+        url = re.sub(r"<\w+:\w+>", "1", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, url))
     return routes

@@ -28,11 +28,12 @@ def seeded(sql):
     for name, slug, parent in category_rows():
         ids[slug] = sql.category(name, slug, parent_id=ids.get(parent) if parent else None)
     rows = generate_products(300, 7, ids)
-    with sql.connection.cursor() as cursor:
-        with cursor.copy("COPY products (name, slug, description, price, stock, is_active,"
-                         " attributes, category_id, created_at, updated_at) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    columns = "name, slug, description, price, stock, is_active, attributes, category_id," \
+        " created_at, updated_at"
+    with sql.connection.cursor() as cursor, \
+            cursor.copy(f"COPY products ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
     parents = {slug: parent for _, slug, parent in category_rows()}
     return [_product(sql, row, ids, parents) for row in rows]
 
@@ -109,8 +110,10 @@ def check(products, result, filt):
     assert result.total.exact
     assert result.total.value == expected["total"]["all"], filt
     for facet in ATTRS:
-        assert shown(result, facet) == {k: v for k, v in expected[facet].items() if v}, (facet, filt)
-        assert {v.value for v in result.facets[facet].values if v.selected} == set(filt.values(facet))
+        wanted = {k: v for k, v in expected[facet].items() if v}
+        assert shown(result, facet) == wanted, (facet, filt)
+        selected = {v.value for v in result.facets[facet].values if v.selected}
+        assert selected == set(filt.values(facet))
     # Categories are drilled into: every shown department/leaf has the brute-force count.
     categories = shown(result, "category")
     for slug, count in categories.items():

@@ -42,7 +42,7 @@ def test_htmx_rendering_is_the_results_plus_partials_without_the_page(client, sh
     body = response.data.decode()
     assert "<html" not in body and "catalog-form" not in body
     targets = [p.get("hx-target") for p in parse(body).find_all("hx-partial")]
-    assert targets == ["#catalog-summary", "#catalog-toolbar", "#catalog-facets",
+    assert targets == ["#catalog-summary", "#catalog-toolbar", "#catalog-facets", "#messages",
                        "#catalog-price-hint", "#catalog-search", "#catalog-price"]
     assert names(body) == ["Brass Floor Lamp", "Brass Table Lamp"]
     # The address bar gets the canonical URL, not the raw form query with empty fields.
@@ -174,8 +174,8 @@ def test_numbered_pages_with_previous_and_next(client, sql):
 def test_page_past_the_end_shows_the_last_page_with_a_notice(client, shop):
     root = parse(get(client, "/products?page=99").data)
     assert len(names(root)) == 7
-    assert "only 1 pages" in root.by_id("catalog-summary").text.lower() or \
-        "this is the last one" in root.by_id("catalog-summary").text
+    assert "There is only 1 page of results, so this is the last one." in \
+        root.by_id("catalog-summary").text
     response = get(client, "/products?page=99", htmx=True)
     assert response.headers["HX-Push-Url"] == "/products"
 
@@ -188,8 +188,7 @@ def test_deep_pages_are_capped_and_say_so(client, sql, monkeypatch):
     for i in range(40):
         sql.product(f"Item {i:02d}", category_id=category)
     root = parse(get(client, "/products?per_page=12&page=3").data)
-    assert "only 2 pages" in root.by_id("catalog-summary").text.lower() or \
-        "last one" in root.by_id("catalog-summary").text
+    assert "There are only 2 pages of results" in root.by_id("catalog-summary").text
     assert "Only the first 24 results" in root.find("nav", class_="pagination").text
 
 
@@ -314,3 +313,12 @@ def test_active_filters_are_removable_one_by_one(client, shop):
     assert chips["Brand: Halden × (remove)"] == "/products?colour=white&in_stock=1"
     assert chips["In stock only × (remove)"] == "/products?brand=Halden&colour=white"
     assert chips["Clear all filters"] == "/products"
+
+
+def test_an_empty_catalog_is_an_empty_state_not_an_error(client):
+    for headers in ({}, HX):
+        response = client.get("/products", headers=headers)
+        assert response.status_code == 200
+        root = parse(response.data)
+        assert names(root) == []
+        assert root.find("div", class_="empty-state") is not None

@@ -115,6 +115,11 @@ def test_update_of_a_missing_product_raises_not_found(run_db):
     ({"attributes": {"weight": "2kg"}},
      {"attributes.weight": "Unknown attribute; use brand, colour, material, size."}),
     ({"colour": "red"}, {"colour": "Unknown field."}),
+    ({"name": "a\x00b"}, {"name": "Name cannot contain control characters."}),
+    ({"description": "a\x00b"}, {"description": "Description cannot contain control characters."}),
+    ({"attributes": {"size": "M\x07"}},
+     {"attributes.size": "Size cannot contain control characters."}),
+    ({"category_id": 2**31}, {"category_id": "Choose a category."}),
 ])
 def test_invalid_input_is_refused_with_a_message_per_field(run_db, sql, lamp, data, errors):
     with pytest.raises(svc.ProductValidationError) as error:
@@ -225,13 +230,18 @@ def test_a_bulk_action_that_fails_on_one_row_changes_no_row(run_db, sql, categor
     assert sql.scalar("SELECT count(*) FROM product_revisions") == 0
 
 
-def test_bulk_action_arguments_are_bounded():
-    with pytest.raises(svc.BulkError):
-        svc._bulk_parts(svc.BulkAction("adjust_price"))
-    with pytest.raises(svc.BulkError, match="between -100 and 1000"):
-        svc._bulk_parts(svc.BulkAction("adjust_price", percent=Decimal("-101")))
-    with pytest.raises(svc.BulkError):
-        svc._bulk_parts(svc.BulkAction("adjust_price", percent=Decimal(1), amount=Decimal(1)))
+@pytest.mark.parametrize(("action", "message"), [
+    (svc.BulkAction("adjust_price"), "either a percentage or an amount"),
+    (svc.BulkAction("adjust_price", percent=Decimal("-101")), "between -100 and 1000"),
+    (svc.BulkAction("adjust_price", percent=Decimal(1), amount=Decimal(1)), "either"),
+    (svc.BulkAction("adjust_price", amount=Decimal("100000000")), "The amount must be"),
+    (svc.BulkAction("set_category"), "Choose a category."),
+])
+def test_bulk_action_arguments_are_bounded(run_db, sql, category, action, message):
+    product = sql.product("Lamp", category_id=category)
+    with pytest.raises(svc.BulkError, match=message):
+        _bulk(run_db, [product], action)
+    assert sql.scalar("SELECT version FROM products") == 1
 
 
 def test_revisions_are_json_with_the_documented_shapes(run_db, sql, lamp):
@@ -240,3 +250,13 @@ def test_revisions_are_json_with_the_documented_shapes(run_db, sql, lamp):
     changes = sql.scalar("SELECT changes::text FROM product_revisions")
     assert json.loads(changes) == {"is_active": {"before": True, "after": False},
                                    "stock": {"before": 5, "after": 0}}
+
+
+def test_slugs_count_past_the_highest_numbered_sibling(run_db, sql, category):
+    for slug in ("lamp", "lamp-2", "lamp-12", "lamp-shade", "lamp-3x"):
+        sql.product(slug, category_id=category, slug=slug)
+    made = run_db(lambda s: svc.create_product(
+        s, {"name": "LAMP!", "price": "1", "category_id": category}, user_id=None))
+    assert made.slug == "lamp-13"
+    assert svc.slugify("Crème brûlée — 2 × 3") == "creme-brulee-2-3"
+    assert svc.slugify("¿?") == "product"

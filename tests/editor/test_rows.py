@@ -68,6 +68,12 @@ def test_unknown_products_are_404_in_the_message_area(editor):
     assert response.headers["HX-Retarget"] == "#messages"
 
 
+@pytest.mark.parametrize("url", ["/editor/products/99999999999999999999/edit",
+                                 "/editor/products/0/row", "/editor/categories/3000000000"])
+def test_ids_out_of_range_are_404_not_errors(admin, url):
+    assert admin.get(url).status_code in (404, 405)
+
+
 # -- save ---------------------------------------------------------------------------------------
 
 def test_saving_returns_the_display_row_and_records_an_inline_revision(editor, sql, lamp,
@@ -105,6 +111,7 @@ def test_a_plain_form_post_saves_and_redirects(editor, sql, lamp, category):
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("name", "", "Enter a name."),
     ("name", "x" * 201, "Name can be at most 200 characters."),
+    ("name", "Lamp\x00", "Name cannot contain control characters."),
     ("price", "", "Enter a price."),
     ("price", "abc", "Enter a price as a number, like 12.50."),
     ("price", "-1", "Price cannot be negative."),
