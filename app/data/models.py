@@ -109,6 +109,14 @@ class Product(db.Model):
         Index("ix_products_active_price", "is_active", "price", "id"),
         Index("ix_products_active_created", "is_active", "created_at", "id"),
         Index("ix_products_active_name", "is_active", "name", "id"),
+        # A category's products by price (migration 0002): the catalog's most common browse.
+        Index(
+            "ix_products_active_category_price",
+            "category_id",
+            "price",
+            "id",
+            postgresql_where=text("is_active"),
+        ),
         # The editor's default order (newest first) over active and inactive products alike.
         Index("ix_products_created_id", "created_at", "id"),
         Index(
