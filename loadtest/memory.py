@@ -72,6 +72,13 @@ class RssSampler:
         self._thread.join(self.interval + 1)
         self.sample()
 
+    def write_csv(self, path) -> None:
+        """Every sample: seconds into the load, worker pid, RSS in MB."""
+        lines = ["seconds,pid,rss_mb"]
+        for sample in self.samples:
+            lines += [f"{sample.at:.1f},{pid},{rss / MB:.1f}" for pid, rss in sample.rss.items()]
+        path.write_text("\n".join(lines) + "\n")
+
     # -- summary ----------------------------------------------------------------------------
     def at(self, fraction: float) -> Sample:
         """The sample nearest to ``fraction`` of the way through the run."""

@@ -40,6 +40,7 @@ from .verify import verify
 
 REPORTS = ROOT / "reports"
 HOT_PRODUCTS = 12
+JOURNEYS = {"shopper": "ShopperUser", "editor": "EditorUser", "api": "ApiUser"}
 
 
 def parse_duration(text: str) -> int:
@@ -65,9 +66,15 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="Hypercorn worker processes")
     parser.add_argument("--rss-interval", type=float, default=5.0,
                         help="seconds between worker RSS samples")
+    parser.add_argument("--journeys", default="shopper,editor,api",
+                        help="which user classes run (comma-separated: shopper, editor, api)")
     args = parser.parse_args(argv)
     if args.users < 1 or args.spawn_rate <= 0 or args.duration < 5 or args.workers < 1:
         parser.error("users, spawn rate and workers must be positive; duration at least 5 s")
+    journeys = [j.strip() for j in args.journeys.split(",") if j.strip()]
+    if not journeys or set(journeys) - set(JOURNEYS):
+        parser.error(f"--journeys takes some of {', '.join(JOURNEYS)}")
+    args.user_classes = [JOURNEYS[j] for j in journeys]
     return args
 
 
@@ -173,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                    "--headless", "--host", server.url, "--users", str(args.users),
                    "--spawn-rate", str(args.spawn_rate), "--run-time", f"{args.duration}s",
                    "--stop-timeout", "15", "--csv", str(prefix), "--html",
-                   str(run_dir / "report.html"), "--only-summary", "--loglevel", "WARNING"]
+                   str(run_dir / "report.html"), "--only-summary", "--loglevel", "WARNING",
+                   *args.user_classes]
         locust_env = {**os.environ, "PYTHONPATH": str(ROOT), **settings.to_env(),
                       ledger.ENV: str(ledger_path)}
         with (run_dir / "locust.log").open("wb") as log:
@@ -205,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     say("Worker memory (RSS):")
     for line in sampler.lines():
         say("  " + line)
+    sampler.write_csv(run_dir / "rss.csv")
 
     entries = ledger.read(ledger_path)
     verdict = verify(entries, url, user_ids, since)
@@ -217,6 +226,6 @@ def main(argv: list[str] | None = None) -> int:
         say("  " + problem)
     say()
     say(f"Reports: {run_dir.relative_to(ROOT)}/ (report.html, locust_stats.csv, ledger.jsonl, "
-        "locust.log, hypercorn log)")
+        "rss.csv, locust.log, hypercorn log)")
     (run_dir / "summary.txt").write_text("\n".join(say.lines) + "\n")
     return 0 if verdict.ok and failures == 0 and five_hundreds == 0 else 1

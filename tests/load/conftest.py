@@ -22,11 +22,8 @@ def serve(database_url, tmp_path):
 
     def start(env: dict[str, str] | None = None, *, database: str | None = None,
               workers: int = 1):
-        # The testing config reads TEST_DATABASE_URL (start_server only sets DATABASE_URL).
-        database = database or database_url
-        server = start_server(database, tmp_path, app=PROBE, workers=workers,
-                              env={"VITRINE_LOG_LEVEL": "INFO", "TEST_DATABASE_URL": database,
-                                   **(env or {})})
+        server = start_server(database or database_url, tmp_path, app=PROBE, workers=workers,
+                              env={"VITRINE_LOG_LEVEL": "INFO", **(env or {})})
         servers.append(server)
         return server
 

@@ -16,6 +16,8 @@ def start_server(database_url: str, tmp_path: Path, *, app: str = "app:create_ap
                  workers: int = 1, env: dict[str, str] | None = None,
                  ready_path: str = "/healthz", timeout: float = 60) -> Server:
     """Serve ``app`` with the testing config on the test database."""
-    environment = {"VITRINE_CONFIG": "testing", "DATABASE_URL": database_url, **(env or {})}
+    # The testing config reads TEST_DATABASE_URL; DATABASE_URL is set too for other configs.
+    environment = {"VITRINE_CONFIG": "testing", "TEST_DATABASE_URL": database_url,
+                   "DATABASE_URL": database_url, **(env or {})}
     return _start(app, tmp_path, workers=workers, env=environment, ready_path=ready_path,
                   timeout=timeout)
