@@ -73,6 +73,8 @@ class Sample:
     statements: int
     sources: dict[str, str]
     costliest: tuple[float, str, str] = (0.0, "", "")
+    #: (server ms, first words of the SQL) of each statement, in order
+    breakdown: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -145,9 +147,11 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             recorded = list(recorder.statements)
             server = 0.0
             costliest = (0.0, "", "")
+            breakdown: list[tuple[float, str]] = []
             for statement in recorded:
                 ms, plan = await _explain(session, statement)
                 server += ms
+                breakdown.append((ms, _label(statement.sql)))
                 if plan and ms > costliest[0]:
                     costliest = (ms, statement.sql, plan)
             await session.rollback()
@@ -155,7 +159,31 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             kind.samples.append(Sample(
                 build=build * 1000, db=sum(s.seconds for s in recorded) * 1000, server=server,
                 statements=len(recorded), sources=dict(page.facets.sources),
-                costliest=costliest))
+                costliest=costliest, breakdown=breakdown))
+
+
+def _label(sql: str) -> str:
+    """A short name for a statement in the ``--statements`` breakdown."""
+    flat = " ".join(sql.split())
+    if flat.startswith("EXPLAIN"):
+        return "estimate (EXPLAIN)"
+    if "catalog_facet_counts" in flat or "GROUPING SETS" in flat:
+        return "facet counts + total + price range"
+    if "ts_headline" in flat:
+        return "highlight names"
+    if "set_config" in flat:
+        return "planner settings"
+    if "FROM categories" in flat and "products" not in flat:
+        return "category tree"
+    if "catalog_words" in flat:
+        return "suggestion words"
+    if flat.startswith("SELECT EXISTS"):
+        return "suggestion check"
+    if "count(" in flat:
+        return "count"
+    if "LIMIT" in flat:
+        return "page of products"
+    return flat[:60]
 
 
 def _pairs(query: str) -> list[tuple[str, str]]:
@@ -181,7 +209,8 @@ def _row(values: list[float]) -> str:
     return f"{statistics.median(values):7.1f} {_percentile(values, 0.95):7.1f}"
 
 
-def report(kinds: list[Kind], *, plans: bool, products: int, version: str) -> None:
+def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
+           statements: bool = False) -> None:
     print(f"\nCatalog search SQL at {products:,} products ({version})")
     print("median / p95 in ms; sql = server planning+execution summed over the response's "
           "statements (EXPLAIN ANALYZE)\n")
@@ -202,6 +231,13 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str) -> No
     print("-" * len(header))
     print(f"{'whole mix (each kind equally often)':36} {_row(all_sql)} {'':15} {'':15} "
           f"{_row(all_pages)}")
+    if statements:
+        print("\nServer ms per statement (median over the runs), in the order they are sent:")
+        for kind in kinds:
+            columns = zip(*(s.breakdown for s in kind.samples), strict=False)
+            parts = [f"{label} {statistics.median(ms for ms, _ in column):.1f}"
+                     for column in columns for label in [column[0][1]]]
+            print(f"  {kind.name:34} " + "; ".join(parts))
     if plans:
         print("\nPlans of the costliest statement per kind (last run):")
         for kind in kinds:
@@ -216,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="measured runs per kind")
     parser.add_argument("--no-plans", action="store_true", help="do not print plans")
     parser.add_argument("--only", help="only kinds whose name contains this text")
+    parser.add_argument("--statements", action="store_true",
+                        help="also print each statement's server time per kind")
     args = parser.parse_args(argv)
 
     from app import create_app
@@ -249,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {kind.name} ...", file=sys.stderr)
             app.run_blocking(_measure(app, kind, recorder, args.repeat))
             _endpoint(app, kind, args.repeat)
-        report(kinds, plans=not args.no_plans, products=products, version=f"PostgreSQL {version}")
+        report(kinds, plans=not args.no_plans, products=products, version=f"PostgreSQL {version}",
+               statements=args.statements)
     except Exception as error:  # noqa: BLE001 - report, exit non-zero
         print(f"benchmark failed: {error!r}", file=sys.stderr)
         return 1

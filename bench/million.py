@@ -41,12 +41,7 @@ def embedded_url(name: str) -> str:
 
 
 def flask(url: str, *args: str) -> None:
-    # The seed builds all rows in Python inside its one transaction (about a minute for 1M rows,
-    # longer than the app's 30 s idle-in-transaction timeout, which would end the connection),
-    # then COPYs them in one statement (longer than the app's 20 s statement timeout): both
-    # limits are for requests, not for this one-off load.
-    env = {**os.environ, "DATABASE_URL": url, "VITRINE_CONFIG": "development",
-           "VITRINE_DB_IDLE_TX_TIMEOUT_MS": "0", "VITRINE_DB_STATEMENT_TIMEOUT_MS": "0"}
+    env = {**os.environ, "DATABASE_URL": url, "VITRINE_CONFIG": "development"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, check=True,
                    env=env)
 

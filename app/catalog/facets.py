@@ -67,8 +67,10 @@ from .query import (
     CategoryTree,
     ProductFilter,
     Total,
+    any_of,
     estimate_many,
     filter_conditions,
+    per_category,
     use_custom_plans,
 )
 
@@ -269,15 +271,16 @@ def _price_select(filt: ProductFilter, tree: CategoryTree, s: _Set) -> Select[An
     if ids and len(ids) <= 40 and filt.active_only:
         others = filter_conditions(filt, tree, skip={"category"})
 
-        def end(category_id: int, descending: bool) -> ColumnElement[Any]:
+        def end(descending: bool) -> ColumnElement[Any]:
+            selected = per_category(ids)
             order = (_c.price.desc(), _c.id.desc()) if descending else (_c.price, _c.id)
-            return select(_c.price).where(*others, _c.category_id == category_id) \
-                .order_by(*order).limit(1).scalar_subquery()
+            branch = select(_c.price).where(*others, _c.category_id == selected.c.category_id) \
+                .order_by(*order).limit(1).lateral("branch")
+            extreme = func.max if descending else func.min
+            return select(extreme(branch.c.price)).select_from(selected) \
+                .join(branch, true()).scalar_subquery()
 
-        lo: ColumnElement[Any] = func.least(*(end(i, False) for i in ids)) if len(ids) > 1 \
-            else end(ids[0], False)
-        hi: ColumnElement[Any] = func.greatest(*(end(i, True) for i in ids)) if len(ids) > 1 \
-            else end(ids[0], True)
+        lo, hi = end(False), end(True)
     else:
         lo = select(func.min(_c.price)).where(s.condition).scalar_subquery()
         hi = select(func.max(_c.price)).where(s.condition).scalar_subquery()
@@ -293,7 +296,7 @@ def _ledger_conditions(filt: ProductFilter, tree: CategoryTree, *,
         conditions.append(literal_column("facet") == facet)
         ids = sorted(tree.expand(filt.categories)) if filt.categories else None
         if ids is not None:
-            conditions.append(literal_column("category_id").in_(ids))
+            conditions.append(literal_column("category_id") == any_of(ids, Integer))
     return conditions
 
 
@@ -307,7 +310,7 @@ def _ledger_select(filt: ProductFilter, tree: CategoryTree) -> Select[Any]:
     ids = sorted(tree.expand(filt.categories)) if filt.categories else None
     n = func.sum(literal_column("n"))
     if ids is not None:
-        n = n.filter(or_(is_category, literal_column("category_id").in_(ids)))
+        n = n.filter(or_(is_category, literal_column("category_id") == any_of(ids, Integer)))
     statement = select(*_row(_LEDGER, facet, value, category_id, n))
     statement = statement.select_from(text("catalog_facet_counts"))
     statement = statement.where(*_ledger_conditions(filt, tree) or [true()])

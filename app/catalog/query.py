@@ -52,6 +52,7 @@ import base64
 import binascii
 import json
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,19 +65,21 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Executable,
+    Integer,
     Select,
     and_,
+    any_,
     false,
     func,
+    literal,
     literal_column,
     not_,
-    or_,
     select,
     text,
     true,
     tuple_,
-    union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
@@ -305,10 +308,22 @@ def rank_expression(q: str) -> ColumnElement[Any] | None:
 
 # -- WHERE --------------------------------------------------------------------------------------
 
+def any_of(values: Iterable[Any], item_type: Any) -> ColumnElement[Any]:
+    """``ANY(<one array parameter>)``: the SQL stays the same for 1 or 30 values, so every
+    selection shares one compiled statement and one prepared statement (an ``IN`` list or an
+    ``OR`` chain would be a new statement per length, each cached separately)."""
+    return any_(literal(list(values), ARRAY(item_type)))
+
+
+def category_in(ids: Iterable[int]) -> ColumnElement[bool]:
+    return _c.category_id == any_of(ids, Integer)
+
+
 def _attribute_in(key: str, values: Sequence[str]) -> ColumnElement[bool]:
-    # ``attributes @> '{"brand": "X"}'`` is answered by the jsonb_path_ops GIN index.
-    clauses = [_c.attributes.contains({key: value}) for value in values]
-    return clauses[0] if len(clauses) == 1 else or_(*clauses)
+    # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
+    # (one bitmap index search per value, like the OR of single ``@>`` it replaces).
+    return _c.attributes.op("@>", is_comparison=True)(
+        any_of(({key: value} for value in values), JSONB))
 
 
 def facet_condition(filt: ProductFilter, facet: str,
@@ -319,7 +334,7 @@ def facet_condition(filt: ProductFilter, facet: str,
         return None
     if facet == "category":
         ids = sorted(tree.expand(values))
-        return _c.category_id.in_(ids) if ids else false()
+        return category_in(ids) if ids else false()
     return _attribute_in(ATTRIBUTE_FACETS[facet], values)
 
 
@@ -534,20 +549,31 @@ def _per_category_page(filt: ProductFilter, tree: CategoryTree, sort: Sort, limi
         return None
     keys = order_by(filt, sort)
     others = filter_conditions(filt, tree, skip={"category"})
-    branches = [
-        select(_c.id, _c.price).where(*others, _c.category_id == category_id)
-        .order_by(*keys).limit(offset + limit)
-        for category_id in ids
-    ]
-    merged = union_all(*branches).subquery("per_category")
+    selected = per_category(ids)
+    branch = (
+        select(_c.id, _c.price)
+        .where(*others, _c.category_id == selected.c.category_id)
+        .order_by(*keys)
+        .limit(offset + limit)
+        .lateral("branch")
+    )
     descending = sort is Sort.PRICE_DESC
     return (
-        select(merged.c.id)
-        .order_by(merged.c.price.desc() if descending else merged.c.price.asc(),
-                  merged.c.id.desc() if descending else merged.c.id.asc())
+        select(branch.c.id)
+        .select_from(selected)
+        .join(branch, true())
+        .order_by(branch.c.price.desc() if descending else branch.c.price.asc(),
+                  branch.c.id.desc() if descending else branch.c.id.asc())
         .offset(offset)
         .limit(limit)
     )
+
+
+def per_category(ids: Sequence[int]) -> Any:
+    """``unnest(<ids>) AS selected(category_id)``: one row per category, to run a subquery per
+    category with ``LATERAL`` - the same SQL for any number of categories."""
+    return (func.unnest(literal(list(ids), ARRAY(Integer)))
+            .table_valued("category_id").render_derived(name="selected"))
 
 
 async def use_custom_plans(session: AsyncSession) -> None:
@@ -560,12 +586,24 @@ async def use_custom_plans(session: AsyncSession) -> None:
       every row; at 4 the planner picks the scan and is 3-5x slower.
 
     Both are transaction-local (``set_config(..., true)``), so nothing leaks to other users of
-    the pooled connection.
+    the pooled connection. Sent once per (sub)transaction: facets, count and page all call
+    this, and each extra call would be one more round trip.
     """
+    sync = session.sync_session
+    current = sync.get_nested_transaction() or sync.get_transaction()
+    if current is not None and current in _CUSTOM_PLANS:
+        return
     await session.execute(text(
         "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
         " set_config('random_page_cost', '1.1', true)"
     ))
+    current = sync.get_nested_transaction() or sync.get_transaction()
+    if current is not None:
+        _CUSTOM_PLANS.add(current)
+
+
+#: (Sub)transactions that already run with :func:`use_custom_plans`' settings.
+_CUSTOM_PLANS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 async def estimate_rows(session: AsyncSession, condition: ColumnElement[bool]) -> int:

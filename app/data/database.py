@@ -103,9 +103,11 @@ def init_database(app: Flask) -> AsyncDatabase:
             "pool_timeout": config["DB_POOL_TIMEOUT"],
             "pool_pre_ping": config["DB_POOL_PRE_PING"],
             "pool_recycle": 1800,
+            "query_cache_size": config["DB_QUERY_CACHE_SIZE"],
             "connect_args": {
+                "prepared_statement_cache_size": config["DB_PREPARED_STATEMENT_CACHE_SIZE"],
                 "server_settings": {
-                    "application_name": "vitrine",
+                    "application_name": config["DB_APPLICATION_NAME"],
                     "idle_in_transaction_session_timeout": str(
                         config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]
                     ),

@@ -13,6 +13,7 @@ import pytest
 from tests.support.live import start_server
 
 PROBE = "tests.support.probe_app:create_probe_app()"
+LIVE_APPLICATION_NAME = "vitrine-live"
 
 
 @pytest.fixture
@@ -23,7 +24,9 @@ def serve(database_url, tmp_path):
     def start(env: dict[str, str] | None = None, *, database: str | None = None,
               workers: int = 1):
         server = start_server(database or database_url, tmp_path, app=PROBE, workers=workers,
-                              env={"VITRINE_LOG_LEVEL": "INFO", **(env or {})})
+                              env={"VITRINE_LOG_LEVEL": "INFO",
+                                   "VITRINE_DB_APPLICATION_NAME": LIVE_APPLICATION_NAME,
+                                   **(env or {})})
         servers.append(server)
         return server
 
@@ -33,12 +36,16 @@ def serve(database_url, tmp_path):
 
 
 def vitrine_connections(sql, state: str | None = None) -> int:
-    """The app's connections to the test database (optionally only those in ``state``)."""
-    query = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
+    """The live servers' connections to the test database (optionally only those in ``state``).
+
+    Live servers connect under their own application name, so the test client's pool (the
+    session app, same database) is not counted.
+    """
+    query = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
              " AND datname = current_database()")
     if state is not None:
-        return sql.scalar(query + " AND state LIKE %s", state)
-    return sql.scalar(query)
+        return sql.scalar(query + " AND state LIKE %s", LIVE_APPLICATION_NAME, state)
+    return sql.scalar(query, LIVE_APPLICATION_NAME)
 
 
 def log_records(server) -> list[dict]:

@@ -10,7 +10,13 @@ import random
 import httpx
 import pytest
 
-from .conftest import eventually, log_records, server_errors, vitrine_connections
+from .conftest import (
+    LIVE_APPLICATION_NAME,
+    eventually,
+    log_records,
+    server_errors,
+    vitrine_connections,
+)
 from .traffic import HTMX
 
 pytestmark = pytest.mark.live
@@ -82,5 +88,6 @@ def test_burst_of_cancelled_searches_leaks_no_connection_or_transaction(serve, s
 
 
 def _busy(sql) -> int:
-    return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
-                      " AND datname = current_database() AND state <> 'idle'")
+    return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+                      " AND datname = current_database() AND state <> 'idle'",
+                      LIVE_APPLICATION_NAME)

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from .conftest import eventually, server_errors, vitrine_connections
+from .conftest import LIVE_APPLICATION_NAME, eventually, server_errors, vitrine_connections
 from .traffic import burst, statuses
 
 pytestmark = pytest.mark.live
@@ -42,6 +42,6 @@ def test_sigterm_under_load_lets_every_accepted_request_finish(serve, sql):
 
 
 def _sleeping(sql) -> int:
-    return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
+    return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
                       " AND datname = current_database() AND state = 'active'"
-                      " AND query LIKE 'SELECT pg_sleep%%'")
+                      " AND query LIKE 'SELECT pg_sleep%%'", LIVE_APPLICATION_NAME)
