@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 PRODUCTS ?= 2000
 
-.PHONY: run test install install-dev browser lint serve migrate seed bench loadtest clean
+.PHONY: run test install install-dev browser wrk lint migrate seed bench loadtest clean
 
 ## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT)
 run: install
@@ -34,6 +34,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+## wrk, the load generator of the benchmark (Debian's package)
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
+
 lint: install-dev
 	$(BIN)/ruff check app tests bench loadtest
 
@@ -44,7 +50,7 @@ seed: install
 	$(BIN)/flask --app app seed --products $(PRODUCTS) --replace
 
 ## Side-by-side benchmark (ratios in one run); never fails on timings
-bench: install-dev
+bench: install-dev wrk
 	$(BIN)/python -m bench
 
 ## Headless Locust run against a local Hypercorn on a 100k-product database
