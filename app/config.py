@@ -52,6 +52,10 @@ class BaseConfig:
     # How the worker's connections appear in pg_stat_activity.
     DB_APPLICATION_NAME = os.environ.get("VITRINE_DB_APPLICATION_NAME", "vitrine")
 
+    # Shopper search: relevance ranks at most this many matches per block when more match
+    # (0 = rank every match). See app.catalog.query._capped_ranking for the trade-off.
+    CATALOG_RANK_CANDIDATES = _int("VITRINE_CATALOG_RANK_CANDIDATES", 2_000)
+
     EMBEDDED_DATABASE_NAME = "vitrine"
     LOG_LEVEL = os.environ.get("VITRINE_LOG_LEVEL") or None
 

@@ -141,7 +141,8 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             recorder.statements.clear()
             recorder.active = True
             started = time.perf_counter()
-            page = await load_catalog_page(session, params)
+            page = await load_catalog_page(
+                session, params, rank_candidates=app.config["CATALOG_RANK_CANDIDATES"])
             build = time.perf_counter() - started
             recorder.active = False
             recorded = list(recorder.statements)

@@ -12,17 +12,24 @@ Each such set is answered by the cheapest source that is still right:
                  triggers (migration 0002) - exact and never a scan of ``products``.
 ``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
                  same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`).
-``sampled``      a large set: counted on a ``TABLESAMPLE SYSTEM`` page sample (fixed seed, so the
-                 numbers are stable between requests) and scaled; shown as "about N". A value
-                 the sample misses is left out rather than shown as a trap with 0. Should the
-                 sample reveal that the planner badly overestimated the set, it is recounted
-                 exactly.
+``sampled``      a large set: counted on a sample and scaled; shown as "about N". A dense set
+                 (at least :data:`SPARSE_FRACTION` of the catalog) is sampled by table pages
+                 (``TABLESAMPLE SYSTEM``, fixed seed, so the numbers are stable between
+                 requests); a sparse one by :data:`ID_WINDOWS` id ranges spread over the
+                 catalog, which PostgreSQL intersects with the set's own index so that only
+                 matches are read (a page sample of a word in 2% of a million products reads 15%
+                 of the table). A value the sample misses is left out rather than shown as a
+                 trap with 0. Should the sample reveal that the planner badly overestimated the
+                 set, it is recounted exactly.
 
 The total follows the match set's source: exact, or for a large set an estimate shown as "about
 N" - the planner's row estimate picks the sampled path, and the sample drawn for the counts then
 gives the number (it agrees with the sampled facet counts; the planner is often a quarter off for
 prefix and multi-word queries). The price range is the cheapest and dearest match, found by
-index walks (per selected category on ``(category_id, price)``) rather than by aggregating.
+index walks (per selected category on ``(category_id, price)``) rather than by aggregating -
+except for a sampled text search, whose range comes from its sample (shown as "about"): a
+walk along prices until the first match of a word only dear products carry reads most of the
+index.
 
 Everything runs in two round trips: one EXPLAIN for all estimates, one UNION ALL for all counts.
 """
@@ -82,6 +89,10 @@ EXACT_ROW_BUDGET = 12_000
 SAMPLE_TARGET_ROWS = 3_000
 #: TABLESAMPLE's seed: the same pages every time, so counts do not jitter between requests.
 SAMPLE_SEED = 20261123
+#: A set below this fraction of the catalog is sampled by id ranges, not by table pages.
+SPARSE_FRACTION = 0.05
+#: How many id ranges an id sample spreads over (a fixed number: one SQL shape).
+ID_WINDOWS = 16
 
 _table = Product.__table__
 _c = _table.c
@@ -134,6 +145,10 @@ class FacetResult:
     price_max: Decimal | None
     #: which source answered each set ("match" and each selected facet) - for benchmarks/tests
     sources: dict[str, Source] = field(default_factory=dict)
+    #: the price range comes from a sample (a large text match set): shown as approximate
+    price_approximate: bool = False
+    #: the planner's size of the active catalog, when it was asked (for the page's plan)
+    catalog_rows: int | None = None
 
 
 @dataclass
@@ -147,6 +162,9 @@ class _Set:
     source: Source = "exact"
     estimate: int = 0
     percent: float = 100.0
+    #: a sampled set's method: table pages (TABLESAMPLE) or id ranges (see _id_windows)
+    sampler: Literal["pages", "ids"] = "pages"
+    windows: list[tuple[int, int]] = field(default_factory=list)
 
 
 # -- public -------------------------------------------------------------------------------------
@@ -156,7 +174,7 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter,
     """Counts for every facet, the total and the price range of ``filt``'s matches."""
     await use_custom_plans(session)
     sets = _plan_sets(filt, tree)
-    await _choose_sources(session, sets)
+    catalog_rows = await _choose_sources(session, sets)
     rows = await _run(session, filt, tree, sets)
     # A sample that finds far fewer rows than the planner promised: the estimate was wrong and
     # the set is small after all - count it exactly.
@@ -166,7 +184,9 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter,
         for s in redo:
             s.source = "exact"
         rows = await _run(session, filt, tree, sets)
-    return _assemble(filt, tree, sets, rows)
+    result = _assemble(filt, tree, sets, rows)
+    result.catalog_rows = catalog_rows
+    return result
 
 
 async def precomputed_total(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> int:
@@ -194,9 +214,20 @@ def _plan_sets(filt: ProductFilter, tree: CategoryTree) -> list[_Set]:
     return sets
 
 
-async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> None:
+async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> int | None:
+    """Exact or sampled for each set that is not precomputed, from the planner's estimates
+    (one EXPLAIN, which also estimates the active catalog: returned, None if not asked).
+
+    A sampled set is sampled by table pages when it is dense (a page holds several matches) and
+    by id ranges when it is sparse: page sampling reads ``percent`` of the whole table whatever
+    the set, so a word matching 2% of a million products would read 15% of the table to find
+    3,000 matches; id ranges combined with the set's own index read only the matches inside
+    the ranges (see :func:`_id_windows`)."""
     counted = [s for s in sets if not s.broad]
-    estimates = await estimate_many(session, [s.condition for s in counted])
+    if not counted:
+        return None
+    estimates = await estimate_many(session, [s.condition for s in counted] + [_c.is_active])
+    catalog_rows = max(1, estimates.pop())
     budget = EXACT_ROW_BUDGET
     for s, estimate in sorted(zip(counted, estimates, strict=True), key=lambda pair: pair[1]):
         s.estimate = estimate
@@ -206,6 +237,38 @@ async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> None:
         else:
             s.source = "sampled"
             s.percent = min(100.0, max(1.0, 100.0 * SAMPLE_TARGET_ROWS / max(estimate, 1)))
+            if estimate < SPARSE_FRACTION * catalog_rows:
+                s.sampler = "ids"
+    if any(s.source == "sampled" and s.sampler == "ids" for s in counted):
+        low, high = (await session.execute(select(func.min(_c.id), func.max(_c.id)))).one()
+        for s in counted:
+            if s.source == "sampled" and s.sampler == "ids":
+                if low is None:
+                    s.sampler = "pages"
+                    continue
+                fraction = min(1.0, SAMPLE_TARGET_ROWS / max(s.estimate, 1))
+                s.windows, s.percent = _id_windows(int(low), int(high), fraction)
+    return catalog_rows
+
+
+def _id_windows(low: int, high: int, fraction: float) -> tuple[list[tuple[int, int]], float]:
+    """:data:`ID_WINDOWS` id ranges spread evenly over ``low..high`` covering about
+    ``fraction`` of it, and the percentage they actually cover.
+
+    A stratified sample over the primary key: ids follow the order products were added, so
+    evenly spread ranges sample old and new products alike. The ranges are AND-ed with the
+    set's condition, so PostgreSQL intersects a primary-key bitmap with the set's own index
+    bitmap (text or attributes) and reads only the matches inside the ranges."""
+    span = high - low + 1
+    step = span / ID_WINDOWS
+    width = max(1, math.ceil(step * fraction))
+    windows = []
+    for i in range(ID_WINDOWS):
+        start = low + math.floor(i * step)
+        end = low + math.floor((i + 1) * step) - 1 if i < ID_WINDOWS - 1 else high
+        windows.append((start, min(end, start + width - 1)))
+    covered = sum(max(0, end - start + 1) for start, end in windows)
+    return windows, 100.0 * covered / span
 
 
 # -- the statement ------------------------------------------------------------------------------
@@ -237,7 +300,11 @@ def _counting_select(s: _Set) -> Select[Any]:
     condition = s.condition
     keys = {f: _KEYS[f] for f in s.facets}
     price = _c.price
-    if s.source == "sampled":
+    if s.source == "sampled" and s.sampler == "ids":
+        condition = and_(condition, or_(*(_c.id.between(literal(start, Integer),
+                                                        literal(end, Integer))
+                                          for start, end in s.windows)))
+    elif s.source == "sampled":
         sample = tablesample(_table, func.system(literal(s.percent, Numeric)),
                              name="sampled", seed=literal(SAMPLE_SEED, Integer))
         adapter = ClauseAdapter(sample)
@@ -327,10 +394,17 @@ async def _run(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
         if s.source == "precomputed":
             continue
         branches.append(_counting_select(s))
-    if match.source != "exact":
+    if match.source != "exact" and not _price_from_sample(filt, match):
         branches.append(_price_select(filt, tree, match))
     statement = branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
     return list((await session.execute(statement)).all())
+
+
+def _price_from_sample(filt: ProductFilter, match: _Set) -> bool:
+    """A large text match set takes its price range from its sample: the exact cheapest and
+    dearest match would need every match read (aggregating) or a walk along the price index
+    until the first match - for a word that only dear products carry, most of the index."""
+    return match.source == "sampled" and filt.has_text
 
 
 def _sampled_size(rows: list[Any], s: _Set) -> float:
@@ -352,6 +426,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     facets: dict[str, Facet] = {}
     total = Total(0)
     price_min = price_max = None
+    price_approximate = False
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
@@ -375,7 +450,12 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             # counts estimates the same number better (and agrees with the facet counts).
             sampled = _sampled_size(rows, s)
             total = Total(round(sampled) if sampled else s.estimate, exact=False)
-        if s.source != "exact":
+        if _price_from_sample(filt, s):
+            total_row = next((r for r in by_branch["match"] if r.facet == _TOTAL), None)
+            if total_row is not None:
+                price_min, price_max = total_row.lo, total_row.hi
+            price_approximate = True
+        elif s.source != "exact":
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
@@ -385,6 +465,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         price_min=price_min,
         price_max=price_max,
         sources={s.key: s.source for s in sets},
+        price_approximate=price_approximate,
     )
 
 

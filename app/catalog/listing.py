@@ -100,9 +100,13 @@ class CatalogPage:
         return list(zip(self.products, self.names, strict=True))
 
 
-async def load_catalog_page(session: AsyncSession, params: CatalogParams) -> CatalogPage:
+async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
+                            rank_candidates: int | None = None) -> CatalogPage:
     """Everything the shopper's result page shows for ``params`` (normalised further here:
-    unknown categories are dropped, a page past the end becomes the last page)."""
+    unknown categories are dropped, a page past the end becomes the last page).
+
+    ``rank_candidates``: relevance ranks at most this many matches per block when the match set
+    is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.query._capped_ranking`)."""
     tree = await load_category_tree(session)
     notices = list(params.notices)
     unknown = [slug for slug in params.categories if slug not in tree.by_slug]
@@ -121,15 +125,18 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams) -> Cat
         params = replace(params, page=pagination.page)
 
     sort = params.effective_sort
+    ranking = {"rank_candidates": rank_candidates, "catalog_rows": facets.catalog_rows}
     products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
-                                   offset=pagination.offset, tree=tree, known_total=facets.total)
+                                   offset=pagination.offset, tree=tree, known_total=facets.total,
+                                   **ranking)
     if not products and pagination.page > 1 and not facets.total.exact:
         # The estimate promised more pages than there are: count, and show the real last page.
         total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)
         pagination = paginate(pagination.page, pagination.per_page, total)
         params = replace(params, page=pagination.page)
         products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
-                                       offset=pagination.offset, tree=tree, known_total=total)
+                                       offset=pagination.offset, tree=tree, known_total=total,
+                                       **ranking)
 
     names = await highlight_names(session, filt.q, [p.name for p in products])
     suggestion = None

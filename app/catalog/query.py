@@ -30,7 +30,9 @@ stable and :func:`find_products` can use keyset pagination (``after=``) for all 
 ``products = await find_products(session, filt, sort=..., limit=24, offset=0, tree=tree)``
     ORM :class:`~app.data.models.Product` rows with ``category`` loaded. ``after`` is a
     :func:`keyset` tuple of the previous page's last product (or :func:`decode_cursor` of a
-    string from :func:`encode_cursor`); with ``after`` do not also pass ``offset``.
+    string from :func:`encode_cursor`); with ``after`` do not also pass ``offset``. Relevance
+    over more matches than ``rank_candidates`` (given a ``known_total``) is ranked in bounded
+    blocks - see :func:`_capped_ranking` for the trade-off.
 
 ``total = await count_products(session, filt, tree=tree)``
     :class:`Total` - exact when the match set is small (at most :data:`EXACT_COUNT_LIMIT`),
@@ -51,6 +53,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import weakref
 from collections.abc import Iterable, Sequence
@@ -315,13 +318,19 @@ def any_of(values: Iterable[Any], item_type: Any) -> ColumnElement[Any]:
     return any_(literal(list(values), ARRAY(item_type)))
 
 
-def category_in(ids: Iterable[int]) -> ColumnElement[bool]:
+def category_in(ids: Sequence[int]) -> ColumnElement[bool]:
+    # One category stays "=": the planner walks (category_id, price) in price order only for
+    # an equality, not for "= ANY" of a one-element array.
+    if len(ids) == 1:
+        return _c.category_id == literal(ids[0], Integer)
     return _c.category_id == any_of(ids, Integer)
 
 
 def _attribute_in(key: str, values: Sequence[str]) -> ColumnElement[bool]:
     # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
     # (one bitmap index search per value, like the OR of single ``@>`` it replaces).
+    if len(values) == 1:
+        return _c.attributes.contains({key: values[0]})
     return _c.attributes.op("@>", is_comparison=True)(
         any_of(({key: value} for value in values), JSONB))
 
@@ -469,12 +478,20 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
                         sort: Sort | str | None = None, limit: int = 24, offset: int = 0,
                         after: Sequence[Any] | None = None,
                         tree: CategoryTree | None = None,
-                        known_total: Total | None = None) -> list[Product]:
+                        known_total: Total | None = None,
+                        rank_candidates: int | None = None,
+                        catalog_rows: int | None = None) -> list[Product]:
     """One page of matching products (category loaded), in ``sort`` order.
 
     ``known_total`` (optional) is the exact or estimated match count when the caller has it;
     it lets the query skip an empty page and choose "collect the few matches, then sort" over
     walking a sort index for a small, selective filter.
+
+    Relevance with a ``known_total`` above ``rank_candidates`` (default
+    :data:`RANK_CANDIDATES`; 0 = never) ranks bounded candidate sets instead of every match:
+    see :func:`_capped_ranking`. ``catalog_rows`` (the planner's size of the active catalog)
+    tells a dense match set (scan the table until enough matches) from a sparse one (collect
+    them through the text index).
     """
     if tree is None:
         tree = await load_category_tree(session)
@@ -489,9 +506,14 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         .order_by(*order_by(filt, sort))
         .limit(limit)
     )
+    cap = RANK_CANDIDATES if rank_candidates is None else max(0, rank_candidates)
+    capped = (sort is Sort.RELEVANCE and after is None and cap > 0
+              and known_total is not None and known_total.value > cap)
     merged = None if after is not None else _per_category_page(filt, tree, sort, limit, offset)
     if merged is not None:
         statement = statement.where(_c.id.in_(merged))
+    elif capped:
+        statement = _capped_ranking(filt, tree, cap, limit, offset)
     elif sort is Sort.RELEVANCE:
         # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
         # rows (descriptions, attributes) of thousands of matches into the sort costs more
@@ -519,16 +541,91 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
             statement = statement.offset(offset)
     small = (known_total is not None and known_total.exact
              and known_total.value <= SMALL_MATCH_SET and not filt.is_broad())
-    if small and sort is not Sort.RELEVANCE:
+    settings: dict[str, str] = {}
+    if capped:
+        assert known_total is not None
+        dense = bool(catalog_rows) and known_total.value >= DENSE_FRACTION * catalog_rows
+        # "The first N matches" must be the same N on every request (pages stay consistent):
+        # no parallel workers, no synchronised scans that start mid-table. A dense match set
+        # is met quickly by reading the table in order; a sparse one through the text index
+        # (reading the table would pass over many rows per match).
+        settings = {"max_parallel_workers_per_gather": "0", "synchronize_seqscans": "off",
+                    "enable_seqscan": "on" if dense else "off",
+                    "enable_bitmapscan": "off" if dense else "on",
+                    # sparse: not along a sort index either, filtering row by row
+                    "enable_indexscan": "on" if dense else "off"}
+    elif small and sort is not Sort.RELEVANCE:
         # A selective filter with a non-relevance order: the planner may hope to meet matches
         # early while walking the sort index and then scan most of it. We know the set is
         # small: collect it through the filter's own indexes, then sort it.
-        await session.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
+        settings = {"enable_indexscan": "off"}
+    if settings:
+        await _set_local(session, settings)
     try:
         return list((await session.scalars(statement)).unique().all())
     finally:
-        if small and sort is not Sort.RELEVANCE:
-            await session.execute(text("SELECT set_config('enable_indexscan', 'on', true)"))
+        restore = {name: "on" for name in settings if name.startswith("enable_")}
+        if restore:
+            await _set_local(session, restore)
+
+
+async def _set_local(session: AsyncSession, settings: dict[str, str]) -> None:
+    """Planner settings for the rest of this transaction (``set_config(..., true)``), in one
+    round trip. Names are ours (never user input); values are bound."""
+    calls = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
+    await session.execute(text(f"SELECT {calls}"),  # noqa: S608 - fixed names, bound values
+                          {f"v{i}": value for i, value in enumerate(settings.values())})
+
+
+#: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
+#: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
+RANK_CANDIDATES = 2_000
+#: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
+DENSE_FRACTION = 0.05
+
+
+def _capped_ranking(filt: ProductFilter, tree: CategoryTree, cap: int, limit: int,
+                    offset: int) -> Select[Any]:
+    """Relevance order over bounded candidate sets, for match sets too large to rank whole.
+
+    Ranking needs every match's ``search_vector`` from the table: at 1,000,000 products a
+    common word matches 20,000-700,000 rows and ranking them reads 20,000-100,000 pages (0.3-2
+    seconds). Instead the matches are taken in table order, without sorting, in blocks of
+    ``cap``; each block is ranked, and pages run through the first block, best first, then the
+    next. Only the blocks up to the requested page are read (page 1 reads ``cap`` matches).
+
+    The trade-off, documented for shoppers' sake: with more than ``cap`` matches, page 1 shows
+    the best of the first ``cap`` matches in table order rather than the best of all - for a
+    query that broad the top results are close in rank anyway (the same word in the name), and
+    refining the query brings the match set under the cap, where ranking is exact again.
+    Pages stay consistent: blocks do not depend on the page asked for.
+    """
+    window = cap * math.ceil((offset + limit) / cap) if limit else cap
+    matches = (
+        select(_c.id, _c.search_vector)
+        .where(where(filt, tree))
+        .limit(window)
+        .subquery("matches")
+    )
+    position = func.row_number().over() - 1
+    scored = select(
+        matches.c.id,
+        func.ts_rank_cd(matches.c.search_vector, text_query(filt.q)).label("rank"),
+        (position // literal(cap, Integer)).label("block"),
+    ).subquery("scored")
+    ranked = (
+        select(scored.c.id, scored.c.rank, scored.c.block)
+        .order_by(scored.c.block, scored.c.rank.desc(), scored.c.id)
+        .limit(limit)
+        .offset(offset)
+        .subquery("ranked")
+    )
+    return (
+        select(Product)
+        .join(ranked, Product.id == ranked.c.id)
+        .options(joinedload(Product.category))
+        .order_by(ranked.c.block, ranked.c.rank.desc(), Product.id)
+    )
 
 
 #: At most this many matches count as "small" for :func:`find_products`' plan choice.

@@ -57,7 +57,9 @@ async def index() -> ResponseReturnValue:
         params = parse_params(request.args)
     except ParamError as error:
         return _invalid(error)
-    page = await load_catalog_page(await get_session(), params)
+    page = await load_catalog_page(
+        await get_session(), params,
+        rank_candidates=current_app.config.get("CATALOG_RANK_CANDIDATES"))
     response = render_page_or_partial(
         "catalog/index.html", "partials/catalog/update.html", **_context(page)
     )
@@ -182,7 +184,7 @@ def _context(page: CatalogPage) -> dict[str, Any]:
         "max_window": listing.MAX_RESULT_WINDOW,
         "refresh_fields": request.headers.get("HX-Source", "") != FORM_SOURCE,
         "list_url": list_url,
-        "product_url": product_url,
+        "product_url": _product_urls(params),
         "page_url": lambda number: list_url(params.with_changes(page=number)),
         "clear_url": list_url(params.cleared()),
         "all_url": url_for("catalog.index"),
@@ -192,6 +194,19 @@ def _context(page: CatalogPage) -> dict[str, Any]:
         "stock_text": stock_text,
         "input_id": input_id,
     }
+
+
+def _product_urls(params: CatalogParams) -> Any:
+    """:func:`product_url` with this page's query string built once, not once per product."""
+    query = params.query_string()
+    suffix = f"?{query}" if query else ""
+
+    def url(item: Product, item_params: CatalogParams) -> str:
+        if item_params is not params:
+            return product_url(item, item_params)
+        return url_for("catalog.product", slug=item.slug) + suffix
+
+    return url
 
 
 def _suggestion_url(page: CatalogPage) -> str | None:

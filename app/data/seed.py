@@ -314,8 +314,8 @@ async def seed_catalog(engine: AsyncEngine, *, products: int, seed: int, replace
         await raw.driver_connection.copy_records_to_table(
             "products", records=rows, columns=PRODUCT_COLUMNS
         )
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.begin() as connection:  # fresh statistics for the planner
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
         await connection.execute(text("ANALYZE products"))
         await connection.execute(text("ANALYZE categories"))
     return len(rows)

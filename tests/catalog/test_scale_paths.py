@@ -1,0 +1,134 @@
+"""The catalog's large-catalog paths, exercised on small catalogs by lowering their thresholds:
+relevance ranked over bounded candidate blocks, facet counts sampled by id ranges, and a seed
+that is not bound by the per-request database timeouts."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.catalog import facets
+from app.catalog.facets import ID_WINDOWS, _id_windows
+
+from .conftest import HX, facet_counts, names
+from .html import parse
+
+NAME_MATCH_EVERY = 5  # every 5th product has the word in its name, the others in the text
+
+
+@pytest.fixture
+def lamps(sql) -> list[str]:
+    """30 products matching "lamp", in table order: in each run of five, four mention a lamp
+    only in the description (weaker matches) and the fifth is called "Lamp" (the best match)."""
+    category = sql.category("Lighting", "lighting")
+    made = []
+    for i in range(30):
+        if i % NAME_MATCH_EVERY == NAME_MATCH_EVERY - 1:
+            name, description = f"Lamp {i:02d}", "A plain shape."
+        else:
+            name, description = f"Shade {i:02d}", "Fits any lamp."
+        sql.product(name, category_id=category, description=description)
+        made.append(name)
+    return made
+
+
+def _all_pages(client, url: str, pages: int) -> list[str]:
+    shown: list[str] = []
+    for page in range(1, pages + 1):
+        response = client.get(f"{url}&page={page}", headers=HX)
+        assert response.status_code == 200
+        shown += names(response.data)
+    return shown
+
+
+def _block_order(lamps: list[str], cap: int) -> list[str]:
+    """Each block of ``cap`` products in table order, best matches first (ties by id)."""
+    order = []
+    for start in range(0, len(lamps), cap):
+        block = lamps[start:start + cap]
+        order += [n for n in block if n.startswith("Lamp")]
+        order += [n for n in block if not n.startswith("Lamp")]
+    return order
+
+
+def test_relevance_is_exact_while_the_matches_fit_under_the_cap(client, app, lamps,
+                                                                monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_RANK_CANDIDATES", 50)
+    shown = _all_pages(client, "/products?q=lamp&per_page=12", 3)
+    best = [n for n in lamps if n.startswith("Lamp")]
+    assert shown == best + [n for n in lamps if n not in best]
+
+
+def test_a_capped_ranking_still_puts_the_best_matches_of_each_block_first(client, app, lamps,
+                                                                          monkeypatch):
+    """Over the cap, matches are ranked in blocks of ``cap`` in table order: each block best
+    first; pages run through the blocks without repeating or losing a product."""
+    monkeypatch.setitem(app.config, "CATALOG_RANK_CANDIDATES", NAME_MATCH_EVERY)
+    first = client.get("/products?q=lamp&per_page=12", headers=HX)
+    assert first.status_code == 200
+    assert names(first.data)[0] == "Lamp 04"  # the best of the first block leads page 1
+    shown = _all_pages(client, "/products?q=lamp&per_page=12", 3)
+    assert shown == _block_order(lamps, NAME_MATCH_EVERY)
+    summary = parse(client.get("/products?q=lamp&per_page=12").data).by_id("catalog-summary").text
+    assert summary.startswith("30 products")  # the total is not capped
+
+
+def test_a_deep_relevance_page_reads_further_blocks(client, app, lamps, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_RANK_CANDIDATES", NAME_MATCH_EVERY)
+    response = client.get("/products?q=lamp&per_page=12&page=3", headers=HX)
+    # asked for directly, page 3 is the same as when paging through: products 25-30
+    assert names(response.data) == _block_order(lamps, NAME_MATCH_EVERY)[24:]
+
+
+def test_id_windows_cover_the_requested_share_of_the_ids_evenly():
+    windows, percent = _id_windows(101, 1100, 0.1)
+    assert len(windows) == ID_WINDOWS
+    assert all(101 <= start <= end <= 1100 for start, end in windows)
+    assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(windows, windows[1:],
+                                                                    strict=False))
+    covered = sum(end - start + 1 for start, end in windows)
+    assert covered == round(percent / 100 * 1000)
+    assert 9.5 <= percent <= 11.5
+    # spread over the whole range: old and new products alike
+    assert windows[0][0] == 101 and windows[-1][0] > 1000
+
+
+def test_id_windows_at_full_share_cover_every_id_once():
+    windows, percent = _id_windows(1, 37, 1.0)
+    ids = [i for start, end in windows for i in range(start, end + 1)]
+    assert ids == list(range(1, 38))
+    assert percent == 100.0
+
+
+def test_counts_sampled_by_id_ranges_are_right_when_the_sample_is_everything(
+        client, shop, monkeypatch):
+    """A large, sparse match set is sampled by id ranges; sampling all of them must give the
+    true counts (shown as estimates), and the price range comes from the sample."""
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", 10**9)
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 2.0)  # every sampled set counts as sparse
+    root = parse(client.get("/products?q=lamp").data)
+    assert root.by_id("catalog-summary").text.startswith("About ")
+    assert facet_counts(root, "brand") == {"Halden": 2, "Mossgrove": 1, "Nordhavn": 2}
+    assert facet_counts(root, "colour") == {"black": 1, "gold": 1, "natural": 1, "white": 2}
+    hint = root.by_id("catalog-price-hint").text
+    assert "about" in hint and "£35.50" in hint and "£120.00" in hint
+
+
+def test_seeding_is_not_bound_by_the_request_timeouts(app):
+    """The seed generates rows before its transaction opens and lifts the statement timeout
+    for its COPY: it succeeds even where requests get a tiny budget."""
+    from app import create_app
+    from app.data.seed import product_count, seed_catalog
+
+    strict = create_app("testing", DB_STATEMENT_TIMEOUT_MS=50,
+                        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS=300)
+    database = strict.extensions["vitrine_db"]
+
+    async def seed() -> tuple[int, int]:
+        loaded = await seed_catalog(database.engine, products=20_000, seed=3, replace=True)
+        return loaded, await product_count(database.engine)
+
+    try:
+        assert strict.run_blocking(seed()) == (20_000, 20_000)
+    finally:
+        strict.close()
