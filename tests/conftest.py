@@ -74,6 +74,25 @@ def client(app: VitrineFlask):
 
 
 @pytest.fixture
+def run_db(app: VitrineFlask):
+    """Run ``fn(session)`` on the app's loop in one transaction, rolled back unless
+    ``commit=True`` (for tests that call the data layer directly)."""
+    database = app.extensions["vitrine_db"]
+
+    def run(fn, *, commit: bool = False):
+        async def go():
+            async with database.session() as session:
+                result = await fn(session)
+                if commit:
+                    await session.commit()
+                return result
+
+        return app.run_blocking(go())
+
+    return run
+
+
+@pytest.fixture
 def live_server(database_url: str, tmp_path):
     """A one-worker Hypercorn serving ``app:create_app()`` on the test database."""
     from .support.live import start_server

@@ -3,9 +3,7 @@ shows, and running query-layer code on the app's event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -62,21 +60,6 @@ def shop(sql) -> Shop:
             created_at=f"2026-10-{day:02d}T12:00:00Z",
         )
     return Shop(lighting, floor, table, furniture, chairs, ids)
-
-
-@pytest.fixture
-def run_db(app) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
-    """Run ``fn(session)`` on the app's loop (read-only: rolled back)."""
-    database = app.extensions["vitrine_db"]
-
-    def run(fn):
-        async def go():
-            async with database.session() as session:
-                return await fn(session)
-
-        return app.run_blocking(go())
-
-    return run
 
 
 def names(html: str | bytes | Element) -> list[str]:

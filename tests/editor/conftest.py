@@ -3,6 +3,7 @@ service directly on the app's event loop."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,20 +42,9 @@ def admin(app, sql) -> EditorClient:
 
 
 @pytest.fixture
-def run_db(app) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
-    """Run ``fn(session)`` on the app's loop in its own transaction; commit if it returns."""
-    database = app.extensions["vitrine_db"]
-
-    def run(fn):
-        async def go():
-            async with database.session() as session:
-                result = await fn(session)
-                await session.commit()
-                return result
-
-        return app.run_blocking(go())
-
-    return run
+def run_db(run_db) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
+    """The service tests keep what they do: ``fn(session)`` is committed if it returns."""
+    return functools.partial(run_db, commit=True)
 
 
 def row_html(html: str, product_id: int) -> str:
