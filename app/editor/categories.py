@@ -157,14 +157,20 @@ async def create_category() -> ResponseReturnValue:
     return _finish(notice) or await _render(notice={"text": notice})
 
 
+async def _locked_category(session: AsyncSession, category_id: int) -> Category:
+    """The category, locked for this transaction's change, or 404."""
+    category = await session.get(Category, category_id, with_for_update=True)
+    if category is None:
+        abort(404, "That category does not exist (any more).")
+    return category
+
+
 @bp.post("/categories/<id32:category_id>")
 @admin_required
 async def update_category(category_id: int) -> ResponseReturnValue:
     """Rename and/or move (``parent_id`` empty = top level)."""
     session = await get_session()
-    category = await session.get(Category, category_id, with_for_update=True)
-    if category is None:
-        abort(404, "That category does not exist (any more).")
+    category = await _locked_category(session, category_id)
     form = CategoryForm(formdata=request.form)
     try:
         if not form.validate():
@@ -189,9 +195,7 @@ async def update_category(category_id: int) -> ResponseReturnValue:
 @admin_required
 async def delete_category(category_id: int) -> ResponseReturnValue:
     session = await get_session()
-    category = await session.get(Category, category_id, with_for_update=True)
-    if category is None:
-        abort(404, "That category does not exist (any more).")
+    category = await _locked_category(session, category_id)
     key = str(category_id)
     try:
         products = await session.scalar(
