@@ -3,8 +3,8 @@
 * **app**: ``/products`` with ``HX-Request: true`` served by Vitrine (``app:create_app()``).
 * **floor**: a minimal ASGI app on the same Hypercorn that does the least work that can give
   the same answer: for each URL it runs *the same SQL statements the catalog runs* with asyncpg
-  directly (one pooled connection, one transaction, as the app does), then renders *the same
-  template* (``partials/catalog/update.html``) with Jinja.
+  directly (one pooled connection with the app's session settings, one transaction, as the app
+  does), then renders *the same template* (``partials/catalog/update.html``) with Jinja.
 
 The floor gets its SQL from the catalog itself, not from a copy: when a worker starts, it
 serves every URL of the mix once through the real app (Flask's test client) and records each
@@ -131,6 +131,7 @@ def floor_app():
     import asyncpg
 
     from app import create_app
+    from app.data.database import server_settings
     from app.data.urls import libpq_dsn
 
     app = create_app(LOG_LEVEL="WARNING", RATELIMIT_ENABLED=False, SERVER_NAME="127.0.0.1")
@@ -150,8 +151,9 @@ def floor_app():
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    state["pool"] = await asyncpg.create_pool(dsn, min_size=pool_size,
-                                                              max_size=pool_size)
+                    state["pool"] = await asyncpg.create_pool(
+                        dsn, min_size=pool_size, max_size=pool_size,
+                        server_settings=server_settings(app.config))
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     await state["pool"].close()

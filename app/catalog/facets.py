@@ -42,6 +42,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -52,6 +53,8 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
@@ -65,21 +68,22 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..data.models import Product
-from .query import (
+from .filters import (
     FACETS,
-    CategoryTree,
+    SHAPE_CACHE_SIZE,
+    BoundFilter,
+    FilterShape,
     ProductFilter,
-    Total,
-    any_of,
-    estimate_many,
-    filter_conditions,
-    per_category,
-    use_custom_plans,
+    bind_filter,
+    conditions,
+    where_clause,
 )
+from .query import CategoryTree, Total, estimates_statement, per_category, run_estimates
 
 Source = Literal["precomputed", "exact", "sampled"]
 
@@ -158,7 +162,7 @@ class _Set:
     key: str                       # "match" or a facet name
     facets: tuple[str, ...]        # facets counted over this set
     broad: bool
-    condition: ColumnElement[bool]
+    skip: frozenset[str]           # the filter minus these facets' conditions defines the set
     source: Source = "exact"
     estimate: int = 0
     percent: float = 100.0
@@ -169,13 +173,14 @@ class _Set:
 
 # -- public -------------------------------------------------------------------------------------
 
-async def compute_facets(session: AsyncSession, filt: ProductFilter,
-                         tree: CategoryTree) -> FacetResult:
-    """Counts for every facet, the total and the price range of ``filt``'s matches."""
-    await use_custom_plans(session)
-    sets = _plan_sets(filt, tree)
-    catalog_rows = await _choose_sources(session, sets)
-    rows = await _run(session, filt, tree, sets)
+async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
+                         bound: BoundFilter | None = None) -> FacetResult:
+    """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
+    is ``bind_filter(filt, tree)`` if the caller has it)."""
+    bound = bound or bind_filter(filt, tree)
+    sets = _plan_sets(filt)
+    catalog_rows = await _choose_sources(session, bound, sets)
+    rows = await _run(session, filt, bound, sets)
     # A sample that finds far fewer rows than the planner promised: the estimate was wrong and
     # the set is small after all - count it exactly.
     redo = [s for s in sets
@@ -183,7 +188,7 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter,
     if redo:
         for s in redo:
             s.source = "exact"
-        rows = await _run(session, filt, tree, sets)
+        rows = await _run(session, filt, bound, sets)
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
     return result
@@ -193,28 +198,27 @@ async def precomputed_total(session: AsyncSession, filt: ProductFilter, tree: Ca
     """Exact number of products matching a broad filter (see :meth:`ProductFilter.is_broad`)."""
     if not filt.is_broad():
         raise ValueError("precomputed_total needs a broad filter")
-    statement = select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(
-        text("catalog_facet_counts")
-    ).where(*_ledger_conditions(filt, tree, facet="category"))
-    return int(await session.scalar(statement))
+    bound = bind_filter(filt, tree)
+    return int(await session.scalar(_ledger_total(bound.shape),
+                                    _ledger_values(bound)))
 
 
 # -- planning -----------------------------------------------------------------------------------
 
-def _plan_sets(filt: ProductFilter, tree: CategoryTree) -> list[_Set]:
+def _plan_sets(filt: ProductFilter) -> list[_Set]:
     selected = [f for f in FACETS if filt.values(f)]
     unselected = tuple(f for f in FACETS if not filt.values(f))
-    sets = [_Set("match", unselected, filt.is_broad(), _and(filter_conditions(filt, tree)))]
+    sets = [_Set("match", unselected, filt.is_broad(), frozenset())]
     for facet in selected:
-        sets.append(_Set(facet, (facet,), filt.is_broad(ignoring=facet),
-                         _and(filter_conditions(filt, tree, skip={facet}))))
+        sets.append(_Set(facet, (facet,), filt.is_broad(ignoring=facet), frozenset({facet})))
     for s in sets:
         if s.broad:
             s.source = "precomputed"
     return sets
 
 
-async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> int | None:
+async def _choose_sources(session: AsyncSession, bound: BoundFilter,
+                          sets: list[_Set]) -> int | None:
     """Exact or sampled for each set that is not precomputed, from the planner's estimates
     (one EXPLAIN, which also estimates the active catalog: returned, None if not asked).
 
@@ -226,7 +230,9 @@ async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> int | None
     counted = [s for s in sets if not s.broad]
     if not counted:
         return None
-    estimates = await estimate_many(session, [s.condition for s in counted] + [_c.is_active])
+    skips = tuple(s.skip for s in counted)
+    estimates = await run_estimates(session, _estimates(bound.shape, skips), len(skips) + 1,
+                                    bound.values)
     catalog_rows = max(1, estimates.pop())
     budget = EXACT_ROW_BUDGET
     for s, estimate in sorted(zip(counted, estimates, strict=True), key=lambda pair: pair[1]):
@@ -240,7 +246,7 @@ async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> int | None
             if estimate < SPARSE_FRACTION * catalog_rows:
                 s.sampler = "ids"
     if any(s.source == "sampled" and s.sampler == "ids" for s in counted):
-        low, high = (await session.execute(select(func.min(_c.id), func.max(_c.id)))).one()
+        low, high = (await session.execute(_ID_RANGE)).one()
         for s in counted:
             if s.source == "sampled" and s.sampler == "ids":
                 if low is None:
@@ -249,6 +255,15 @@ async def _choose_sources(session: AsyncSession, sets: list[_Set]) -> int | None
                 fraction = min(1.0, SAMPLE_TARGET_ROWS / max(s.estimate, 1))
                 s.windows, s.percent = _id_windows(int(low), int(high), fraction)
     return catalog_rows
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _estimates(shape: FilterShape, skips: tuple[frozenset[str], ...]) -> Any:
+    """The EXPLAIN estimating each set (the filter minus each ``skip``) and the active catalog."""
+    return estimates_statement([where_clause(shape, skip) for skip in skips] + [_c.is_active])
+
+
+_ID_RANGE = select(func.min(_c.id), func.max(_c.id))
 
 
 def _id_windows(low: int, high: int, fraction: float) -> tuple[list[tuple[int, int]], float]:
@@ -294,18 +309,20 @@ def _row(branch: str, facet: Any, value: Any, category_id: Any, n: Any,
     ]
 
 
-def _counting_select(s: _Set) -> Select[Any]:
-    """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row)."""
+def _counting_select(shape: FilterShape, s: _Set) -> Select[Any]:
+    """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row).
+    Parameters: the filter's, and a sample's (``pct_<set>``, or ``win_<set>_<i>_lo/hi``)."""
     source: Any = _table
-    condition = s.condition
+    condition = where_clause(shape, s.skip)
     keys = {f: _KEYS[f] for f in s.facets}
     price = _c.price
     if s.source == "sampled" and s.sampler == "ids":
-        condition = and_(condition, or_(*(_c.id.between(literal(start, Integer),
-                                                        literal(end, Integer))
-                                          for start, end in s.windows)))
+        condition = and_(condition, or_(*(
+            _c.id.between(bindparam(f"win_{s.key}_{i}_lo", type_=Integer),
+                          bindparam(f"win_{s.key}_{i}_hi", type_=Integer))
+            for i in range(ID_WINDOWS))))
     elif s.source == "sampled":
-        sample = tablesample(_table, func.system(literal(s.percent, Numeric)),
+        sample = tablesample(_table, func.system(bindparam(f"pct_{s.key}", type_=Numeric)),
                              name="sampled", seed=literal(SAMPLE_SEED, Integer))
         adapter = ClauseAdapter(sample)
         source = sample
@@ -330,16 +347,34 @@ def _counting_select(s: _Set) -> Select[Any]:
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
 
 
-def _price_select(filt: ProductFilter, tree: CategoryTree, s: _Set) -> Select[Any]:
+def _sample_values(s: _Set) -> dict[str, Any]:
+    """The parameters of a sampled set's :func:`_counting_select`."""
+    if s.source != "sampled":
+        return {}
+    if s.sampler == "pages":
+        return {f"pct_{s.key}": s.percent}
+    values: dict[str, Any] = {}
+    for i, (start, end) in enumerate(s.windows):
+        values[f"win_{s.key}_{i}_lo"], values[f"win_{s.key}_{i}_hi"] = start, end
+    return values
+
+
+def _price_by_category(filt: ProductFilter, bound: BoundFilter) -> bool:
+    """Whether the price range is found per selected category (see :func:`_price_select`)."""
+    ids = bound.category_ids
+    return bool(ids) and len(ids) <= 40 and filt.active_only
+
+
+def _price_select(shape: FilterShape, s: _Set, by_category: bool) -> Select[Any]:
     """Cheapest and dearest match without aggregating the (large) set: an index walk from each
     end - per category when categories are selected (prices cluster by department, see
-    ``ix_products_active_category_price``), else along ``(is_active, price)``."""
-    ids = sorted(tree.expand(filt.categories)) if filt.categories else []
-    if ids and len(ids) <= 40 and filt.active_only:
-        others = filter_conditions(filt, tree, skip={"category"})
+    ``ix_products_active_category_price``; parameter ``category_list``), else along
+    ``(is_active, price)``."""
+    if by_category:
+        others = conditions(shape, frozenset({"category"}))
 
         def end(descending: bool) -> ColumnElement[Any]:
-            selected = per_category(ids)
+            selected = per_category("category_list")
             order = (_c.price.desc(), _c.id.desc()) if descending else (_c.price, _c.id)
             branch = select(_c.price).where(*others, _c.category_id == selected.c.category_id) \
                 .order_by(*order).limit(1).lateral("branch")
@@ -349,55 +384,88 @@ def _price_select(filt: ProductFilter, tree: CategoryTree, s: _Set) -> Select[An
 
         lo, hi = end(False), end(True)
     else:
-        lo = select(func.min(_c.price)).where(s.condition).scalar_subquery()
-        hi = select(func.max(_c.price)).where(s.condition).scalar_subquery()
+        condition = where_clause(shape, s.skip)
+        lo = select(func.min(_c.price)).where(condition).scalar_subquery()
+        hi = select(func.max(_c.price)).where(condition).scalar_subquery()
     return select(*_row(_PRICE, None, None, None, None, lo, hi))
 
 
-def _ledger_conditions(filt: ProductFilter, tree: CategoryTree, *,
+def _ledger_conditions(shape: FilterShape, *,
                        facet: str | None = None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if filt.stock is not None:
-        conditions.append(literal_column("in_stock").is_(filt.stock == "in"))
+    out: list[ColumnElement[bool]] = []
+    if shape.stock is not None:
+        out.append(literal_column("in_stock").is_(shape.stock == "in"))
     if facet is not None:
-        conditions.append(literal_column("facet") == facet)
-        ids = sorted(tree.expand(filt.categories)) if filt.categories else None
-        if ids is not None:
-            conditions.append(literal_column("category_id") == any_of(ids, Integer))
-    return conditions
+        out.append(literal_column("facet") == facet)
+        if shape.category:
+            out.append(literal_column("category_id") == _category_list())
+    return out
 
 
-def _ledger_select(filt: ProductFilter, tree: CategoryTree) -> Select[Any]:
+def _category_list() -> ColumnElement[Any]:
+    """``ANY(:category_list)``: the selected category ids, as one array parameter."""
+    return any_(bindparam("category_list", type_=ARRAY(Integer)))
+
+
+def _ledger_values(bound: BoundFilter) -> dict[str, Any]:
+    return {"category_list": bound.category_ids} if bound.category_ids is not None else {}
+
+
+def _ledger_select(shape: FilterShape) -> Select[Any]:
     """The ledger summed per facet value: categories over all categories (the category facet
     ignores its own selection), other facets over the selected categories only."""
     facet = literal_column("facet")
     is_category = facet == "category"
     category_id = case((is_category, literal_column("category_id")), else_=null())
     value = case((is_category, null()), else_=literal_column("value"))
-    ids = sorted(tree.expand(filt.categories)) if filt.categories else None
     n = func.sum(literal_column("n"))
-    if ids is not None:
-        n = n.filter(or_(is_category, literal_column("category_id") == any_of(ids, Integer)))
+    if shape.category:
+        n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
     statement = select(*_row(_LEDGER, facet, value, category_id, n))
     statement = statement.select_from(text("catalog_facet_counts"))
-    statement = statement.where(*_ledger_conditions(filt, tree) or [true()])
+    statement = statement.where(*_ledger_conditions(shape) or [true()])
     return statement.group_by(facet, value, category_id).having(n != 0)
 
 
-async def _run(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
-               sets: list[_Set]) -> list[Any]:
+@lru_cache(maxsize=16)
+def _ledger_total(shape: FilterShape) -> Select[Any]:
+    return select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(
+        text("catalog_facet_counts")
+    ).where(*_ledger_conditions(shape, facet="category"))
+
+
+#: What makes one facet-count statement differ from another, besides the filter's shape: each
+#: set's (key, facets, skip, source, sampler), and how the price range is found.
+_SetsKey = tuple[tuple[str, tuple[str, ...], frozenset[str], str, str], ...]
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _counts_statement(shape: FilterShape, sets_key: _SetsKey, price: str | None) -> Any:
+    """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
+    GROUPING SETS branch per counted set, the price range (``price``: "category" or "match")."""
+    sets = [_Set(key, facets, False, skip, source, sampler=sampler)  # type: ignore[arg-type]
+            for key, facets, skip, source, sampler in sets_key]
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
-        branches.append(_ledger_select(filt, tree))
+        branches.append(_ledger_select(shape))
+    branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
+    if price is not None:
+        branches.append(_price_select(shape, sets[0], by_category=price == "category"))
+    return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
+
+
+async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
+               sets: list[_Set]) -> list[Any]:
     match = sets[0]
-    for s in sets:
-        if s.source == "precomputed":
-            continue
-        branches.append(_counting_select(s))
+    price = None
     if match.source != "exact" and not _price_from_sample(filt, match):
-        branches.append(_price_select(filt, tree, match))
-    statement = branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
-    return list((await session.execute(statement)).all())
+        price = "category" if _price_by_category(filt, bound) else "match"
+    sets_key = tuple((s.key, s.facets, s.skip, s.source, s.sampler) for s in sets)
+    values = {**bound.values, **_ledger_values(bound)}
+    for s in sets:
+        values.update(_sample_values(s))
+    statement = _counts_statement(bound.shape, sets_key, price)
+    return list((await session.execute(statement, values)).all())
 
 
 def _price_from_sample(filt: ProductFilter, match: _Set) -> bool:
@@ -567,5 +635,3 @@ def _size_key(value: str) -> tuple[int, float, str]:
     return (3, 0.0, value.casefold())
 
 
-def _and(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return and_(*conditions) if conditions else true()

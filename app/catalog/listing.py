@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import Product
 from .facets import FacetResult, compute_facets
+from .filters import bind_filter
 from .params import CatalogParams
 from .query import (
     CategoryTree,
@@ -116,7 +117,8 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         notices.append("We couldn't find the category "
                        + ", ".join(f"“{slug}”" for slug in unknown) + ", so it is not applied.")
     filt = params.filter()
-    facets = await compute_facets(session, filt, tree)
+    bound = bind_filter(filt, tree)
+    facets = await compute_facets(session, filt, tree, bound=bound)
     pagination = paginate(params.page, params.per_page, facets.total)
     if pagination.page != params.page:
         pages = pagination.last_page
@@ -125,7 +127,8 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         params = replace(params, page=pagination.page)
 
     sort = params.effective_sort
-    ranking = {"rank_candidates": rank_candidates, "catalog_rows": facets.catalog_rows}
+    ranking = {"rank_candidates": rank_candidates, "catalog_rows": facets.catalog_rows,
+               "bound": bound}
     products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
                                    offset=pagination.offset, tree=tree, known_total=facets.total,
                                    **ranking)

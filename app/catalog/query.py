@@ -3,14 +3,16 @@
 that all three agree on what "lamps by Nordhavn under 50, in stock" means.
 
 Nothing here knows about Flask or URLs (parsing request parameters is :mod:`.params`' job);
-everything here is bound parameters, never interpolated user text.
+everything here is bound parameters, never interpolated user text. What a filter means in SQL
+lives in :mod:`.filters`: statements are built once per *shape* of filter and then run with
+each request's values (building them is a search's largest Python cost otherwise).
 
 Interface
 ---------
 :class:`ProductFilter` (frozen dataclass; every field optional)
     ``q``            free text: ``websearch_to_tsquery('english', q)`` plus prefix matching on the
-                     last word as typed (see :func:`text_query`); blank = no text filter, text
-                     without any word (``%``, ``!!``) matches nothing.
+                     last word as typed (see :func:`.filters.split_prefix`); blank = no text
+                     filter, text without any word (``%``, ``!!``) matches nothing.
     ``categories``   category slugs; a parent category includes its sub-categories (OR).
     ``brands``, ``colours``, ``sizes``
                      exact attribute values (``attributes->>'brand'`` ...), OR within each.
@@ -54,14 +56,13 @@ import base64
 import binascii
 import json
 import math
-import re
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ClauseElement,
@@ -70,93 +71,56 @@ from sqlalchemy import (
     Executable,
     Integer,
     Select,
-    and_,
-    any_,
-    false,
+    TextClause,
+    bindparam,
     func,
-    literal,
     literal_column,
-    not_,
     select,
     text,
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..data.models import Category, Product
+from .filters import (
+    ATTRIBUTE_FACETS,
+    FACETS,
+    SHAPE_CACHE_SIZE,
+    BoundFilter,
+    FilterShape,
+    ProductFilter,
+    TextShape,
+    bind_filter,
+    conditions,
+    filter_conditions,
+    rank,
+    split_prefix,
+    text_query,
+    tsquery,
+    where,
+    where_clause,
+)
 
 __all__ = [
-    "EXACT_COUNT_LIMIT", "FACETS", "CategoryNode", "CategoryTree", "ProductFilter", "Sort",
-    "Total", "count_products", "decode_cursor", "encode_cursor", "estimate_rows",
-    "filter_conditions", "find_products", "keyset", "load_category_tree", "order_by",
-    "split_prefix", "text_query",
+    "ATTRIBUTE_FACETS", "EXACT_COUNT_LIMIT", "FACETS", "CategoryNode", "CategoryTree",
+    "ProductFilter", "Sort", "Total", "count_products", "decode_cursor", "encode_cursor",
+    "estimate_rows", "filter_conditions", "find_products", "keyset", "load_category_tree",
+    "per_category", "split_prefix", "text_query", "where",
 ]
 
 #: Above this many matching rows a count is the planner's estimate instead of ``count(*)``.
 EXACT_COUNT_LIMIT = 10_000
 
-#: The multi-select facets, in display order; each is OR within, AND across.
-FACETS = ("category", "brand", "colour", "size")
-#: Facet name -> key in ``products.attributes``.
-ATTRIBUTE_FACETS = {"brand": "brand", "colour": "colour", "size": "size"}
-
-StockFilter = Literal["in", "out"] | None
-
 _table = Product.__table__
 _c = _table.c
 
 
-# -- the filter ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ProductFilter:
-    """What to match; see the module docstring. Values are used as given (already cleaned)."""
-
-    q: str = ""
-    categories: tuple[str, ...] = ()
-    brands: tuple[str, ...] = ()
-    colours: tuple[str, ...] = ()
-    sizes: tuple[str, ...] = ()
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    stock: StockFilter = None
-    include_inactive: bool = False
-    active: bool | None = None
-
-    def __post_init__(self) -> None:
-        if self.stock not in ("in", "out", None):
-            raise ValueError(f"stock must be 'in', 'out' or None, not {self.stock!r}")
-        if not self.include_inactive and self.active is False:
-            raise ValueError("active=False needs include_inactive=True")
-
-    def values(self, facet: str) -> tuple[str, ...]:
-        """The selected values of a multi-select facet (``category`` gives slugs)."""
-        return {"category": self.categories, "brand": self.brands, "colour": self.colours,
-                "size": self.sizes}[facet]
-
-    @property
-    def has_text(self) -> bool:
-        """Search text with words in it (what relevance needs)."""
-        return split_prefix(self.q) != ("", None)
-
-    @property
-    def active_only(self) -> bool:
-        """True when only active products can match (the shopper's view)."""
-        return not self.include_inactive or self.active is True
-
-    def is_broad(self, *, ignoring: str | None = None) -> bool:
-        """True when the filter is at most categories + stock over active products: the case the
-        precomputed counts answer without scanning (``ignoring`` one facet's own selection)."""
-        if not self.active_only or self.q.strip():
-            return False
-        if self.min_price is not None or self.max_price is not None:
-            return False
-        return all(not self.values(f) for f in ("brand", "colour", "size") if f != ignoring)
-
+# -- sort orders and totals ----------------------------------------------------------------------
 
 class Sort(StrEnum):
     RELEVANCE = "relevance"
@@ -252,140 +216,6 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
     return CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
 
 
-# -- full text ----------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def split_prefix(q: str) -> tuple[str, str | None]:
-    """Split typed text into (words for ``websearch_to_tsquery``, last word to prefix-match).
-
-    The last word is prefix-matched only while it is being typed: not after a trailing space,
-    not in a query with quotes or the ``or`` operator, not when negated (``-oak``). The prefix
-    keeps letters and digits only, so it can never carry tsquery syntax (``:*&|!()<->``).
-    """
-    q = q or ""
-    if not _WORD.search(q):
-        return "", None
-    if q[-1:].isspace() or '"' in q or re.search(r"(?i)(^|\s)or(\s|$)", q):
-        # Inside or after a quoted phrase, or with the OR operator, the words are websearch
-        # syntax whose meaning a prefix split would change: no prefix matching.
-        return q.strip(), None
-    head, _, last = q.rpartition(" ")
-    if last.startswith("-") or last.lower() == "or":
-        return q.strip(), None
-    runs = _WORD.findall(last)
-    if not runs or len(runs[-1]) < 2:
-        return q.strip(), None
-    prefix = runs[-1]
-    # Whatever precedes the prefix inside the last word ("o'bri" -> "o") stays a full word.
-    rest = last[: last.rfind(prefix)]
-    head = f"{head} {rest}".strip()
-    return (head if _WORD.search(head) else ""), prefix.lower()
-
-
-def text_query(q: str) -> ColumnElement[Any] | None:
-    """The tsquery for ``q`` (None when it has no words): typed words AND (last word as a word
-    OR as a prefix), so "brass la" finds "Brass Lamp" while it is being typed."""
-    head, prefix = split_prefix(q)
-    terms: list[ColumnElement[Any]] = []
-    english = literal_column("'english'::regconfig")
-    if head:
-        terms.append(func.websearch_to_tsquery(english, head))
-    if prefix:
-        whole = func.websearch_to_tsquery(english, prefix)
-        started = func.to_tsquery(literal_column("'simple'::regconfig"), prefix + ":*")
-        terms.append(whole.op("||")(started))
-    if not terms:
-        return None
-    query = terms[0]
-    for term in terms[1:]:
-        query = query.op("&&")(term)
-    return query
-
-
-def rank_expression(q: str) -> ColumnElement[Any] | None:
-    query = text_query(q)
-    return None if query is None else func.ts_rank_cd(_c.search_vector, query)
-
-
-# -- WHERE --------------------------------------------------------------------------------------
-
-def any_of(values: Iterable[Any], item_type: Any) -> ColumnElement[Any]:
-    """``ANY(<one array parameter>)``: the SQL stays the same for 1 or 30 values, so every
-    selection shares one compiled statement and one prepared statement (an ``IN`` list or an
-    ``OR`` chain would be a new statement per length, each cached separately)."""
-    return any_(literal(list(values), ARRAY(item_type)))
-
-
-def category_in(ids: Sequence[int]) -> ColumnElement[bool]:
-    # One category stays "=": the planner walks (category_id, price) in price order only for
-    # an equality, not for "= ANY" of a one-element array.
-    if len(ids) == 1:
-        return _c.category_id == literal(ids[0], Integer)
-    return _c.category_id == any_of(ids, Integer)
-
-
-def _attribute_in(key: str, values: Sequence[str]) -> ColumnElement[bool]:
-    # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
-    # (one bitmap index search per value, like the OR of single ``@>`` it replaces).
-    if len(values) == 1:
-        return _c.attributes.contains({key: values[0]})
-    return _c.attributes.op("@>", is_comparison=True)(
-        any_of(({key: value} for value in values), JSONB))
-
-
-def facet_condition(filt: ProductFilter, facet: str,
-                    tree: CategoryTree) -> ColumnElement[bool] | None:
-    """The condition of one multi-select facet, or None when nothing is selected in it."""
-    values = filt.values(facet)
-    if not values:
-        return None
-    if facet == "category":
-        ids = sorted(tree.expand(values))
-        return category_in(ids) if ids else false()
-    return _attribute_in(ATTRIBUTE_FACETS[facet], values)
-
-
-def filter_conditions(filt: ProductFilter, tree: CategoryTree, *,
-                      skip: Iterable[str] = ()) -> list[ColumnElement[bool]]:
-    """WHERE clauses for ``filt`` (combine with ``and_``); ``skip`` leaves out facets by name."""
-    skip = set(skip)
-    conditions: list[ColumnElement[bool]] = []
-    # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
-    # (WHERE is_active) are proven against.
-    if not filt.include_inactive or filt.active is True:
-        conditions.append(_c.is_active)
-    elif filt.active is False:
-        conditions.append(not_(_c.is_active))
-    query = text_query(filt.q)
-    if query is not None:
-        conditions.append(_c.search_vector.op("@@")(query))
-    elif filt.q.strip():
-        conditions.append(false())  # text without a single word ("%", "!!") finds nothing
-    for facet in FACETS:
-        if facet in skip:
-            continue
-        condition = facet_condition(filt, facet, tree)
-        if condition is not None:
-            conditions.append(condition)
-    if filt.min_price is not None:
-        conditions.append(_c.price >= filt.min_price)
-    if filt.max_price is not None:
-        conditions.append(_c.price <= filt.max_price)
-    if filt.stock == "in":
-        conditions.append(_c.stock > 0)
-    elif filt.stock == "out":
-        conditions.append(_c.stock == 0)
-    return conditions
-
-
-def where(filt: ProductFilter, tree: CategoryTree, *,
-          skip: Iterable[str] = ()) -> ColumnElement[bool]:
-    conditions = filter_conditions(filt, tree, skip=skip)
-    return and_(*conditions) if conditions else true()
-
-
 # -- ORDER BY and keyset ------------------------------------------------------------------------
 
 def effective_sort(filt: ProductFilter, sort: Sort | str | None) -> Sort:
@@ -398,10 +228,9 @@ def effective_sort(filt: ProductFilter, sort: Sort | str | None) -> Sort:
     return sort
 
 
-def order_by(filt: ProductFilter, sort: Sort) -> list[ColumnElement[Any]]:
-    sort = effective_sort(filt, sort)
+def _order_by(text: TextShape, sort: Sort) -> list[ColumnElement[Any]]:
     if sort is Sort.RELEVANCE:
-        return [rank_expression(filt.q).desc(), _c.id.asc()]
+        return [rank(text).desc(), _c.id.asc()]
     return [_c[name].desc() if descending else _c[name].asc()
             for name, descending in _SORT_KEYS[sort]]
 
@@ -413,12 +242,12 @@ def keyset(product: Product, sort: Sort) -> tuple[Any, ...]:
     return tuple(getattr(product, name) for name, _ in _SORT_KEYS[sort])
 
 
-def _after_condition(sort: Sort, after: Sequence[Any]) -> ColumnElement[bool]:
+def _after_condition(sort: Sort) -> ColumnElement[bool]:
+    """Rows after the keyset ``after_0, after_1`` (parameters) in ``sort`` order."""
     keys = _SORT_KEYS[sort]
-    if len(after) != len(keys):
-        raise ValueError("cursor does not match the sort order")
     columns = tuple_(*(_c[name] for name, _ in keys))
-    values = tuple_(*after)
+    values = tuple_(*(bindparam(f"after_{i}", type_=_c[name].type)
+                      for i, (name, _) in enumerate(keys)))
     return columns < values if keys[0][1] else columns > values
 
 
@@ -474,13 +303,25 @@ def decode_cursor(cursor: str, sort: Sort) -> tuple[Any, ...]:
 
 # -- reading ------------------------------------------------------------------------------------
 
+#: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
+#: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
+RANK_CANDIDATES = 2_000
+#: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
+DENSE_FRACTION = 0.05
+#: At most this many matches count as "small" for :func:`find_products`' plan choice.
+SMALL_MATCH_SET = 5_000
+#: Most categories merged one index range each (see :func:`_per_category_ids`).
+MAX_MERGED_CATEGORIES = 40
+
+
 async def find_products(session: AsyncSession, filt: ProductFilter, *,
                         sort: Sort | str | None = None, limit: int = 24, offset: int = 0,
                         after: Sequence[Any] | None = None,
                         tree: CategoryTree | None = None,
                         known_total: Total | None = None,
                         rank_candidates: int | None = None,
-                        catalog_rows: int | None = None) -> list[Product]:
+                        catalog_rows: int | None = None,
+                        bound: BoundFilter | None = None) -> list[Product]:
     """One page of matching products (category loaded), in ``sort`` order.
 
     ``known_total`` (optional) is the exact or estimated match count when the caller has it;
@@ -491,7 +332,7 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
     :data:`RANK_CANDIDATES`; 0 = never) ranks bounded candidate sets instead of every match:
     see :func:`_capped_ranking`. ``catalog_rows`` (the planner's size of the active catalog)
     tells a dense match set (scan the table until enough matches) from a sparse one (collect
-    them through the text index).
+    them through the text index). ``bound`` is ``bind_filter(filt, tree)`` if the caller has it.
     """
     if tree is None:
         tree = await load_category_tree(session)
@@ -499,46 +340,28 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
     limit, offset = max(0, limit), max(0, offset)
     if known_total is not None and known_total.exact and known_total.value == 0:
         return []
-    await use_custom_plans(session)
-    statement = (
-        select(Product)
-        .options(joinedload(Product.category))
-        .order_by(*order_by(filt, sort))
-        .limit(limit)
-    )
+    bound = bound or bind_filter(filt, tree)
+    values: dict[str, Any] = {**bound.values, "page_limit": limit, "page_offset": offset}
     cap = RANK_CANDIDATES if rank_candidates is None else max(0, rank_candidates)
     capped = (sort is Sort.RELEVANCE and after is None and cap > 0
               and known_total is not None and known_total.value > cap)
-    merged = None if after is not None else _per_category_page(filt, tree, sort, limit, offset)
-    if merged is not None:
-        statement = statement.where(_c.id.in_(merged))
+    if after is None and _merges_categories(filt, bound, sort):
+        plan = "merged"
+        values["branch_limit"] = offset + limit
     elif capped:
-        statement = _capped_ranking(filt, tree, cap, limit, offset)
+        plan = "capped"
+        values["rank_cap"] = cap
+        values["rank_window"] = cap * math.ceil((offset + limit) / cap) if limit else cap
     elif sort is Sort.RELEVANCE:
-        # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
-        # rows (descriptions, attributes) of thousands of matches into the sort costs more
-        # than ranking them.
-        rank = rank_expression(filt.q)
-        ranked = (
-            select(_c.id, rank.label("rank"))
-            .where(where(filt, tree))
-            .order_by(rank.desc(), _c.id)
-            .limit(limit)
-            .offset(offset)
-            .subquery("ranked")
-        )
-        statement = (
-            select(Product)
-            .join(ranked, Product.id == ranked.c.id)
-            .options(joinedload(Product.category))
-            .order_by(ranked.c.rank.desc(), Product.id)
-        )
+        plan = "ranked"
+    elif after is not None:
+        if len(after) != len(_SORT_KEYS[sort]):
+            raise ValueError("cursor does not match the sort order")
+        plan = "after"
+        values.update({f"after_{i}": value for i, value in enumerate(after)})
     else:
-        statement = statement.where(where(filt, tree))
-        if after is not None:
-            statement = statement.where(_after_condition(sort, after))
-        elif offset:
-            statement = statement.offset(offset)
+        plan = "plain"
+    statement = _page_statement(bound.shape, sort, plan)
     small = (known_total is not None and known_total.exact
              and known_total.value <= SMALL_MATCH_SET and not filt.is_broad())
     settings: dict[str, str] = {}
@@ -561,63 +384,95 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         settings = {"enable_indexscan": "off"}
     if settings:
         await _set_local(session, settings)
-    try:
-        return list((await session.scalars(statement)).unique().all())
-    finally:
-        restore = {name: "on" for name in settings if name.startswith("enable_")}
-        if restore:
-            await _set_local(session, restore)
+    products = list((await session.scalars(statement, values)).unique().all())
+    # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
+    # failed or cancelled query the transaction is aborted, and its end undoes the settings.)
+    restore = {name: "on" for name in settings if name.startswith("enable_")}
+    if restore:
+        await _set_local(session, restore)
+    return products
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
+    """The page query of one filter shape, sort and plan (``plain``, ``after`` a keyset,
+    ``ranked`` by relevance, ``capped`` relevance, ``merged`` per-category price order).
+    Parameters: the filter's, ``page_limit`` and ``page_offset``, and the plan's own."""
+    limit = bindparam("page_limit", type_=Integer)
+    offset = bindparam("page_offset", type_=Integer)
+    products = select(Product).options(joinedload(Product.category))
+    if plan == "capped":
+        return _capped_ranking(shape)
+    if plan == "ranked":
+        # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
+        # rows (descriptions, attributes) of thousands of matches into the sort costs more
+        # than ranking them.
+        relevance = rank(shape.text)
+        ranked = (
+            select(_c.id, relevance.label("rank"))
+            .where(where_clause(shape))
+            .order_by(relevance.desc(), _c.id)
+            .limit(limit)
+            .offset(offset)
+            .subquery("ranked")
+        )
+        return (products.join(ranked, Product.id == ranked.c.id)
+                .order_by(ranked.c.rank.desc(), Product.id))
+    statement = products.order_by(*_order_by(shape.text, sort)).limit(limit)
+    if plan == "merged":
+        return statement.where(_c.id.in_(_per_category_ids(shape, sort)))
+    statement = statement.where(where_clause(shape))
+    if plan == "after":
+        return statement.where(_after_condition(sort))
+    return statement.offset(offset)
 
 
 async def _set_local(session: AsyncSession, settings: dict[str, str]) -> None:
     """Planner settings for the rest of this transaction (``set_config(..., true)``), in one
     round trip. Names are ours (never user input); values are bound."""
-    calls = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
-    await session.execute(text(f"SELECT {calls}"),  # noqa: S608 - fixed names, bound values
+    await session.execute(_set_config(tuple(settings)),
                           {f"v{i}": value for i, value in enumerate(settings.values())})
 
 
-#: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
-#: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
-RANK_CANDIDATES = 2_000
-#: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
-DENSE_FRACTION = 0.05
+@lru_cache(maxsize=16)
+def _set_config(names: tuple[str, ...]) -> TextClause:
+    calls = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(names))
+    return text(f"SELECT {calls}")  # noqa: S608 - fixed names, bound values
 
 
-def _capped_ranking(filt: ProductFilter, tree: CategoryTree, cap: int, limit: int,
-                    offset: int) -> Select[Any]:
+def _capped_ranking(shape: FilterShape) -> Select[Any]:
     """Relevance order over bounded candidate sets, for match sets too large to rank whole.
 
     Ranking needs every match's ``search_vector`` from the table: at 1,000,000 products a
     common word matches 20,000-700,000 rows and ranking them reads 20,000-100,000 pages (0.3-2
     seconds). Instead the matches are taken in table order, without sorting, in blocks of
-    ``cap``; each block is ranked, and pages run through the first block, best first, then the
-    next. Only the blocks up to the requested page are read (page 1 reads ``cap`` matches).
+    ``rank_cap``; each block is ranked, and pages run through the first block, best first, then
+    the next. Only the blocks up to the requested page are read (``rank_window``: page 1 reads
+    ``rank_cap`` matches).
 
-    The trade-off, documented for shoppers' sake: with more than ``cap`` matches, page 1 shows
-    the best of the first ``cap`` matches in table order rather than the best of all - for a
-    query that broad the top results are close in rank anyway (the same word in the name), and
-    refining the query brings the match set under the cap, where ranking is exact again.
-    Pages stay consistent: blocks do not depend on the page asked for.
+    The trade-off, documented for shoppers' sake: with more than ``rank_cap`` matches, page 1
+    shows the best of the first ``rank_cap`` matches in table order rather than the best of all
+    - for a query that broad the top results are close in rank anyway (the same word in the
+    name), and refining the query brings the match set under the cap, where ranking is exact
+    again. Pages stay consistent: blocks do not depend on the page asked for.
     """
-    window = cap * math.ceil((offset + limit) / cap) if limit else cap
     matches = (
         select(_c.id, _c.search_vector)
-        .where(where(filt, tree))
-        .limit(window)
+        .where(where_clause(shape))
+        .limit(bindparam("rank_window", type_=Integer))
         .subquery("matches")
     )
     position = func.row_number().over() - 1
     scored = select(
         matches.c.id,
-        func.ts_rank_cd(matches.c.search_vector, text_query(filt.q)).label("rank"),
-        (position // literal(cap, Integer)).label("block"),
+        func.ts_rank_cd(matches.c.search_vector, tsquery(shape.text)).label("rank"),
+        (position // bindparam("rank_cap", type_=Integer)).label("block"),
     ).subquery("scored")
     ranked = (
         select(scored.c.id, scored.c.rank, scored.c.block)
         .order_by(scored.c.block, scored.c.rank.desc(), scored.c.id)
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=Integer))
         .subquery("ranked")
     )
     return (
@@ -628,30 +483,25 @@ def _capped_ranking(filt: ProductFilter, tree: CategoryTree, cap: int, limit: in
     )
 
 
-#: At most this many matches count as "small" for :func:`find_products`' plan choice.
-SMALL_MATCH_SET = 5_000
+def _merges_categories(filt: ProductFilter, bound: BoundFilter, sort: Sort) -> bool:
+    """Whether a price-ordered page over several categories is merged per category."""
+    return (sort in (Sort.PRICE_ASC, Sort.PRICE_DESC) and bound.shape.category == "many"
+            and not filt.has_text and filt.active_only
+            and len(bound.category_ids or ()) <= MAX_MERGED_CATEGORIES)
 
 
-def _per_category_page(filt: ProductFilter, tree: CategoryTree, sort: Sort, limit: int,
-                       offset: int) -> Select[Any] | None:
+def _per_category_ids(shape: FilterShape, sort: Sort) -> Select[Any]:
     """Ids of one page in price order over several categories, merged from one index range
     per category (``ix_products_active_category_price``) instead of walking the global price
-    index past every cheaper product of other departments. None when it does not apply."""
-    if sort not in (Sort.PRICE_ASC, Sort.PRICE_DESC) or not filt.categories or filt.has_text:
-        return None
-    if not filt.active_only:
-        return None
-    ids = sorted(tree.expand(filt.categories))
-    if len(ids) < 2 or len(ids) > 40:
-        return None
-    keys = order_by(filt, sort)
-    others = filter_conditions(filt, tree, skip={"category"})
-    selected = per_category(ids)
+    index past every cheaper product of other departments. Parameters: the filter's (its
+    ``categories``), ``branch_limit`` (offset + limit), ``page_offset`` and ``page_limit``."""
+    selected = per_category("categories")
     branch = (
         select(_c.id, _c.price)
-        .where(*others, _c.category_id == selected.c.category_id)
-        .order_by(*keys)
-        .limit(offset + limit)
+        .where(*conditions(shape, frozenset({"category"})),
+               _c.category_id == selected.c.category_id)
+        .order_by(*_order_by(shape.text, sort))
+        .limit(bindparam("branch_limit", type_=Integer))
         .lateral("branch")
     )
     descending = sort is Sort.PRICE_DESC
@@ -661,83 +511,68 @@ def _per_category_page(filt: ProductFilter, tree: CategoryTree, sort: Sort, limi
         .join(branch, true())
         .order_by(branch.c.price.desc() if descending else branch.c.price.asc(),
                   branch.c.id.desc() if descending else branch.c.id.asc())
-        .offset(offset)
-        .limit(limit)
+        .offset(bindparam("page_offset", type_=Integer))
+        .limit(bindparam("page_limit", type_=Integer))
     )
 
 
-def per_category(ids: Sequence[int]) -> Any:
-    """``unnest(<ids>) AS selected(category_id)``: one row per category, to run a subquery per
-    category with ``LATERAL`` - the same SQL for any number of categories."""
-    return (func.unnest(literal(list(ids), ARRAY(Integer)))
+def per_category(parameter: str) -> Any:
+    """``unnest(:parameter) AS selected(category_id)``: one row per category id of an integer
+    array parameter, to run a subquery per category with ``LATERAL`` - the same SQL for any
+    number of categories."""
+    return (func.unnest(bindparam(parameter, type_=ARRAY(Integer)))
             .table_valued("category_id").render_derived(name="selected"))
-
-
-async def use_custom_plans(session: AsyncSession) -> None:
-    """Plan searches for their own parameters, for a catalog that lives in memory.
-
-    * ``plan_cache_mode``: a generic plan cannot know whether a text query matches 30 or 70,000
-      rows and would pick one index strategy for both.
-    * ``random_page_cost`` 1.1 (default 4, tuned for spinning disks): with the table cached, a
-      GIN bitmap scan over a few thousand rows beats a sequential scan that evaluates ``@@`` on
-      every row; at 4 the planner picks the scan and is 3-5x slower.
-
-    Both are transaction-local (``set_config(..., true)``), so nothing leaks to other users of
-    the pooled connection. Sent once per (sub)transaction: facets, count and page all call
-    this, and each extra call would be one more round trip.
-    """
-    sync = session.sync_session
-    current = sync.get_nested_transaction() or sync.get_transaction()
-    if current is not None and current in _CUSTOM_PLANS:
-        return
-    await session.execute(text(
-        "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
-        " set_config('random_page_cost', '1.1', true)"
-    ))
-    current = sync.get_nested_transaction() or sync.get_transaction()
-    if current is not None:
-        _CUSTOM_PLANS.add(current)
-
-
-#: (Sub)transactions that already run with :func:`use_custom_plans`' settings.
-_CUSTOM_PLANS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 async def estimate_rows(session: AsyncSession, condition: ColumnElement[bool]) -> int:
     """The planner's row estimate for ``SELECT 1 FROM products WHERE condition`` (no scan)."""
-    return (await estimate_many(session, [condition]))[0]
+    return (await run_estimates(session, estimates_statement([condition]), 1))[0]
 
 
-async def estimate_many(session: AsyncSession,
-                        conditions: Sequence[ColumnElement[bool]]) -> list[int]:
-    """Planner estimates for several conditions in one round trip (one EXPLAIN of a UNION ALL)."""
-    if not conditions:
-        return []
+def estimates_statement(clauses: Sequence[ColumnElement[bool]]) -> Explain:
+    """One EXPLAIN of a UNION ALL of ``SELECT .. FROM products WHERE <clause>``: the planner's
+    estimate of each clause's rows in one round trip (see :func:`run_estimates`)."""
     selects = [select(literal_column(str(i))).select_from(_table).where(c)
-               for i, c in enumerate(conditions)]
-    statement = selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:])
-    plan = await session.scalar(Explain(statement))
+               for i, c in enumerate(clauses)]
+    return Explain(selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:]))
+
+
+async def run_estimates(session: AsyncSession, statement: Explain, count: int,
+                        values: dict[str, Any] | None = None) -> list[int]:
+    """The ``count`` row estimates of an :func:`estimates_statement`, run with ``values``."""
+    plan = await session.scalar(statement, values or {})
     if isinstance(plan, str):
         plan = json.loads(plan)
     top = plan[0]["Plan"]
-    if len(conditions) == 1:
+    if count == 1:
         return [int(top["Plan Rows"])]
     children = _append_children(top)
-    if len(children) != len(conditions):  # pragma: no cover - a plan shape we did not expect
-        return [int(top["Plan Rows"])] * len(conditions)
+    if len(children) != count:  # pragma: no cover - a plan shape we did not expect
+        return [int(top["Plan Rows"])] * count
     return [int(child["Plan Rows"]) for child in children]
 
 
 class Explain(Executable, ClauseElement):
     """``EXPLAIN (FORMAT JSON) <statement>`` with the statement's bound parameters kept bound
-    (``analyze=True`` runs it: for benchmarks)."""
+    (``analyze=True`` runs it: for benchmarks).
 
-    inherit_cache = False
+    Cacheable like any statement (its cache key is the explained statement's and ``analyze``):
+    every filtered search sends one, and an uncached construct is compiled anew each time."""
+
+    inherit_cache = True
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement),
+                           ("analyze", InternalTraversal.dp_boolean)]
 
     def __init__(self, statement: Select[Any] | CompoundSelect[Any], *,
                  analyze: bool = False) -> None:
         self.statement = statement
         self.analyze = analyze
+
+    @property
+    def _all_selected_columns(self) -> tuple[()]:
+        # The plan is one text/json column that maps to none of the statement's columns;
+        # a cached result's metadata is adapted through this.
+        return ()
 
 
 @compiles(Explain, "postgresql")
@@ -762,7 +597,6 @@ async def count_products(session: AsyncSession, filt: ProductFilter, *,
     """
     if tree is None:
         tree = await load_category_tree(session)
-    await use_custom_plans(session)
     if filt.is_broad():
         from .facets import precomputed_total  # noqa: PLC0415 - facets imports this module
 

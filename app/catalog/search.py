@@ -17,15 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
     Integer,
+    Select,
     Text,
     bindparam,
     column,
     exists,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -36,7 +40,8 @@ from sqlalchemy import values as sql_values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .query import CategoryTree, ProductFilter, text_query, where
+from .filters import ProductFilter, TextShape, bind_text, tsquery, where
+from .query import CategoryTree
 
 _START, _STOP = "\x01", "\x02"
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
@@ -56,18 +61,23 @@ async def highlight_names(session: AsyncSession, q: str,
                           names: Sequence[str]) -> list[Markup]:
     """Each name as safe HTML with the words matching ``q`` wrapped in ``<mark>``."""
     names = [clean_name(n) for n in names]
-    query = text_query(q)
-    if query is None or not names:
+    shape, values = bind_text(q)
+    if tsquery(shape) is None or not names:
         return [escape(n) for n in names]
-    source = func.unnest(bindparam("names", names, type_=ARRAY(Text))).table_valued(
+    marked = list((await session.scalars(_headlines(shape), {**values, "names": names})).all())
+    return [_markup(name, headline) for name, headline in zip(names, marked, strict=True)]
+
+
+@lru_cache(maxsize=8)
+def _headlines(shape: TextShape) -> Select[Any]:
+    """``ts_headline`` of each of the ``names`` (an array parameter), in order."""
+    source = func.unnest(bindparam("names", type_=ARRAY(Text))).table_valued(
         "name", with_ordinality="ord"
     ).render_derived()
-    statement = select(
-        func.ts_headline(literal_column("'english'::regconfig"), source.c.name, query,
-                         bindparam("options", _HEADLINE_OPTIONS, type_=Text))
+    return select(
+        func.ts_headline(literal_column("'english'::regconfig"), source.c.name, tsquery(shape),
+                         literal(_HEADLINE_OPTIONS, Text))
     ).select_from(source).order_by(source.c.ord)
-    marked = list((await session.scalars(statement)).all())
-    return [_markup(name, headline) for name, headline in zip(names, marked, strict=True)]
 
 
 def _markup(name: str, marked: str | None) -> Markup:

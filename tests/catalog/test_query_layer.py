@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from app.catalog.filters import bind_filter
 from app.catalog.query import (
     ProductFilter,
     Sort,
@@ -13,6 +14,7 @@ from app.catalog.query import (
     encode_cursor,
     find_products,
     keyset,
+    load_category_tree,
     split_prefix,
 )
 
@@ -118,3 +120,30 @@ def test_price_order_across_several_categories_is_one_merged_order(run_db, shop)
 ])
 def test_prefix_split_keeps_tsquery_syntax_out(q, expected):
     assert split_prefix(q) == expected
+
+
+@pytest.mark.parametrize(("first", "second", "first_names", "second_names"), [
+    (ProductFilter(q="brass"), ProductFilter(q="oak"),
+     ["Brass Floor Lamp", "Brass Table Lamp"], ["Oak Dining Chair", "Oak Reading Lamp"]),
+    (ProductFilter(q="brass la"), ProductFilter(q="oak re"),
+     ["Brass Floor Lamp", "Brass Table Lamp"], ["Oak Reading Lamp"]),
+    (ProductFilter(brands=("Halden",)), ProductFilter(brands=("Mossgrove",)),
+     ["Linen Floor Lamp", "Oak Reading Lamp"], ["Ceramic Table Lamp"]),
+    (ProductFilter(colours=("black", "gold")), ProductFilter(colours=("white", "natural")),
+     ["Brass Floor Lamp", "Brass Table Lamp", "Leather Lounge Chair"],
+     ["Ceramic Table Lamp", "Linen Floor Lamp", "Oak Dining Chair", "Oak Reading Lamp"]),
+    (ProductFilter(categories=("furniture-chairs",), max_price=Decimal("200")),
+     ProductFilter(categories=("lighting-table-lamps",), max_price=Decimal("40")),
+     ["Oak Dining Chair"], ["Ceramic Table Lamp"]),
+])
+def test_filters_of_one_shape_share_sql_but_never_values(run_db, shop, first, second,
+                                                          first_names, second_names):
+    """The SQL is built once per shape of filter and reused with each filter's own values:
+    alternating two filters of one shape, each still finds exactly its own products."""
+    async def go(session):
+        tree = await load_category_tree(session)
+        assert bind_filter(first, tree).shape == bind_filter(second, tree).shape
+        return [sorted(p.name for p in await find_products(session, filt, tree=tree, limit=50))
+                for filt in (first, second, first)]
+
+    assert run_db(go) == [first_names, second_names, first_names]

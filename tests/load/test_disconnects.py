@@ -87,6 +87,42 @@ def test_burst_of_cancelled_searches_leaks_no_connection_or_transaction(serve, s
                          headers=HTMX).status_code == 200
 
 
+def test_cancelled_requests_keep_their_database_connections(serve, sql, catalog):
+    """A cancelled search costs its query, not its connection: the pool's connections (and
+    their prepared statements) survive a burst of cancellations, with no reconnect per abort."""
+    server = serve({"VITRINE_DB_POOL_SIZE": str(POOL), "VITRINE_DB_MAX_OVERFLOW": "0"})
+    rng = random.Random(11)
+
+    async def fill_pool():  # every pooled connection opened, before the burst
+        async with httpx.AsyncClient(base_url=server.url, timeout=15) as client:
+            await asyncio.gather(*(client.get("/_probe/db-sleep?seconds=0.3")
+                                   for _ in range(POOL)))
+
+    async def burst():
+        searches = [type_and_abandon(server.url, WORDS[i % len(WORDS)], rng)
+                    for i in range(SHOPPERS)]
+        slow = [abandon_slow_query(server.url, rng) for _ in range(POOL)]
+        return await asyncio.gather(*searches, *slow)
+
+    asyncio.run(fill_pool())
+    before = _backend_pids(sql)
+    assert len(before) == POOL
+    results = asyncio.run(burst())
+    assert results[:SHOPPERS] == [200] * SHOPPERS
+    assert eventually(lambda: _busy(sql) == 0, 3)
+    cancelled = [r for r in log_records(server) if r.get("outcome") == "client_disconnected"]
+    assert len(cancelled) >= POOL
+    assert _backend_pids(sql) == before  # the same backends: nothing closed, nothing reopened
+    assert [r for r in log_records(server) if r.get("level") == "warning"] == []
+    assert server_errors(server) == []
+
+
+def _backend_pids(sql) -> set[int]:
+    rows = sql.all("SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+                   " AND datname = current_database()", LIVE_APPLICATION_NAME)
+    return {row["pid"] for row in rows}
+
+
 def _busy(sql) -> int:
     return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
                       " AND datname = current_database() AND state <> 'idle'",

@@ -1,0 +1,358 @@
+"""What a :class:`ProductFilter` means in SQL, split into its *shape* and its *values*.
+
+A filter's WHERE clauses depend on which filters are set (text or not, one category or several,
+a price floor or not) far more than on their values ("lamp" or "oak", 20 or 60). Building
+SQLAlchemy statements and their cache keys costs more Python per search than running them, so
+the SQL is built from a :class:`FilterShape` alone, with named bind parameters, and kept: one
+LRU entry per shape (:func:`conditions`). A request only computes its values
+(:func:`bind_filter`, plain Python) and passes them at execution. The statements built on top
+(facet counts, the page of products, highlighting) are cached the same way, keyed by the shape
+and their own structural choices, never by values.
+
+The parameters of a filter (the keys of :attr:`BoundFilter.values`)::
+
+    q_words, q_prefix, q_started   the typed words; the last word while it is being typed,
+                                   as a word and as a ``prefix:*`` tsquery (see split_prefix)
+    category | categories          one category id | several (a department and its children)
+    brand | brands                 one {"brand": value} JSONB object | several (the same for
+    colour | colours               colour and size)
+    size | sizes
+    min_price, max_price
+
+Every value is a bound parameter; user text never becomes SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    not_,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+
+from ..data.models import Product
+
+if TYPE_CHECKING:
+    from .query import CategoryTree
+
+__all__ = [
+    "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape",
+    "ProductFilter", "bind_filter", "bind_text", "conditions", "filter_conditions", "rank",
+    "split_prefix", "text_query", "tsquery", "where", "where_clause", "with_values",
+]
+
+#: The multi-select facets, in display order; each is OR within, AND across.
+FACETS = ("category", "brand", "colour", "size")
+#: Facet name -> key in ``products.attributes``.
+ATTRIBUTE_FACETS = {"brand": "brand", "colour": "colour", "size": "size"}
+#: Built statements kept per kind (conditions, facet counts, pages...): one per shape in use.
+SHAPE_CACHE_SIZE = 256
+
+StockFilter = Literal["in", "out"] | None
+
+_c = Product.__table__.c
+
+
+# -- the filter ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """What to match (see :mod:`.query`). Values are used as given (already cleaned)."""
+
+    q: str = ""
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    stock: StockFilter = None
+    include_inactive: bool = False
+    active: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.stock not in ("in", "out", None):
+            raise ValueError(f"stock must be 'in', 'out' or None, not {self.stock!r}")
+        if not self.include_inactive and self.active is False:
+            raise ValueError("active=False needs include_inactive=True")
+
+    def values(self, facet: str) -> tuple[str, ...]:
+        """The selected values of a multi-select facet (``category`` gives slugs)."""
+        return {"category": self.categories, "brand": self.brands, "colour": self.colours,
+                "size": self.sizes}[facet]
+
+    @property
+    def has_text(self) -> bool:
+        """Search text with words in it (what relevance needs)."""
+        return split_prefix(self.q) != ("", None)
+
+    @property
+    def active_only(self) -> bool:
+        """True when only active products can match (the shopper's view)."""
+        return not self.include_inactive or self.active is True
+
+    def is_broad(self, *, ignoring: str | None = None) -> bool:
+        """True when the filter is at most categories + stock over active products: the case the
+        precomputed counts answer without scanning (``ignoring`` one facet's own selection)."""
+        if not self.active_only or self.q.strip():
+            return False
+        if self.min_price is not None or self.max_price is not None:
+            return False
+        return all(not self.values(f) for f in ("brand", "colour", "size") if f != ignoring)
+
+
+# -- full text ----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def split_prefix(q: str) -> tuple[str, str | None]:
+    """Split typed text into (words for ``websearch_to_tsquery``, last word to prefix-match).
+
+    The last word is prefix-matched only while it is being typed: not after a trailing space,
+    not in a query with quotes or the ``or`` operator, not when negated (``-oak``). The prefix
+    keeps letters and digits only, so it can never carry tsquery syntax (``:*&|!()<->``).
+    """
+    q = q or ""
+    if not _WORD.search(q):
+        return "", None
+    if q[-1:].isspace() or '"' in q or re.search(r"(?i)(^|\s)or(\s|$)", q):
+        # Inside or after a quoted phrase, or with the OR operator, the words are websearch
+        # syntax whose meaning a prefix split would change: no prefix matching.
+        return q.strip(), None
+    head, _, last = q.rpartition(" ")
+    if last.startswith("-") or last.lower() == "or":
+        return q.strip(), None
+    runs = _WORD.findall(last)
+    if not runs or len(runs[-1]) < 2:
+        return q.strip(), None
+    prefix = runs[-1]
+    # Whatever precedes the prefix inside the last word ("o'bri" -> "o") stays a full word.
+    rest = last[: last.rfind(prefix)]
+    head = f"{head} {rest}".strip()
+    return (head if _WORD.search(head) else ""), prefix.lower()
+
+
+#: How search text shapes the SQL: no text; text without a word (matches nothing); words, a
+#: prefix being typed, or both.
+TextShape = Literal["", "nothing", "words", "prefix", "words+prefix"]
+
+
+def bind_text(q: str) -> tuple[TextShape, dict[str, str]]:
+    """The text shape of ``q`` and its parameters (``q_words``, ``q_prefix``, ``q_started``)."""
+    head, prefix = split_prefix(q)
+    values: dict[str, str] = {}
+    if head:
+        values["q_words"] = head
+    if prefix:
+        values["q_prefix"] = prefix
+        values["q_started"] = prefix + ":*"
+    if head and prefix:
+        return "words+prefix", values
+    if head:
+        return "words", values
+    if prefix:
+        return "prefix", values
+    return ("nothing" if (q or "").strip() else ""), values
+
+
+@lru_cache(maxsize=8)
+def tsquery(text: TextShape) -> ColumnElement[Any] | None:
+    """The tsquery of a text shape (None without words): typed words AND (the last word as a
+    word OR as a prefix), so "brass la" finds "Brass Lamp" while it is being typed."""
+    english = literal_column("'english'::regconfig")
+    terms: list[ColumnElement[Any]] = []
+    if text in ("words", "words+prefix"):
+        terms.append(func.websearch_to_tsquery(english, bindparam("q_words", type_=Text)))
+    if text in ("prefix", "words+prefix"):
+        whole = func.websearch_to_tsquery(english, bindparam("q_prefix", type_=Text))
+        started = func.to_tsquery(literal_column("'simple'::regconfig"),
+                                  bindparam("q_started", type_=Text))
+        terms.append(whole.op("||")(started))
+    if not terms:
+        return None
+    query = terms[0]
+    for term in terms[1:]:
+        query = query.op("&&")(term)
+    return query
+
+
+def rank(text: TextShape) -> ColumnElement[Any]:
+    """Relevance of a product to the text (``ts_rank_cd`` on the stored tsvector)."""
+    query = tsquery(text)
+    if query is None:
+        raise ValueError("relevance needs search words")
+    return func.ts_rank_cd(_c.search_vector, query)
+
+
+def text_query(q: str) -> ColumnElement[Any] | None:
+    """The tsquery for ``q`` with its values bound (None when it has no words)."""
+    text, values = bind_text(q)
+    query = tsquery(text)
+    return None if query is None else with_values(query, values)
+
+
+# -- shape and values ---------------------------------------------------------------------------
+
+FacetShape = Literal["", "one", "many", "unknown"]
+
+
+@dataclass(frozen=True)
+class FilterShape:
+    """Everything about a filter that changes its SQL, and nothing that does not: two filters
+    with one shape run the same statements with different parameters."""
+
+    active: Literal["only", "inactive", "any"] = "only"
+    text: TextShape = ""
+    category: FacetShape = ""   # "unknown": categories asked for, none of them exists
+    brand: FacetShape = ""
+    colour: FacetShape = ""
+    size: FacetShape = ""
+    min_price: bool = False
+    max_price: bool = False
+    stock: StockFilter = None
+
+
+@dataclass
+class BoundFilter:
+    """A filter's shape and the values of its parameters."""
+
+    shape: FilterShape
+    values: dict[str, Any]
+    #: the category ids the filter selects (a department includes its sub-categories)
+    category_ids: list[int] | None = None
+
+
+_PLURAL = {"category": "categories", "brand": "brands", "colour": "colours", "size": "sizes"}
+
+
+def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
+    """``filt``'s shape and parameter values (category slugs resolved through ``tree``)."""
+    text, values = bind_text(filt.q)
+    facets: dict[str, FacetShape] = {}
+    ids: list[int] | None = None
+    if filt.categories:
+        ids = sorted(tree.expand(filt.categories))
+        if not ids:
+            facets["category"] = "unknown"
+        elif len(ids) == 1:
+            # One category stays "=": the planner walks (category_id, price) in price order
+            # only for an equality, not for "= ANY" of a one-element array.
+            facets["category"], values["category"] = "one", ids[0]
+        else:
+            facets["category"], values["categories"] = "many", ids
+    for facet, key in ATTRIBUTE_FACETS.items():
+        selected = filt.values(facet)
+        if len(selected) == 1:
+            facets[facet], values[facet] = "one", {key: selected[0]}
+        elif selected:
+            facets[facet], values[_PLURAL[facet]] = "many", [{key: v} for v in selected]
+    if filt.min_price is not None:
+        values["min_price"] = filt.min_price
+    if filt.max_price is not None:
+        values["max_price"] = filt.max_price
+    active = "only" if filt.active_only else "inactive" if filt.active is False else "any"
+    shape = FilterShape(active=active, text=text, min_price=filt.min_price is not None,
+                        max_price=filt.max_price is not None, stock=filt.stock, **facets)
+    return BoundFilter(shape, values, ids)
+
+
+# -- WHERE --------------------------------------------------------------------------------------
+
+def _attribute_in(facet: str, shape: FacetShape) -> ColumnElement[bool]:
+    # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
+    # (one bitmap index search per value, like the OR of single ``@>`` it replaces). The array
+    # is one parameter: the SQL stays the same for 2 or 30 values.
+    if shape == "one":
+        return _c.attributes.op("@>", is_comparison=True)(bindparam(facet, type_=JSONB))
+    return _c.attributes.op("@>", is_comparison=True)(
+        any_(bindparam(_PLURAL[facet], type_=ARRAY(JSONB))))
+
+
+def _category_in(shape: FacetShape) -> ColumnElement[bool]:
+    if shape == "unknown":
+        return false()
+    if shape == "one":
+        return _c.category_id == bindparam("category", type_=Integer)
+    return _c.category_id == any_(bindparam("categories", type_=ARRAY(Integer)))
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def conditions(shape: FilterShape,
+               skip: frozenset[str] = frozenset()) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE clauses of ``shape`` (to ``and_``), with placeholders for the filter's values;
+    ``skip`` leaves out facets by name (what a facet's own counts need)."""
+    out: list[ColumnElement[bool]] = []
+    # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
+    # (WHERE is_active) are proven against.
+    if shape.active == "only":
+        out.append(_c.is_active)
+    elif shape.active == "inactive":
+        out.append(not_(_c.is_active))
+    query = tsquery(shape.text)
+    if query is not None:
+        out.append(_c.search_vector.op("@@")(query))
+    elif shape.text == "nothing":
+        out.append(false())  # text without a single word ("%", "!!") finds nothing
+    for facet in FACETS:
+        kind: FacetShape = getattr(shape, facet)
+        if kind and facet not in skip:
+            out.append(_category_in(kind) if facet == "category" else _attribute_in(facet, kind))
+    if shape.min_price:
+        out.append(_c.price >= bindparam("min_price", type_=_c.price.type))
+    if shape.max_price:
+        out.append(_c.price <= bindparam("max_price", type_=_c.price.type))
+    if shape.stock == "in":
+        out.append(_c.stock > 0)
+    elif shape.stock == "out":
+        out.append(_c.stock == 0)
+    return tuple(out)
+
+
+def where_clause(shape: FilterShape, skip: Iterable[str] = ()) -> ColumnElement[bool]:
+    """:func:`conditions` as one clause (for building cached statements)."""
+    clauses = conditions(shape, frozenset(skip))
+    return and_(*clauses) if clauses else true()
+
+
+def filter_conditions(filt: ProductFilter, tree: CategoryTree, *,
+                      skip: Iterable[str] = ()) -> list[ColumnElement[bool]]:
+    """WHERE clauses for ``filt`` with its values bound in, for statements of your own (a bulk
+    action on "every product matching this filter"); ``skip`` leaves out facets by name."""
+    bound = bind_filter(filt, tree)
+    return [with_values(c, bound.values) for c in conditions(bound.shape, frozenset(skip))]
+
+
+def with_values(clause: ColumnElement[Any], values: dict[str, Any]) -> ColumnElement[Any]:
+    """A copy of ``clause`` whose named placeholders carry ``values`` (to run it without
+    passing parameters, e.g. inside a statement someone else executes)."""
+    def give(bind: BindParameter[Any]) -> None:
+        if bind.key in values:
+            bind.value, bind.required = values[bind.key], False
+
+    return visitors.cloned_traverse(clause, {}, {"bindparam": give})
+
+
+def where(filt: ProductFilter, tree: CategoryTree, *,
+          skip: Iterable[str] = ()) -> ColumnElement[bool]:
+    """:func:`filter_conditions` as one clause."""
+    clauses = filter_conditions(filt, tree, skip=skip)
+    return and_(*clauses) if clauses else true()
