@@ -56,6 +56,7 @@ import base64
 import binascii
 import json
 import math
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,9 +74,11 @@ from sqlalchemy import (
     Select,
     TextClause,
     bindparam,
+    column,
     func,
     literal_column,
     select,
+    table,
     text,
     true,
     tuple_,
@@ -162,11 +165,15 @@ class CategoryNode:
 
 @dataclass
 class CategoryTree:
-    """All categories, by id and slug, with children lists (ordered by name)."""
+    """All categories, by id and slug, with children lists (ordered by name).
+
+    Read-only once built: a worker shares one tree between its requests (see
+    :func:`load_category_tree`)."""
 
     nodes: dict[int, CategoryNode]
 
     def __post_init__(self) -> None:
+        self._descendants: dict[int, frozenset[int]] = {}
         self.by_slug = {node.slug: node for node in self.nodes.values()}
         for node in sorted(self.nodes.values(), key=lambda n: (n.name.lower(), n.id)):
             parent = self.nodes.get(node.parent_id) if node.parent_id is not None else None
@@ -176,8 +183,11 @@ class CategoryTree:
                              if n.parent_id is None or n.parent_id not in self.nodes),
                             key=lambda n: (n.name.lower(), n.id))
 
-    def descendant_ids(self, node: CategoryNode) -> set[int]:
-        """``node`` and everything below it (cycle-safe)."""
+    def descendant_ids(self, node: CategoryNode) -> frozenset[int]:
+        """``node`` and everything below it (cycle-safe; worked out once per node)."""
+        known = self._descendants.get(node.id)
+        if known is not None:
+            return known
         seen: set[int] = set()
         stack = [node]
         while stack:
@@ -186,7 +196,8 @@ class CategoryTree:
                 continue
             seen.add(current.id)
             stack.extend(current.children)
-        return seen
+        self._descendants[node.id] = frozen = frozenset(seen)
+        return frozen
 
     def expand(self, slugs: Iterable[str]) -> set[int]:
         """Ids matched by selecting these slugs (unknown slugs match nothing)."""
@@ -210,10 +221,33 @@ class CategoryTree:
 
 
 async def load_category_tree(session: AsyncSession) -> CategoryTree:
-    rows = (await session.execute(
-        select(Category.id, Category.name, Category.slug, Category.parent_id)
-    )).all()
-    return CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
+    """The category tree as this session's transaction sees it.
+
+    A worker keeps the tree it last read, per engine (one database, one event loop), with the
+    ``category_tree_version`` it was read at (migration 0004: a trigger gives the version a new
+    random value at every change of ``categories``). Each call asks for the version only - one
+    row - and reads and builds the tree again only when it differs. A transaction that changed
+    categories sees its own new version, so it never gets a tree without its own changes.
+    """
+    engine = session.get_bind()
+    version = await session.scalar(_TREE_VERSION)
+    kept = _KEPT_TREES.get(engine)
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    rows = (await session.execute(_CATEGORY_ROWS)).all()
+    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
+    if version is not None:
+        # (If the categories changed between the two reads, the tree is newer than the version
+        # it is kept under: the next call sees another version and reads it again.)
+        _KEPT_TREES[engine] = (version, tree)
+    return tree
+
+
+_TREE_VERSION = select(column("version")).select_from(table("category_tree_version"))
+_CATEGORY_ROWS = select(Category.id, Category.name, Category.slug, Category.parent_id)
+#: engine -> (category_tree_version, tree read at that version)
+_KEPT_TREES: weakref.WeakKeyDictionary[Any, tuple[Any, CategoryTree]] = (
+    weakref.WeakKeyDictionary())
 
 
 # -- ORDER BY and keyset ------------------------------------------------------------------------

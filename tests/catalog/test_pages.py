@@ -119,6 +119,29 @@ def test_unknown_category_is_dropped_with_a_notice(client, shop):
     assert "couldn't find the category “nope”" in parse(response.data).by_id("catalog-summary").text
 
 
+def test_category_changes_show_on_the_next_request(client, shop, sql):
+    """Workers keep the category tree between requests, but never past a change to it."""
+    def labels(response):
+        return [label.text.split(" ")[0] for label in
+                parse(response.data).by_id("facet-category").find_all("label")]
+
+    assert "Furniture" in labels(get(client, "/products"))
+    sql.execute("UPDATE categories SET name = 'Seating' WHERE id = %s", shop.chairs)
+    sql.execute("UPDATE categories SET name = 'Interiors' WHERE id = %s", shop.furniture)
+    page = get(client, "/products?category=furniture")
+    assert "Interiors" in labels(page) and "Furniture" not in labels(page)
+    assert "Seating" in labels(page)  # the selected department drills down to its children
+    moved = sql.category("Lounge", "furniture-lounge", parent_id=shop.furniture)
+    sql.execute("UPDATE products SET category_id = %s WHERE id = %s", moved,
+                shop.products["Leather Lounge Chair"])
+    assert names(get(client, "/products?category=furniture-lounge").data) == [
+        "Leather Lounge Chair"]
+    sql.execute("DELETE FROM products WHERE category_id = %s", moved)
+    sql.execute("DELETE FROM categories WHERE id = %s", moved)
+    response = get(client, "/products?category=furniture-lounge")
+    assert "couldn't find the category" in parse(response.data).by_id("catalog-summary").text
+
+
 def test_brands_are_ored_and_attribute_facets_anded(client, shop):
     assert set(names(get(client, "/products?brand=Halden&brand=Greywood").data)) == {
         "Linen Floor Lamp", "Oak Reading Lamp", "Oak Dining Chair"}

@@ -147,3 +147,22 @@ def test_filters_of_one_shape_share_sql_but_never_values(run_db, shop, first, se
                 for filt in (first, second, first)]
 
     assert run_db(go) == [first_names, second_names, first_names]
+
+
+def test_a_rolled_back_category_change_is_never_served_from_the_kept_tree(run_db, shop, sql):
+    """A transaction sees its own category changes; once rolled back, nobody sees them."""
+    from app.data.models import Category
+
+    async def create_and_look(session):
+        session.add(Category(name="Doomed", slug="doomed", parent_id=None))
+        await session.flush()
+        return "doomed" in (await load_category_tree(session)).by_slug
+
+    async def look(session):
+        return "doomed" in (await load_category_tree(session)).by_slug
+
+    assert run_db(look) is False
+    assert run_db(create_and_look) is True  # rolled back by run_db
+    assert run_db(look) is False
+    sql.category("Kept", "kept")  # committed elsewhere: the next read sees it
+    assert "kept" in run_db(lambda session: load_category_tree(session)).by_slug
