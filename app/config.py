@@ -43,11 +43,11 @@ class BaseConfig:
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = _int("VITRINE_DB_IDLE_TX_TIMEOUT_MS", 30_000)
     DB_STATEMENT_TIMEOUT_MS = _int("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000)
     # Memory held per worker for statement reuse. SQLAlchemy keeps compiled SQL per distinct
-    # statement shape (a catalog search's facet statement compiles to ~150 KB, and filters
-    # combine into thousands of shapes: the default 500, pruned at 750, held ~120 MB), and the
-    # asyncpg dialect keeps prepared statements per connection (a cache miss is one more Parse
-    # round trip, a compile miss a few ms of Python).
-    DB_QUERY_CACHE_SIZE = _int("VITRINE_DB_QUERY_CACHE_SIZE", 120)
+    # statement shape (~50 KB each; the catalog builds one statement per *shape* of filter, see
+    # app.catalog.filters, and a varied shopper load uses a few hundred), and the asyncpg dialect
+    # keeps prepared statements per connection (a cache miss is one more Parse round trip, a
+    # compile miss 2-10 ms of Python). 250 compiled statements: ~12 MB.
+    DB_QUERY_CACHE_SIZE = _int("VITRINE_DB_QUERY_CACHE_SIZE", 250)
     DB_PREPARED_STATEMENT_CACHE_SIZE = _int("VITRINE_DB_PREPARED_STATEMENT_CACHE_SIZE", 50)
     # How the worker's connections appear in pg_stat_activity.
     DB_APPLICATION_NAME = os.environ.get("VITRINE_DB_APPLICATION_NAME", "vitrine")

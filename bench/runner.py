@@ -74,6 +74,31 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
             server.stop()
 
 
+#: The catalog size the targets are set for.
+TARGET_PRODUCTS = 100_000
+
+
+def catalog_note() -> str:
+    """How many products the benchmarked app's database holds (``DATABASE_URL``, or the
+    embedded dev database), and a hint when that is not the size the targets are set for."""
+    import psycopg
+
+    from app import create_app
+    from app.data.urls import libpq_dsn
+
+    app = create_app(LOG_LEVEL="WARNING")
+    try:
+        with psycopg.connect(libpq_dsn(app.config["DATABASE_URL"])) as connection:
+            count = connection.execute("SELECT count(*) FROM products").fetchone()[0]
+    finally:
+        app.close()
+    note = f"{count:,} products"
+    if count < TARGET_PRODUCTS:
+        note += (f"; the targets are for {TARGET_PRODUCTS:,}: "
+                 f"make seed PRODUCTS={TARGET_PRODUCTS}")
+    return note
+
+
 def print_table(title: str, measured: list[Measured], baseline: str) -> None:
     base = next(m for m in measured if m.variant.name == baseline).rps
     print(f"\n{title}")

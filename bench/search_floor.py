@@ -17,7 +17,8 @@ decoded by asyncpg in both; the floor renders the context captured at startup.)
 
 The mix (:data:`MIX`) is what the search box and facets send: prefixes as a shopper types,
 whole words, facet ticks, sorts, price ranges, next pages. wrk cycles through it with
-``bench/search_mix.lua``.
+``bench/search_mix.lua``. Both run on the app's database (``DATABASE_URL``, or the embedded dev
+database); the targets are for 100,000 products (``make seed PRODUCTS=100000``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .runner import Measured, Variant, measure, print_table
+from .runner import Measured, Variant, catalog_note, measure, print_table
 
 HX = {"HX-Request": "true"}
 LUA = str(Path(__file__).with_name("search_mix.lua"))
@@ -194,10 +195,11 @@ def run(*, rounds: int, seconds: int, connections: int, log_dir: Path) -> list[M
                 env=ENV, **common),
         Variant("vitrine /products htmx partial", "app:create_app()", env=ENV, **common),
     ]
+    catalog = catalog_note()
     measured = measure(variants, rounds=rounds, seconds=seconds, connections=connections,
                        log_dir=log_dir)
     print_table(f"2. Search partial vs raw floor ({connections} connections, 1 worker, "
-                f"{len(MIX)} URLs)", measured, baseline=variants[0].name)
+                f"{len(MIX)} URLs, {catalog})", measured, baseline=variants[0].name)
     floor, app = measured
     print(f"   vitrine / raw floor: {app.rps / floor.rps:.2f}x   (target >= 0.6x)")
     print(f"   vitrine p99 / p50:   {app.p99 / app.p50:.2f}    (target <= 4)")

@@ -32,6 +32,8 @@ walk along prices until the first match of a word only dear products carry reads
 index.
 
 Everything runs in two round trips: one EXPLAIN for all estimates, one UNION ALL for all counts.
+Both statements are built once per shape (the filter's, and each set's source and sampler; see
+:mod:`.filters`) and run with the request's values, sample percentages and id windows.
 """
 
 from __future__ import annotations
@@ -169,6 +171,22 @@ class _Set:
     #: a sampled set's method: table pages (TABLESAMPLE) or id ranges (see _id_windows)
     sampler: Literal["pages", "ids"] = "pages"
     windows: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def sql_shape(self) -> _SetShape:
+        return _SetShape(self.key, self.facets, self.skip, self.source, self.sampler)
+
+
+@dataclass(frozen=True)
+class _SetShape:
+    """What of a set changes the SQL that counts it (its numbers - sample percentage, id
+    windows - are parameters)."""
+
+    key: str
+    facets: tuple[str, ...]
+    skip: frozenset[str]
+    source: Source
+    sampler: Literal["pages", "ids"]
 
 
 # -- public -------------------------------------------------------------------------------------
@@ -309,7 +327,7 @@ def _row(branch: str, facet: Any, value: Any, category_id: Any, n: Any,
     ]
 
 
-def _counting_select(shape: FilterShape, s: _Set) -> Select[Any]:
+def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row).
     Parameters: the filter's, and a sample's (``pct_<set>``, or ``win_<set>_<i>_lo/hi``)."""
     source: Any = _table
@@ -365,7 +383,7 @@ def _price_by_category(filt: ProductFilter, bound: BoundFilter) -> bool:
     return bool(ids) and len(ids) <= 40 and filt.active_only
 
 
-def _price_select(shape: FilterShape, s: _Set, by_category: bool) -> Select[Any]:
+def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -> Select[Any]:
     """Cheapest and dearest match without aggregating the (large) set: an index walk from each
     end - per category when categories are selected (prices cluster by department, see
     ``ix_products_active_category_price``; parameter ``category_list``), else along
@@ -384,7 +402,7 @@ def _price_select(shape: FilterShape, s: _Set, by_category: bool) -> Select[Any]
 
         lo, hi = end(False), end(True)
     else:
-        condition = where_clause(shape, s.skip)
+        condition = where_clause(shape, skip)
         lo = select(func.min(_c.price)).where(condition).scalar_subquery()
         hi = select(func.max(_c.price)).where(condition).scalar_subquery()
     return select(*_row(_PRICE, None, None, None, None, lo, hi))
@@ -434,23 +452,16 @@ def _ledger_total(shape: FilterShape) -> Select[Any]:
     ).where(*_ledger_conditions(shape, facet="category"))
 
 
-#: What makes one facet-count statement differ from another, besides the filter's shape: each
-#: set's (key, facets, skip, source, sampler), and how the price range is found.
-_SetsKey = tuple[tuple[str, tuple[str, ...], frozenset[str], str, str], ...]
-
-
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _counts_statement(shape: FilterShape, sets_key: _SetsKey, price: str | None) -> Any:
+def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
     GROUPING SETS branch per counted set, the price range (``price``: "category" or "match")."""
-    sets = [_Set(key, facets, False, skip, source, sampler=sampler)  # type: ignore[arg-type]
-            for key, facets, skip, source, sampler in sets_key]
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(_ledger_select(shape))
     branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
     if price is not None:
-        branches.append(_price_select(shape, sets[0], by_category=price == "category"))
+        branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
 
@@ -460,11 +471,10 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
     price = None
     if match.source != "exact" and not _price_from_sample(filt, match):
         price = "category" if _price_by_category(filt, bound) else "match"
-    sets_key = tuple((s.key, s.facets, s.skip, s.source, s.sampler) for s in sets)
     values = {**bound.values, **_ledger_values(bound)}
     for s in sets:
         values.update(_sample_values(s))
-    statement = _counts_statement(bound.shape, sets_key, price)
+    statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price)
     return list((await session.execute(statement, values)).all())
 
 

@@ -14,9 +14,8 @@ The parameters of a filter (the keys of :attr:`BoundFilter.values`)::
     q_words, q_prefix, q_started   the typed words; the last word while it is being typed,
                                    as a word and as a ``prefix:*`` tsquery (see split_prefix)
     category | categories          one category id | several (a department and its children)
-    brand | brands                 one {"brand": value} JSONB object | several (the same for
-    colour | colours               colour and size)
-    size | sizes
+    brands, colours, sizes         the ticked values as {"brand": value} JSONB objects (one
+                                   array parameter, whether one value is ticked or ten)
     min_price, max_price
 
 Every value is a bound parameter; user text never becomes SQL.
@@ -56,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape",
     "ProductFilter", "bind_filter", "bind_text", "conditions", "filter_conditions", "rank",
-    "split_prefix", "text_query", "tsquery", "where", "where_clause", "with_values",
+    "split_prefix", "tsquery", "where", "where_clause", "with_values",
 ]
 
 #: The multi-select facets, in display order; each is OR within, AND across.
@@ -64,7 +63,7 @@ FACETS = ("category", "brand", "colour", "size")
 #: Facet name -> key in ``products.attributes``.
 ATTRIBUTE_FACETS = {"brand": "brand", "colour": "colour", "size": "size"}
 #: Built statements kept per kind (conditions, facet counts, pages...): one per shape in use.
-SHAPE_CACHE_SIZE = 256
+SHAPE_CACHE_SIZE = 128
 
 StockFilter = Literal["in", "out"] | None
 
@@ -203,16 +202,11 @@ def rank(text: TextShape) -> ColumnElement[Any]:
     return func.ts_rank_cd(_c.search_vector, query)
 
 
-def text_query(q: str) -> ColumnElement[Any] | None:
-    """The tsquery for ``q`` with its values bound (None when it has no words)."""
-    text, values = bind_text(q)
-    query = tsquery(text)
-    return None if query is None else with_values(query, values)
-
-
 # -- shape and values ---------------------------------------------------------------------------
 
-FacetShape = Literal["", "one", "many", "unknown"]
+#: A category filter is "one" id or "many" (a department); "unknown": categories were asked
+#: for and none exists. An attribute filter is "any" of one or more values.
+FacetShape = Literal["", "one", "many", "unknown", "any"]
 
 
 @dataclass(frozen=True)
@@ -260,11 +254,8 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
         else:
             facets["category"], values["categories"] = "many", ids
     for facet, key in ATTRIBUTE_FACETS.items():
-        selected = filt.values(facet)
-        if len(selected) == 1:
-            facets[facet], values[facet] = "one", {key: selected[0]}
-        elif selected:
-            facets[facet], values[_PLURAL[facet]] = "many", [{key: v} for v in selected]
+        if selected := filt.values(facet):
+            facets[facet], values[_PLURAL[facet]] = "any", [{key: v} for v in selected]
     if filt.min_price is not None:
         values["min_price"] = filt.min_price
     if filt.max_price is not None:
@@ -277,12 +268,10 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
 
 # -- WHERE --------------------------------------------------------------------------------------
 
-def _attribute_in(facet: str, shape: FacetShape) -> ColumnElement[bool]:
+def _attribute_in(facet: str) -> ColumnElement[bool]:
     # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
-    # (one bitmap index search per value, like the OR of single ``@>`` it replaces). The array
-    # is one parameter: the SQL stays the same for 2 or 30 values.
-    if shape == "one":
-        return _c.attributes.op("@>", is_comparison=True)(bindparam(facet, type_=JSONB))
+    # (one bitmap index search per value, like the OR of single ``@>`` it replaces), and planned
+    # and estimated as a single ``@>`` when one value is ticked: one shape for 1 or 30 values.
     return _c.attributes.op("@>", is_comparison=True)(
         any_(bindparam(_PLURAL[facet], type_=ARRAY(JSONB))))
 
@@ -315,7 +304,7 @@ def conditions(shape: FilterShape,
     for facet in FACETS:
         kind: FacetShape = getattr(shape, facet)
         if kind and facet not in skip:
-            out.append(_category_in(kind) if facet == "category" else _attribute_in(facet, kind))
+            out.append(_category_in(kind) if facet == "category" else _attribute_in(facet))
     if shape.min_price:
         out.append(_c.price >= bindparam("min_price", type_=_c.price.type))
     if shape.max_price:

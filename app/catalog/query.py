@@ -91,8 +91,6 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..data.models import Category, Product
 from .filters import (
-    ATTRIBUTE_FACETS,
-    FACETS,
     SHAPE_CACHE_SIZE,
     BoundFilter,
     FilterShape,
@@ -103,17 +101,18 @@ from .filters import (
     filter_conditions,
     rank,
     split_prefix,
-    text_query,
     tsquery,
     where,
     where_clause,
 )
 
+# ProductFilter, split_prefix, filter_conditions and where are defined in .filters and are
+# part of this interface.
 __all__ = [
-    "ATTRIBUTE_FACETS", "EXACT_COUNT_LIMIT", "FACETS", "CategoryNode", "CategoryTree",
-    "ProductFilter", "Sort", "Total", "count_products", "decode_cursor", "encode_cursor",
-    "estimate_rows", "filter_conditions", "find_products", "keyset", "load_category_tree",
-    "per_category", "split_prefix", "text_query", "where",
+    "EXACT_COUNT_LIMIT", "CategoryNode", "CategoryTree", "ProductFilter", "Sort", "Total",
+    "count_products", "decode_cursor", "encode_cursor", "estimate_rows", "filter_conditions",
+    "estimates_statement", "find_products", "keyset", "load_category_tree", "per_category",
+    "run_estimates", "split_prefix", "where",
 ]
 
 #: Above this many matching rows a count is the planner's estimate instead of ``count(*)``.
