@@ -10,16 +10,29 @@ from pathlib import Path
 
 from . import dispatch, search_floor, workers
 
+SECTIONS = ("dispatch", "search", "workers")
 
-def main(argv: list[str] | None = None) -> int:
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: sections to measure (all by default), rounds, seconds, connections."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("sections", nargs="*", default=["dispatch", "search", "workers"],
-                        choices=["dispatch", "search", "workers"], help="what to measure")
+    # Checked below, not with choices=: before Python 3.12 argparse checks an empty or default
+    # list against the choices as one value, and refuses it.
+    parser.add_argument("sections", nargs="*", metavar="section",
+                        help=f"what to measure: {', '.join(SECTIONS)} (default: all)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="per measurement")
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
+    unknown = [name for name in args.sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    args.sections = args.sections or list(SECTIONS)
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     errors = 0
     with tempfile.TemporaryDirectory(prefix="vitrine-bench-") as tmp:
         log_dir = Path(tmp)

@@ -1,0 +1,33 @@
+"""The benchmark's and the load test's command lines (what ``make bench`` and
+``make loadtest`` run with no arguments, and what a user may type)."""
+
+import argparse
+
+import pytest
+
+from bench.__main__ import SECTIONS, arguments
+from loadtest.run import parse_duration
+
+
+def test_bench_without_sections_measures_all_of_them():
+    assert arguments([]).sections == list(SECTIONS) == ["dispatch", "search", "workers"]
+    chosen = arguments(["search", "--rounds", "5"])
+    assert (chosen.sections, chosen.rounds) == (["search"], 5)
+
+
+def test_bench_refuses_an_unknown_section(capsys):
+    with pytest.raises(SystemExit):
+        arguments(["serch"])
+    assert "unknown section serch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("90", 90), ("30s", 30), ("5m", 300), ("1h30m", 5400), ("2m5s", 125)])
+def test_loadtest_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "m", "-3"])
+def test_loadtest_refuses_a_bad_duration(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_duration(text)
