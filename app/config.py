@@ -43,10 +43,11 @@ class BaseConfig:
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = _int("VITRINE_DB_IDLE_TX_TIMEOUT_MS", 30_000)
     DB_STATEMENT_TIMEOUT_MS = _int("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000)
     # Memory held per worker for statement reuse. SQLAlchemy keeps compiled SQL per distinct
-    # statement shape (~50 KB each; the catalog builds one statement per *shape* of filter, see
-    # app.catalog.filters, and a varied shopper load uses a few hundred), and the asyncpg dialect
-    # keeps prepared statements per connection (a cache miss is one more Parse round trip, a
-    # compile miss 2-10 ms of Python). 250 compiled statements: ~12 MB.
+    # statement (~50 KB each). The catalog builds its statements per *shape* of filter (see
+    # app.catalog.filters): a few dozen serve most searches, but filters combine into thousands,
+    # so this is an LRU of the ones in use (a miss costs 2-10 ms of Python to compile). The
+    # asyncpg dialect keeps prepared statements per connection (a miss is one more Parse round
+    # trip). 250 compiled statements: ~12 MB.
     DB_QUERY_CACHE_SIZE = _int("VITRINE_DB_QUERY_CACHE_SIZE", 250)
     DB_PREPARED_STATEMENT_CACHE_SIZE = _int("VITRINE_DB_PREPARED_STATEMENT_CACHE_SIZE", 50)
     # How the worker's connections appear in pg_stat_activity.

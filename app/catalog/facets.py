@@ -85,7 +85,14 @@ from .filters import (
     conditions,
     where_clause,
 )
-from .query import CategoryTree, Total, estimates_statement, per_category, run_estimates
+from .query import (
+    MAX_MERGED_CATEGORIES,
+    CategoryTree,
+    Total,
+    estimates_statement,
+    per_category,
+    run_estimates,
+)
 
 Source = Literal["precomputed", "exact", "sampled"]
 
@@ -174,7 +181,10 @@ class _Set:
 
     @property
     def sql_shape(self) -> _SetShape:
-        return _SetShape(self.key, self.facets, self.skip, self.source, self.sampler)
+        # (a sampler only shapes the SQL of a sampled set: a set recounted exactly after its
+        # sample must share its statement with every other exact set)
+        sampler = self.sampler if self.source == "sampled" else "pages"
+        return _SetShape(self.key, self.facets, self.skip, self.source, sampler)
 
 
 @dataclass(frozen=True)
@@ -380,7 +390,7 @@ def _sample_values(s: _Set) -> dict[str, Any]:
 def _price_by_category(filt: ProductFilter, bound: BoundFilter) -> bool:
     """Whether the price range is found per selected category (see :func:`_price_select`)."""
     ids = bound.category_ids
-    return bool(ids) and len(ids) <= 40 and filt.active_only
+    return bool(ids) and len(ids) <= MAX_MERGED_CATEGORIES and filt.active_only
 
 
 def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -> Select[Any]:

@@ -4,7 +4,7 @@ A filter's WHERE clauses depend on which filters are set (text or not, one categ
 a price floor or not) far more than on their values ("lamp" or "oak", 20 or 60). Building
 SQLAlchemy statements and their cache keys costs more Python per search than running them, so
 the SQL is built from a :class:`FilterShape` alone, with named bind parameters, and kept: one
-LRU entry per shape (:func:`conditions`). A request only computes its values
+LRU entry per shape and left-out facets (:func:`conditions`). A request only computes its values
 (:func:`bind_filter`, plain Python) and passes them at execution. The statements built on top
 (facet counts, the page of products, highlighting) are cached the same way, keyed by the shape
 and their own structural choices, never by values.
@@ -39,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    literal,
     literal_column,
     not_,
     true,
@@ -331,13 +332,15 @@ def filter_conditions(filt: ProductFilter, tree: CategoryTree, *,
 
 
 def with_values(clause: ColumnElement[Any], values: dict[str, Any]) -> ColumnElement[Any]:
-    """A copy of ``clause`` whose named placeholders carry ``values`` (to run it without
-    passing parameters, e.g. inside a statement someone else executes)."""
-    def give(bind: BindParameter[Any]) -> None:
-        if bind.key in values:
-            bind.value, bind.required = values[bind.key], False
+    """A copy of ``clause`` whose named placeholders are replaced by anonymous parameters
+    carrying ``values`` - to run it without passing parameters, e.g. inside a statement someone
+    else executes, even next to another filter's clauses (the names would clash)."""
+    def give(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.key in values:
+            return literal(values[element.key], element.type)
+        return None
 
-    return visitors.cloned_traverse(clause, {}, {"bindparam": give})
+    return visitors.replacement_traverse(clause, {}, give)
 
 
 def where(filt: ProductFilter, tree: CategoryTree, *,

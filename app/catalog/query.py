@@ -343,7 +343,7 @@ RANK_CANDIDATES = 2_000
 DENSE_FRACTION = 0.05
 #: At most this many matches count as "small" for :func:`find_products`' plan choice.
 SMALL_MATCH_SET = 5_000
-#: Most categories merged one index range each (see :func:`_per_category_ids`).
+#: Most categories walked one index range each (merged price order, price ranges).
 MAX_MERGED_CATEGORIES = 40
 
 
@@ -419,7 +419,9 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         await _set_local(session, settings)
     products = list((await session.scalars(statement, values)).unique().all())
     # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
-    # failed or cancelled query the transaction is aborted, and its end undoes the settings.)
+    # failed or cancelled query the transaction is usually aborted - a statement there would
+    # replace the real error with "current transaction is aborted" - and the request's
+    # rollback undoes the settings anyway.)
     restore = {name: "on" for name in settings if name.startswith("enable_")}
     if restore:
         await _set_local(session, restore)

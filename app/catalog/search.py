@@ -144,13 +144,16 @@ async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryT
     """Whether anything matches, probing through the text index (bitmap scans only): an
     existence check that may well fail must not be planned as "walk the table, or an index on
     is_active, until the first hit" - that reads all 100,000 rows when there is none."""
-    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true),"
-                               " set_config('enable_indexscan', 'off', true)"))
-    try:
-        return bool(await session.scalar(select(exists().where(where(filt, tree)))))
-    finally:
-        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true),"
-                                   " set_config('enable_indexscan', 'on', true)"))
+    await session.execute(_PROBE_PLANS, {"on": "off"})
+    found = bool(await session.scalar(select(exists().where(where(filt, tree)))))
+    # Restored only after a probe that worked: after a failed or cancelled one, a statement
+    # would hide the real error behind "current transaction is aborted" (see find_products).
+    await session.execute(_PROBE_PLANS, {"on": "on"})
+    return found
+
+
+_PROBE_PLANS = text("SELECT set_config('enable_seqscan', :on, true),"
+                    " set_config('enable_indexscan', :on, true)")
 
 
 _words = table("catalog_words", column("word", Text))

@@ -117,17 +117,31 @@ def server_settings(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _keep_cancelled_connection(context: ExceptionContext) -> None:
-    """``handle_error``: a statement interrupted by task cancellation keeps its connection.
+    """``handle_error``: a statement interrupted by task cancellation keeps its connection,
+    when its transaction is known to be open.
 
     SQLAlchemy treats any exit exception during a statement as a lost connection and closes
     it. Here cancellation is routine - htmx aborts every stale search (``hx-sync``), and the
-    request timeout cancels slow ones - and asyncpg handles it cleanly: it sends PostgreSQL a
-    cancel request for the running query and waits for the server to be ready again before the
-    connection's next command. Closing the connection instead would cost a new PostgreSQL
-    backend, its type introspection and every prepared statement for each abandoned search.
-    The request's teardown rolls back; if that fails, the connection is discarded there.
+    request timeout cancels slow ones - and asyncpg handles it: it sends PostgreSQL a cancel
+    request for the running query and makes the connection's next command wait until the
+    server is ready again. So the request's teardown can roll back and return the connection
+    (if that fails, the connection is discarded there). Closing it instead would cost a new
+    PostgreSQL backend, its type introspection and every prepared statement per abandoned
+    search.
+
+    Only when SQLAlchemy's asyncpg adapter holds the transaction (its ``BEGIN`` completed)
+    can that rollback end it. A cancellation that lands on the ``BEGIN`` itself - the server
+    may have started the transaction while the adapter never learnt of it - or on a commit or
+    rollback leaves a state no rollback repairs: those connections are still closed.
     """
-    if isinstance(context.original_exception, asyncio.CancelledError):
+    if not isinstance(context.original_exception, asyncio.CancelledError):
+        return
+    if context.statement is None or context.connection is None:
+        return  # commit, rollback or connect: the transaction's state is unknown
+    adapted = context.connection.connection.dbapi_connection
+    # (a private attribute of SQLAlchemy's asyncpg adapter, set once BEGIN has succeeded;
+    # tests/foundation/test_cancellation.py checks both outcomes)
+    if getattr(adapted, "_transaction", None) is not None:
         context.is_disconnect = False
 
 
@@ -178,7 +192,14 @@ def _close_request_session(error: BaseException | None) -> None:
     request, but not the rollback - an interrupted rollback would cost the connection."""
     session: AsyncSession | None = g.pop(_SESSION_KEY, None)
     if session is not None:
-        await_in_greenlet(asyncio.shield(_finish(session, error)))
+        closing = asyncio.ensure_future(_finish(session, error))
+        _CLOSING.add(closing)  # held until done, even if the request is cancelled meanwhile
+        closing.add_done_callback(_CLOSING.discard)
+        await_in_greenlet(asyncio.shield(closing))
+
+
+#: Teardowns still running for requests that were cancelled while closing.
+_CLOSING: set[asyncio.Future[None]] = set()
 
 
 async def _finish(session: AsyncSession, error: BaseException | None) -> None:

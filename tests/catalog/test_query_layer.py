@@ -166,3 +166,20 @@ def test_a_rolled_back_category_change_is_never_served_from_the_kept_tree(run_db
     assert run_db(look) is False
     sql.category("Kept", "kept")  # committed elsewhere: the next read sees it
     assert "kept" in run_db(lambda session: load_category_tree(session)).by_slug
+
+
+def test_bound_conditions_of_two_filters_combine_in_one_statement(run_db, shop):
+    """``where()`` hands out conditions with their values inside (for a bulk action's own
+    statement): two filters' conditions side by side keep their own values."""
+    from sqlalchemy import or_, select
+
+    from app.catalog.query import where
+    from app.data.models import Product
+
+    async def go(session):
+        tree = await load_category_tree(session)
+        either = or_(where(ProductFilter(q="oak", brands=("Halden",)), tree),
+                     where(ProductFilter(q="brass", brands=("Nordhavn",)), tree))
+        return sorted((await session.scalars(select(Product.name).where(either))).all())
+
+    assert run_db(go) == ["Brass Floor Lamp", "Brass Table Lamp", "Oak Reading Lamp"]
