@@ -112,7 +112,7 @@ __all__ = [
     "EXACT_COUNT_LIMIT", "CategoryNode", "CategoryTree", "ProductFilter", "Sort", "Total",
     "count_products", "decode_cursor", "encode_cursor", "estimate_rows", "filter_conditions",
     "estimates_statement", "find_products", "keyset", "load_category_tree", "per_category",
-    "run_estimates", "split_prefix", "where",
+    "run_estimates", "set_planner_settings", "split_prefix", "where",
 ]
 
 #: Above this many matching rows a count is the planner's estimate instead of ``count(*)``.
@@ -416,7 +416,7 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         # small: collect it through the filter's own indexes, then sort it.
         settings = {"enable_indexscan": "off"}
     if settings:
-        await _set_local(session, settings)
+        await set_planner_settings(session, settings)
     products = list((await session.scalars(statement, values)).unique().all())
     # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
     # failed or cancelled query the transaction is usually aborted - a statement there would
@@ -424,7 +424,7 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
     # rollback undoes the settings anyway.)
     restore = {name: "on" for name in settings if name.startswith("enable_")}
     if restore:
-        await _set_local(session, restore)
+        await set_planner_settings(session, restore)
     return products
 
 
@@ -462,7 +462,7 @@ def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
     return statement.offset(offset)
 
 
-async def _set_local(session: AsyncSession, settings: dict[str, str]) -> None:
+async def set_planner_settings(session: AsyncSession, settings: dict[str, str]) -> None:
     """Planner settings for the rest of this transaction (``set_config(..., true)``), in one
     round trip. Names are ours (never user input); values are bound."""
     await session.execute(_set_config(tuple(settings)),

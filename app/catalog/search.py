@@ -33,7 +33,6 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
     true,
 )
 from sqlalchemy import values as sql_values
@@ -41,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .filters import ProductFilter, TextShape, bind_text, tsquery, where
-from .query import CategoryTree
+from .query import CategoryTree, set_planner_settings
 
 _START, _STOP = "\x01", "\x02"
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
@@ -144,16 +143,12 @@ async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryT
     """Whether anything matches, probing through the text index (bitmap scans only): an
     existence check that may well fail must not be planned as "walk the table, or an index on
     is_active, until the first hit" - that reads all 100,000 rows when there is none."""
-    await session.execute(_PROBE_PLANS, {"on": "off"})
+    await set_planner_settings(session, {"enable_seqscan": "off", "enable_indexscan": "off"})
     found = bool(await session.scalar(select(exists().where(where(filt, tree)))))
     # Restored only after a probe that worked: after a failed or cancelled one, a statement
     # would hide the real error behind "current transaction is aborted" (see find_products).
-    await session.execute(_PROBE_PLANS, {"on": "on"})
+    await set_planner_settings(session, {"enable_seqscan": "on", "enable_indexscan": "on"})
     return found
-
-
-_PROBE_PLANS = text("SELECT set_config('enable_seqscan', :on, true),"
-                    " set_config('enable_indexscan', :on, true)")
 
 
 _words = table("catalog_words", column("word", Text))
