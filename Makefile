@@ -5,18 +5,20 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 PRODUCTS ?= 2000
 
-.PHONY: run test install install-dev browser wrk lint migrate seed bench loadtest clean
+.PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench loadtest clean
 
-## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT)
+## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT).
+## One process (`flask serve`) owns the embedded PostgreSQL and stops it on Ctrl+C, TERM or HUP.
 run: install
-	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app seed --products $(PRODUCTS) --if-empty
-	$(BIN)/hypercorn --config hypercorn.toml --bind 127.0.0.1:$(PORT) "app:create_app()"
+	$(BIN)/flask --app app serve --bind 127.0.0.1:$(PORT) --products $(PRODUCTS)
 
-## Install the dev extras and Chromium, lint, and run the whole test suite
-test: install-dev browser
-	$(BIN)/ruff check app tests bench loadtest
+## Install the dev extras, Chromium and Redis, lint (ruff, mypy), and run the whole test suite
+test: lint browser redis
 	$(BIN)/python -m pytest
+
+## The suite without the browser and live-server tests, for development (no lint)
+test-fast: install-dev redis
+	$(BIN)/python -m pytest -m "not browser and not live"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +36,22 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+## Debian's Redis: the tests start their own on a free port unless TEST_REDIS_URL is set
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null; fi; }
+
 ## wrk, the load generator of the benchmark (Debian's package)
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
 
+## Ruff on all the Python, mypy on app/ (its settings are in pyproject.toml)
 lint: install-dev
 	$(BIN)/ruff check app tests bench loadtest
+	$(BIN)/mypy
 
 migrate: install
 	$(BIN)/flask --app app db upgrade

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import check_production_secret, select_config
+from .config import check_production_secret, load_settings
 from .data.database import init_database
 from .data.embedded import embedded_database_url
 from .data.urls import sync_url
@@ -36,7 +36,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
-    app.config.from_object(select_config(config_name))
+    app.config.from_mapping(load_settings(config_name).flask_config())
     app.config.update(overrides)
     if app.config["ENV_NAME"] == "production":
         check_production_secret(app.config.get("SECRET_KEY"))
@@ -71,11 +71,12 @@ def _configure_logging(app: VitrineFlask) -> None:
 
 
 def _register_web(app: VitrineFlask) -> None:
-    from .web import limits, security
+    from .web import limits, reporting, security
     from .web.errors import register_error_handlers
     from .web.htmx import add_vary_header
 
     register_error_handlers(app)
+    reporting.init_app(app)
     app.after_request(add_vary_header)
     security.init_app(app)
     limits.init_app(app)
@@ -86,9 +87,11 @@ def _register_blueprints(app: VitrineFlask) -> None:
     from .auth import bp as auth_bp
     from .catalog import bp as catalog_bp
     from .editor import bp as editor_bp
+    from .ops.exposition import bp as metrics_bp
     from .ops.routes import bp as ops_bp
 
     app.register_blueprint(ops_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(editor_bp, url_prefix="/editor")
@@ -97,8 +100,9 @@ def _register_blueprints(app: VitrineFlask) -> None:
 
 def _register_cli(app: VitrineFlask) -> None:
     from .api.cli import tokens_cli
-    from .cli import seed_command, users_cli
+    from .cli import seed_command, serve_command, users_cli
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(serve_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)

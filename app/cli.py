@@ -1,16 +1,21 @@
-"""``flask --app app seed`` and ``flask --app app users create``."""
+"""``flask --app app seed``, ``flask --app app users create`` and ``flask --app app serve``."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from .data.database import get_database
+from .data.embedded import stop_embedded_server
 from .data.seed import product_count, seed_catalog
 from .data.users import UserError, create_user
+from .ops.supervisor import Stopped, Supervisor, hypercorn_command
+from .runtime import VitrineFlask
 
 
 @click.command("seed")
@@ -23,7 +28,15 @@ from .data.users import UserError, create_user
 @with_appcontext
 def seed_command(products: int, seed_value: int, replace: bool, if_empty: bool) -> None:
     """Load a deterministic demo catalog."""
-    app = current_app._get_current_object()
+    app = _current_app()
+    try:
+        _seed(app, products, seed_value, replace=replace, if_empty=if_empty)
+    finally:
+        app.close()
+
+
+def _seed(app: VitrineFlask, products: int, seed_value: int, *, replace: bool,
+          if_empty: bool) -> None:
     database = get_database()
 
     async def run() -> int | None:
@@ -39,12 +52,43 @@ def seed_command(products: int, seed_value: int, replace: bool, if_empty: bool) 
                                   replace=replace)
 
     started = time.perf_counter()
-    try:
-        loaded = app.run_blocking(run())
-    finally:
-        app.close()
+    loaded = app.run_blocking(run())
     if loaded is not None:
         click.echo(f"seeded {loaded} products in {time.perf_counter() - started:.1f}s")
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True,
+              help="Address Hypercorn listens on.")
+@click.option("--products", default=2000, show_default=True, type=click.IntRange(0, 5_000_000),
+              help="How many products to seed if the catalog is empty.")
+@with_appcontext
+def serve_command(bind: str, products: int) -> None:
+    """Migrate, seed an empty catalog and serve with Hypercorn (``make run``).
+
+    This process owns the embedded PostgreSQL it started: the workers get its URL and hold no
+    handle, and it releases the server when serving ends, on Ctrl+C, SIGTERM and SIGHUP alike.
+    """
+    from flask_migrate import upgrade
+
+    app = _current_app()
+    root = Path(app.root_path).parent
+    status = 0
+    with Supervisor() as supervisor:
+        try:
+            upgrade()
+            _seed(app, products, 42, replace=False, if_empty=True)
+            app.close()
+            env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"]}
+            status = supervisor.run(hypercorn_command(bind, root / "hypercorn.toml"), cwd=root,
+                                    env=env)
+        except Stopped as stopped:
+            click.echo(f"stopped by {stopped} before serving", err=True)
+        finally:
+            app.close()
+            stop_embedded_server(app.instance_path)
+    if status:
+        raise click.exceptions.Exit(status)
 
 
 @click.group("users")
@@ -60,7 +104,7 @@ def users_cli() -> None:
 @with_appcontext
 def create_user_command(email: str, role: str, password: str) -> None:
     """Create a user who can sign in to the editor."""
-    app = current_app._get_current_object()
+    app = _current_app()
     database = get_database()
 
     async def run() -> int:
@@ -76,3 +120,9 @@ def create_user_command(email: str, role: str, password: str) -> None:
     finally:
         app.close()
     click.echo(f"created {role} {email} (id {user_id})")
+
+
+def _current_app() -> VitrineFlask:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
+    assert isinstance(app, VitrineFlask)
+    return app

@@ -1,4 +1,10 @@
-"""Configuration classes, chosen by ``VITRINE_CONFIG`` (development, testing, production).
+"""Typed settings, read from the environment when ``create_app`` runs (never at import).
+
+``VITRINE_CONFIG`` picks the environment: development, testing or production. Each environment is
+a :class:`Settings` subclass; :func:`load_settings` validates the environment against it, and
+:meth:`Settings.flask_config` turns the result into the keys of ``app.config`` that the code reads
+(``current_app.config["DB_POOL_SIZE"]``). A value that does not parse stops the start with a
+:class:`ConfigurationError` naming the variable.
 
 Secrets and connection strings come from the environment only. ``DATABASE_URL`` is optional:
 without it the app starts an embedded PostgreSQL (see :mod:`app.data.embedded`).
@@ -8,123 +14,246 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _DEV_SECRET = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
 
+#: The page policy (see app.web.security). ``base-uri``/``form-action`` stop an injected
+#: ``<base>`` or ``<form>`` from sending data elsewhere; ``object-src 'none'`` rules out plugins.
+DEFAULT_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
 
-def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+#: A comma-separated list in one variable (``a,b``), not the JSON pydantic-settings expects.
+CommaList = Annotated[list[str], NoDecode]
+Networks = Annotated[list[IPvAnyNetwork], NoDecode]
 
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+def env(name: str, default: Any, **kwargs: Any) -> Any:
+    """A setting read from the environment variable ``name`` (the only place it is read)."""
+    return Field(default, validation_alias=name, **kwargs)
 
 
-class BaseConfig:
-    """Settings shared by every environment; each can be overridden from the environment."""
+class ConfigurationError(RuntimeError):
+    """The environment holds a value the settings cannot use; the message names the variable."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET)
-    DATABASE_URL = os.environ.get("DATABASE_URL") or None
-    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+class Settings(BaseSettings):
+    """Settings shared by every environment; each field names its environment variable."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", frozen=True)
+
+    #: Values that are not configuration but facts of the environment (not read from it).
+    FIXED: ClassVar[dict[str, Any]] = {
+        "ENV_NAME": "base",
+        "TESTING": False,
+        "DEBUG": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    }
+
+    SECRET_KEY: str = env("SECRET_KEY", _DEV_SECRET, repr=False)
+    DATABASE_URL: str | None = env("DATABASE_URL", None, repr=False)
+    REDIS_URL: str | None = env("REDIS_URL", None, repr=False)
+    EMBEDDED_DATABASE_NAME: str = env("VITRINE_EMBEDDED_DB", "vitrine")
 
     # Request execution (see app.runtime): how many requests one worker runs at once, how long
     # a request may wait for a slot, and how long it may run before it is cancelled with a 503.
-    MAX_CONCURRENT_REQUESTS = _int("VITRINE_MAX_CONCURRENT_REQUESTS", 256)
-    REQUEST_QUEUE_TIMEOUT = _float("VITRINE_REQUEST_QUEUE_TIMEOUT", 5.0)
-    REQUEST_TIMEOUT = _float("VITRINE_REQUEST_TIMEOUT", 15.0)
-    RETRY_AFTER_SECONDS = _int("VITRINE_RETRY_AFTER", 2)
+    MAX_CONCURRENT_REQUESTS: int = env("VITRINE_MAX_CONCURRENT_REQUESTS", 256, ge=1)
+    REQUEST_QUEUE_TIMEOUT: float = env("VITRINE_REQUEST_QUEUE_TIMEOUT", 5.0, gt=0)
+    REQUEST_TIMEOUT: float = env("VITRINE_REQUEST_TIMEOUT", 15.0, gt=0)
+    RETRY_AFTER_SECONDS: int = env("VITRINE_RETRY_AFTER", 2, ge=0)
 
     # Connection pool of the worker's async engine.
-    DB_POOL_SIZE = _int("VITRINE_DB_POOL_SIZE", 10)
-    DB_MAX_OVERFLOW = _int("VITRINE_DB_MAX_OVERFLOW", 0)
-    DB_POOL_TIMEOUT = _float("VITRINE_DB_POOL_TIMEOUT", 5.0)
-    DB_POOL_PRE_PING = os.environ.get("VITRINE_DB_POOL_PRE_PING", "0") == "1"
+    DB_POOL_SIZE: int = env("VITRINE_DB_POOL_SIZE", 10, ge=1)
+    DB_MAX_OVERFLOW: int = env("VITRINE_DB_MAX_OVERFLOW", 0, ge=0)
+    DB_POOL_TIMEOUT: float = env("VITRINE_DB_POOL_TIMEOUT", 5.0, gt=0)
+    DB_POOL_PRE_PING: bool = env("VITRINE_DB_POOL_PRE_PING", False)
+    # Connections older than this are replaced at checkout (server-side idle limits, failovers).
+    DB_POOL_RECYCLE: int = env("VITRINE_DB_POOL_RECYCLE", 1800, ge=-1)
     # A transaction left idle this long (a crashed or disconnected handler) is ended by PostgreSQL.
-    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = _int("VITRINE_DB_IDLE_TX_TIMEOUT_MS", 30_000)
-    DB_STATEMENT_TIMEOUT_MS = _int("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000)
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = env("VITRINE_DB_IDLE_TX_TIMEOUT_MS", 30_000, ge=0)
+    DB_STATEMENT_TIMEOUT_MS: int = env("VITRINE_DB_STATEMENT_TIMEOUT_MS", 20_000, ge=0)
     # Memory held per worker for statement reuse. SQLAlchemy keeps compiled SQL per distinct
-    # statement (~50 KB each). The catalog builds its statements per *shape* of filter (see
-    # app.catalog.filters): a few dozen serve most searches, but filters combine into thousands,
-    # so this is an LRU of the ones in use (a miss costs 2-10 ms of Python to compile). The
-    # asyncpg dialect keeps prepared statements per connection (a miss is one more Parse round
-    # trip). 250 compiled statements: ~12 MB.
-    DB_QUERY_CACHE_SIZE = _int("VITRINE_DB_QUERY_CACHE_SIZE", 250)
-    DB_PREPARED_STATEMENT_CACHE_SIZE = _int("VITRINE_DB_PREPARED_STATEMENT_CACHE_SIZE", 50)
+    # statement (~50 KB each). The catalog builds its statements per *shape* of filter: a few
+    # dozen serve most searches, but filters combine into thousands, so this is an LRU of the
+    # ones in use (a miss costs 2-10 ms of Python to compile). The asyncpg dialect keeps
+    # prepared statements per connection (a miss is one more Parse round trip).
+    # 250 compiled statements: ~12 MB.
+    DB_QUERY_CACHE_SIZE: int = env("VITRINE_DB_QUERY_CACHE_SIZE", 250, ge=0)
+    DB_PREPARED_STATEMENT_CACHE_SIZE: int = env(
+        "VITRINE_DB_PREPARED_STATEMENT_CACHE_SIZE", 50, ge=0
+    )
     # How the worker's connections appear in pg_stat_activity.
-    DB_APPLICATION_NAME = os.environ.get("VITRINE_DB_APPLICATION_NAME", "vitrine")
+    DB_APPLICATION_NAME: str = env("VITRINE_DB_APPLICATION_NAME", "vitrine")
 
     # Shopper search: relevance ranks at most this many matches per block when more match
-    # (0 = rank every match). See app.catalog.query._capped_ranking for the trade-off.
-    CATALOG_RANK_CANDIDATES = _int("VITRINE_CATALOG_RANK_CANDIDATES", 2_000)
+    # (0 = rank every match).
+    CATALOG_RANK_CANDIDATES: int = env("VITRINE_CATALOG_RANK_CANDIDATES", 2_000, ge=0)
+    CATALOG_CURRENCY_SYMBOL: str = env("VITRINE_CURRENCY_SYMBOL", "£")
 
-    EMBEDDED_DATABASE_NAME = "vitrine"
-    LOG_LEVEL = os.environ.get("VITRINE_LOG_LEVEL") or None
+    # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
+    BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)
+    BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
 
-    MAX_CONTENT_LENGTH = _int("VITRINE_MAX_CONTENT_LENGTH", 1024 * 1024)
-    MAX_FORM_MEMORY_SIZE = 512 * 1024
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
-    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    LOG_LEVEL: str | None = env("VITRINE_LOG_LEVEL", None)
+
+    MAX_CONTENT_LENGTH: int = env("VITRINE_MAX_CONTENT_LENGTH", 1024 * 1024, ge=1)
+    MAX_FORM_MEMORY_SIZE: int = env("VITRINE_MAX_FORM_MEMORY_SIZE", 512 * 1024, ge=1)
+
+    # Response headers (app.web.security).
+    CONTENT_SECURITY_POLICY: str = env("VITRINE_CSP", DEFAULT_CSP)
+    REFERRER_POLICY: str = env("VITRINE_REFERRER_POLICY", "strict-origin-when-cross-origin")
+    SECURITY_HSTS: bool = env("VITRINE_HSTS", False)
+    # Origins allowed to call /api/v1 from a browser (CORS); none by default.
+    CORS_ORIGINS: CommaList = env("VITRINE_CORS_ORIGINS", [])
 
     # Rate limits (app.web.limits): Redis storage when REDIS_URL is set, memory otherwise.
-    RATELIMIT_ENABLED = os.environ.get("VITRINE_RATELIMIT_ENABLED", "1") == "1"
-    RATELIMIT_LOGIN = os.environ.get("VITRINE_RATELIMIT_LOGIN", "10 per minute")
-    RATELIMIT_SEARCH = os.environ.get("VITRINE_RATELIMIT_SEARCH", "300 per minute")
-    RATELIMIT_API = os.environ.get("VITRINE_RATELIMIT_API", "600 per minute")
-    RATELIMIT_KEY_PREFIX = os.environ.get("VITRINE_RATELIMIT_KEY_PREFIX", "vitrine")
+    RATELIMIT_ENABLED: bool = env("VITRINE_RATELIMIT_ENABLED", True)
+    RATELIMIT_LOGIN: str = env("VITRINE_RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_SEARCH: str = env("VITRINE_RATELIMIT_SEARCH", "300 per minute")
+    RATELIMIT_API: str = env("VITRINE_RATELIMIT_API", "600 per minute")
+    RATELIMIT_KEY_PREFIX: str = env("VITRINE_RATELIMIT_KEY_PREFIX", "vitrine")
+    RATELIMIT_STORAGE_URI: str | None = env("VITRINE_RATELIMIT_STORAGE_URI", None, repr=False)
+    RATELIMIT_STRATEGY: str = env("VITRINE_RATELIMIT_STRATEGY", "fixed-window")
+    # A Redis outage lets requests through (counted in memory) rather than failing them.
+    RATELIMIT_SWALLOW_ERRORS: bool = env("VITRINE_RATELIMIT_SWALLOW_ERRORS", True)
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED: bool = env("VITRINE_RATELIMIT_MEMORY_FALLBACK", True)
+    # Sign-in lockout (app.auth.throttle): failures per account and per address in the window.
+    LOGIN_FAILURES_PER_ACCOUNT: int = env("VITRINE_LOGIN_FAILURES_PER_ACCOUNT", 5, ge=1)
+    LOGIN_FAILURES_PER_ADDRESS: int = env("VITRINE_LOGIN_FAILURES_PER_ADDRESS", 20, ge=1)
+    LOGIN_FAILURE_WINDOW: str = env("VITRINE_LOGIN_FAILURE_WINDOW", "15 minutes")
 
-    SQLALCHEMY_TRACK_MODIFICATIONS = False
-    TESTING = False
-    DEBUG = False
-    ENV_NAME = "base"
+    # /metrics (app.ops.metrics): served to a bearer of the token, or to these client networks.
+    METRICS_TOKEN: str | None = env("VITRINE_METRICS_TOKEN", None, repr=False)
+    METRICS_ALLOW: Networks = env("VITRINE_METRICS_ALLOW", ["127.0.0.0/8", "::1/128"])
+
+    # Error reporting (sentry-sdk, an optional extra): off unless a DSN is set.
+    SENTRY_DSN: str | None = env("SENTRY_DSN", None, repr=False)
+
+    @field_validator("CORS_ORIGINS", "METRICS_ALLOW", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    def flask_config(self) -> dict[str, Any]:
+        """The ``app.config`` keys: every setting under its field name, then the fixed values."""
+        return {**self.model_dump(exclude=self.not_config()), **self.FIXED}
+
+    @classmethod
+    def not_config(cls) -> set[str]:
+        """Fields that only derive other keys and do not appear in ``app.config`` themselves."""
+        return set()
 
 
-class DevelopmentConfig(BaseConfig):
-    ENV_NAME = "development"
+class DevelopmentSettings(Settings):
+    FIXED: ClassVar[dict[str, Any]] = {**Settings.FIXED, "ENV_NAME": "development"}
 
 
-class TestingConfig(BaseConfig):
-    ENV_NAME = "testing"
-    TESTING = True
-    DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
+class TestingSettings(Settings):
+    FIXED: ClassVar[dict[str, Any]] = {
+        **Settings.FIXED,
+        "ENV_NAME": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "testing-secret-key",  # tests only
+        "WTF_CSRF_ENABLED": True,
+    }
+
+    DATABASE_URL: str | None = env("TEST_DATABASE_URL", None, repr=False)
     # Name of the embedded test database; parallel test runs each set their own.
-    EMBEDDED_DATABASE_NAME = os.environ.get("VITRINE_TEST_DB", "vitrine_test")
-    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
-    WTF_CSRF_ENABLED = True
+    EMBEDDED_DATABASE_NAME: str = env("VITRINE_TEST_DB", "vitrine_test")
     # Off so the suite is never throttled; tests of the limits turn it on explicitly.
-    RATELIMIT_ENABLED = os.environ.get("VITRINE_RATELIMIT_ENABLED", "0") == "1"
+    RATELIMIT_ENABLED: bool = env("VITRINE_RATELIMIT_ENABLED", False)
 
 
-class ProductionConfig(BaseConfig):
-    ENV_NAME = "production"
-    SESSION_COOKIE_SECURE = os.environ.get("VITRINE_INSECURE_COOKIES", "0") != "1"
-    SEND_FILE_MAX_AGE_DEFAULT = 7 * 24 * 3600
+class ProductionSettings(Settings):
+    FIXED: ClassVar[dict[str, Any]] = {
+        **Settings.FIXED,
+        "ENV_NAME": "production",
+        "SEND_FILE_MAX_AGE_DEFAULT": 7 * 24 * 3600,
+    }
+
+    SECURITY_HSTS: bool = env("VITRINE_HSTS", True)
+    # Drops the Secure cookie flag: for a plain-http loopback deployment only.
+    INSECURE_COOKIES: bool = env("VITRINE_INSECURE_COOKIES", False)
+
+    def flask_config(self) -> dict[str, Any]:
+        return {**super().flask_config(), "SESSION_COOKIE_SECURE": not self.INSECURE_COOKIES}
+
+    @classmethod
+    def not_config(cls) -> set[str]:
+        return {"INSECURE_COOKIES"}
 
 
-CONFIGS: dict[str, type[BaseConfig]] = {
-    "development": DevelopmentConfig,
-    "testing": TestingConfig,
-    "production": ProductionConfig,
+ENVIRONMENTS: dict[str, type[Settings]] = {
+    "development": DevelopmentSettings,
+    "testing": TestingSettings,
+    "production": ProductionSettings,
 }
 
 
-def select_config(name: str | None = None) -> type[BaseConfig]:
-    """Return the config class named by ``name`` or ``VITRINE_CONFIG`` (default development)."""
-    name = name or os.environ.get("VITRINE_CONFIG", "development")
+def select_settings(name: str | None = None) -> type[Settings]:
+    """The settings class named by ``name`` or ``VITRINE_CONFIG`` (default development)."""
+    name = name or os.environ.get("VITRINE_CONFIG") or "development"
     try:
-        return CONFIGS[name]
+        return ENVIRONMENTS[name]
     except KeyError:
-        raise RuntimeError(
-            f"VITRINE_CONFIG={name!r} is not one of {', '.join(sorted(CONFIGS))}"
+        raise ConfigurationError(
+            f"VITRINE_CONFIG={name!r} is not one of {', '.join(sorted(ENVIRONMENTS))}"
         ) from None
+
+
+def load_settings(name: str | None = None) -> Settings:
+    """Validate the current environment against the settings of ``name``."""
+    settings_class = select_settings(name)
+    try:
+        return settings_class()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise ConfigurationError(f"invalid configuration in the environment: {problems}") from None
 
 
 def check_production_secret(secret_key: str | None) -> None:
     """Refuse to run production with a missing, default or short ``SECRET_KEY``."""
     if not secret_key or secret_key == _DEV_SECRET or len(secret_key) < 32:
         example = secrets.token_urlsafe(48)
-        raise RuntimeError(
+        raise ConfigurationError(
             "Production needs a real SECRET_KEY of at least 32 characters in the environment, "
             f"for example SECRET_KEY={example}"
         )
+
+
+__all__ = [
+    "DEFAULT_CSP", "ENVIRONMENTS", "ConfigurationError", "Settings", "check_production_secret",
+    "load_settings", "select_settings",
+]

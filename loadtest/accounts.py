@@ -27,8 +27,8 @@ def prepare(database_url: str, *, editors: int, api_clients: int) -> tuple[
     tokens. Returns (editor emails, password, API emails, API tokens, {email: user id})."""
     from app import create_app
     from app.api.tokens import issue_token
-    from app.auth.passwords import hash_password_async
     from app.data.models import User
+    from app.data.passwords import hash_password_async
     from app.data.users import create_user, find_user_by_email
 
     password = secrets.token_urlsafe(18)

@@ -1,74 +1,78 @@
 """Just enough HTML reading for the journeys: form fields, links, meta tags, row versions.
 
 The journeys read what a browser would read (the CSRF meta tag, a row form's inputs, the
-product links on a result page), with the standard library's parser, so the load generator
-needs nothing beyond Locust.
+product links on a result page) with Beautiful Soup, the parser the tests use too.
 """
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
-_PRODUCT_LINK = re.compile(r'href="/products/([a-z0-9][a-z0-9-]*)"')
-_ROW = re.compile(r'<tr id="product-(\d+)"[^>]*?data-version="(\d+)"', re.S)
-_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from bs4 import BeautifulSoup, Tag
+
+_PRODUCT_PATH = re.compile(r"^/products/([a-z0-9][a-z0-9-]*)$")
+_ROW_ID = re.compile(r"^product-(\d+)$")
 
 
-class _Fields(HTMLParser):
-    """Collects the values a browser would submit: inputs, checked boxes, selected options."""
+def _parse(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.fields: dict[str, str] = {}
-        self._select: str | None = None
-        self._first_option: str | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: (v or "") for k, v in attrs}
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.fields[name] = a.get("value", "on")
-            elif kind not in ("submit", "button", "file"):
-                self.fields[name] = a.get("value", "")
-        elif tag == "select" and name:
-            self._select, self._first_option = name, None
-        elif tag == "option" and self._select:
-            value = a.get("value", "")
-            if self._first_option is None:
-                self._first_option = value
-            if "selected" in a:
-                self.fields[self._select] = value
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select" and self._select:
-            if self._select not in self.fields and self._first_option is not None:
-                self.fields[self._select] = self._first_option
-            self._select = None
+def _attr(tag: Tag, name: str, default: str = "") -> str:
+    value = tag.get(name)
+    if value is None:
+        return default
+    return " ".join(value) if isinstance(value, list) else value
 
 
 def form_fields(html: str) -> dict[str, str]:
-    """The name -> value pairs a browser would submit from the inputs in ``html``."""
-    parser = _Fields()
-    parser.feed(html)
-    return parser.fields
+    """The name -> value pairs a browser would submit from the inputs in ``html``: text-like
+    inputs, checked boxes and radios, each select's selected (else first) option."""
+    fields: dict[str, str] = {}
+    for tag in _parse(html).find_all(["input", "select"]):
+        if not isinstance(tag, Tag) or not (name := _attr(tag, "name")):
+            continue
+        if tag.name == "select":
+            options = [option for option in tag.find_all("option") if isinstance(option, Tag)]
+            chosen = next((o for o in options if o.has_attr("selected")), None)
+            chosen = chosen or (options[0] if options else None)
+            if chosen is not None:
+                fields[name] = _attr(chosen, "value")
+            continue
+        kind = _attr(tag, "type", "text")
+        if kind in ("checkbox", "radio"):
+            if tag.has_attr("checked"):
+                fields[name] = _attr(tag, "value", "on")
+        elif kind not in ("submit", "button", "file"):
+            fields[name] = _attr(tag, "value")
+    return fields
 
 
 def product_slugs(html: str) -> list[str]:
     """Slugs of the product detail links on a catalog page or fragment, in page order."""
-    return list(dict.fromkeys(_PRODUCT_LINK.findall(html)))
+    slugs = []
+    for link in _parse(html).find_all("a", href=True):
+        path = urlsplit(_attr(link, "href")).path if isinstance(link, Tag) else ""
+        if match := _PRODUCT_PATH.match(path):
+            slugs.append(match.group(1))
+    return list(dict.fromkeys(slugs))
 
 
 def rows(html: str) -> dict[int, int]:
     """Product id -> version of every display row in an editor table or row fragment."""
-    return {int(pid): int(version) for pid, version in _ROW.findall(html)}
+    found = {}
+    for row in _parse(html).find_all("tr", id=_ROW_ID, attrs={"data-version": True}):
+        if isinstance(row, Tag) and (match := _ROW_ID.match(_attr(row, "id"))):
+            found[int(match.group(1))] = int(_attr(row, "data-version"))
+    return found
 
 
 def csrf_token(html: str) -> str | None:
     """The page's CSRF token: the meta tag htmx reads, else a form's hidden field."""
-    if match := _META.search(html):
-        return match.group(1)
-    return form_fields(html).get("csrf_token") or None
+    soup = _parse(html)
+    meta = soup.find("meta", attrs={"name": "csrf-token"})
+    if isinstance(meta, Tag) and (token := _attr(meta, "content")):
+        return token
+    hidden = soup.find("input", attrs={"name": "csrf_token"})
+    return (_attr(hidden, "value") if isinstance(hidden, Tag) else "") or None

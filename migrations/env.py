@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from app.data.schema import include_object
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -11,7 +12,9 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Without disable_existing_loggers=False, migrating in-process (tests, the embedded server's
+# start) would silence the app's loggers that already exist, the error log among them.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
@@ -61,7 +64,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        include_object=include_object,
     )
 
     with context.begin_transaction():
@@ -86,9 +90,15 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
-    conf_args = current_app.extensions['migrate'].configure_args
-    if conf_args.get("process_revision_directives") is None:
-        conf_args["process_revision_directives"] = process_revision_directives
+    # A copy: the extension's dict outlives this run, and a callback stored in it would keep
+    # this run's ``config`` (a later in-process ``migrate`` would then write empty revisions).
+    # Trigger-maintained tables have no model: without ``include_object`` autogenerate would
+    # propose dropping them.
+    conf_args = {
+        "process_revision_directives": process_revision_directives,
+        "include_object": include_object,
+        **current_app.extensions['migrate'].configure_args,
+    }
 
     connectable = get_engine()
 

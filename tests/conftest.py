@@ -3,7 +3,8 @@
 The database is the embedded PostgreSQL (``instance/pgdata``, database ``vitrine_test``) unless
 ``TEST_DATABASE_URL`` names another server. Tests get a Flask ``app`` and ``client`` (Flask's test
 client, routed through the same event-loop bridge as a served request), a sync ``sql`` helper
-for arranging and checking rows, and ``live_server`` for a real Hypercorn process.
+for arranging and checking rows, ``live_server`` for a real Hypercorn process and ``redis_url``
+for a Redis (``TEST_REDIS_URL``, or one the run starts and stops).
 """
 
 from __future__ import annotations
@@ -100,6 +101,23 @@ def live_server(database_url: str, tmp_path):
     server = start_server(database_url, tmp_path)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for the tests: ``TEST_REDIS_URL`` if set, else a ``redis-server`` this run starts
+    on a free port (memory only, files in a temporary directory) and stops by pid at the end."""
+    configured = os.environ.get("TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    from .support.redis_server import start_redis
+
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,25 +1,18 @@
 """The JSON API under ``/api/v1``: products and categories to read, products to change with an
 editor's Bearer token, tokens, and the OpenAPI document at ``/api/v1/openapi.json``.
 
-Module map: :mod:`.views` (products, categories), :mod:`.listing` (the product list, on the
-catalog's query layer), :mod:`.token_views` and :mod:`.tokens` (API tokens), :mod:`.auth`
-(Bearer identity), :mod:`.http` (JSON bodies, errors, conditional GETs), :mod:`.schemas`
-(request bodies), :mod:`.serializers`, :mod:`.openapi`, :mod:`.cli` (``flask tokens``).
+Importing the package registers every route on :data:`bp` (the app registers it).
+
+Module map: :mod:`.blueprint` (the blueprint, its limit, CORS and error handler), :mod:`.views`
+(products, categories), :mod:`.listing` (the product list, on the catalog's query layer),
+:mod:`.token_views` and :mod:`.tokens` (API tokens), :mod:`.auth` (Bearer identity),
+:mod:`.http` (JSON bodies, errors, conditional GETs), :mod:`.schemas` (request models),
+:mod:`.responses` (response models) and :mod:`.serializers` (rows to them), :mod:`.openapi`
+(the operations table) and :mod:`.spec` (the document generated from it), :mod:`.cors`
+(cross-origin access), :mod:`.cli` (``flask tokens``).
 """
 
-from flask import Blueprint
+from . import listing, openapi, token_views, views  # noqa: F401 - they register the routes
+from .blueprint import bp
 
-from ..extensions import csrf
-
-bp = Blueprint("api", __name__)
-# Bearer-authenticated views do not use cookies, so cross-site requests cannot ride on them;
-# the one session-authenticated write (issuing a token) checks CSRF itself.
-csrf.exempt(bp)
-
-from . import listing, openapi, token_views, views  # noqa: E402,F401
-from .http import ApiError  # noqa: E402
-
-
-@bp.errorhandler(ApiError)
-def handle_api_error(error: ApiError):
-    return error.response()
+__all__ = ["bp"]

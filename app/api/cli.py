@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..data.bounds import MAX_INT
 from ..data.database import get_database
 from ..data.users import find_user_by_email
+from ..runtime.flask_app import VitrineFlask
 from .tokens import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
@@ -21,14 +26,19 @@ from .tokens import (
 )
 from .tokens import revoke_token as revoke_token_row
 
+T = TypeVar("T")
+
 
 @click.group("tokens")
 def tokens_cli() -> None:
     """Issue, list and revoke API tokens."""
 
 
-def _run(coro):
-    app = current_app._get_current_object()
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the app's loop, then stop the loop (the command is over)."""
+    app = current_app  # the proxy passes isinstance through to the app it stands for
+    if not isinstance(app, VitrineFlask):
+        raise click.ClickException("these commands need the Vitrine app (--app app)")
     try:
         return app.run_blocking(coro)
     finally:
@@ -85,7 +95,7 @@ def list_tokens_command(email: str) -> None:
 
 
 @tokens_cli.command("revoke")
-@click.argument("token_id", type=click.IntRange(1, 2_147_483_647))
+@click.argument("token_id", type=click.IntRange(1, MAX_INT))
 @with_appcontext
 def revoke_token_command(token_id: int) -> None:
     """Revoke the token with TOKEN_ID."""

@@ -1,17 +1,22 @@
 """Request and response plumbing shared by the API views: JSON bodies, validation errors,
-conditional GETs. Every refusal is an :class:`ApiError`, rendered as
-``{"error": ..., "status": ..., "fields": {...}}`` by :func:`app.web.errors.error_response`."""
+conditional GETs. Every refusal is an :class:`ApiError`, rendered as the
+:class:`~.responses.Error` model ``{"error": ..., "status": ..., "fields": {...}}``, the shape
+:func:`app.web.errors.error_response` gives the errors raised outside the views (404, 405,
+429...)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
-from ..web.errors import error_response
+from ..web.errors import MESSAGES
+from .responses import Error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,8 +36,9 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def response(self) -> Response:
-        extra = {"fields": self.fields} if self.fields is not None else None
-        response = error_response(self.status, self.message, extra=extra)
+        body = Error(error=self.message or MESSAGES.get(self.status, "Error"),
+                     status=self.status, fields=self.fields)
+        response = json_response(body.model_dump(mode="json", exclude_none=True), self.status)
         response.headers.update(self.headers)
         return response
 
@@ -89,8 +95,9 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return fields
 
 
-def json_response(payload: Any, status: int = 200) -> Response:
-    response = jsonify(payload)
+def json_response(payload: BaseModel | Mapping[str, Any], status: int = 200) -> Response:
+    """``payload`` (a response model, or a mapping that may hold models) as JSON."""
+    response = jsonify(to_jsonable_python(payload))
     response.status_code = status
     return response
 
@@ -112,4 +119,5 @@ def conditional(response: Response, *, etag: str | None = None, weak: bool = Fal
     if last_modified is not None:
         response.last_modified = last_modified
     response.headers.setdefault("Cache-Control", "no-cache")
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns ``response`` itself into a 304 when current
+    return response

@@ -1,102 +1,21 @@
-"""The API's request bodies as Pydantic models: one definition validates the input and gives
-the JSON Schema that the OpenAPI document publishes (:mod:`.openapi`), so the two cannot drift.
+"""The API's own request models: the token request body and the path and header parameters.
 
-Types are strict where JSON has the type (``"yes"`` is not a boolean, ``"3"`` is not a stock
-count); a price may be a JSON number or a decimal string, because JSON numbers are binary
-floats and many clients send money as strings.
+Product bodies are the data layer's :class:`~app.data.products.validation.ProductCreate` and
+:class:`~app.data.products.validation.ProductUpdate` (one rule set for the API and the editor);
+the product list's query is :class:`app.api.listing.ApiListingQuery`. Every model here is
+what the OpenAPI document publishes for its operation (:mod:`.openapi`), and the views hold
+the values to the same bounds.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from ..data.products import MAX_ATTRIBUTE, MAX_DESCRIPTION, MAX_NAME, MAX_PRICE, MAX_STOCK
-
-MAX_ID = 2_147_483_647  # PostgreSQL integer (category ids)
-
-#: No control characters in one-line text, and at least one visible character.
-LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
-#: PostgreSQL text cannot hold NUL.
-TEXT_PATTERN = r"^[^\x00]*$"
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME,
-                                        pattern=LINE_PATTERN)]
-Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=TEXT_PATTERN)]
-Price = Annotated[
-    Decimal,
-    Field(ge=0, le=MAX_PRICE, decimal_places=2, allow_inf_nan=False),
-    WithJsonSchema({
-        "description": "Non-negative, at most two decimals; a decimal string or a number.",
-        "anyOf": [
-            {"type": "string", "pattern": PRICE_PATTERN, "maxLength": 11},
-            {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)},
-        ],
-        "examples": ["12.50"],
-    }),
-]
-Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
-CategoryId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-AttributeValue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_ATTRIBUTE,
-                                                  pattern=r"^[^\x00-\x1f\x7f]*$")]
-
-
-class Attributes(BaseModel):
-    """The attributes editors manage; an empty string or null removes one."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    brand: AttributeValue | None = None
-    colour: AttributeValue | None = None
-    material: AttributeValue | None = None
-    size: AttributeValue | None = None
-
-
-class ProductCreate(BaseModel):
-    """``POST /products``."""
-
-    model_config = ConfigDict(extra="forbid", title="ProductCreate")
-
-    name: Name
-    price: Price
-    category_id: CategoryId
-    description: Description = ""
-    stock: Stock = 0
-    is_active: StrictBool = True
-    attributes: Attributes = Field(default_factory=Attributes)
-
-
-class ProductUpdate(BaseModel):
-    """``PATCH /products/{id}``: only the fields sent change.
-
-    The fields default to None but are not nullable: an explicit ``null`` is refused (the
-    default is never validated, a sent value always is).
-    """
-
-    model_config = ConfigDict(extra="forbid", title="ProductUpdate")
-
-    name: Name = None  # type: ignore[assignment]
-    price: Price = None  # type: ignore[assignment]
-    category_id: CategoryId = None  # type: ignore[assignment]
-    description: Description = None  # type: ignore[assignment]
-    stock: Stock = None  # type: ignore[assignment]
-    is_active: StrictBool = None  # type: ignore[assignment]
-    attributes: Attributes = None  # type: ignore[assignment]
-
-    def changes(self) -> dict:
-        """The fields the client sent."""
-        return self.model_dump(exclude_unset=True)
+from ..data.bounds import MAX_INT
+from ..data.products.validation import MAX_SLUG
+from .tokens import DEFAULT_TOKEN_DAYS, MAX_NAME_LENGTH, MAX_TOKEN_DAYS
 
 
 class TokenCreate(BaseModel):
@@ -104,5 +23,36 @@ class TokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="TokenCreate")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    days: Annotated[StrictInt, Field(ge=1, le=365)] = 30
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_NAME_LENGTH)]
+    days: Annotated[StrictInt, Field(ge=1, le=MAX_TOKEN_DAYS)] = DEFAULT_TOKEN_DAYS
+
+
+class ProductRef(BaseModel):
+    """``/products/{ref}``: a product id or slug (anything else is a 404)."""
+
+    ref: str = Field(min_length=1, max_length=MAX_SLUG, pattern="^[A-Za-z0-9._~-]+$",
+                     description="The product's id or slug.")
+
+
+class TokenRef(BaseModel):
+    """``/tokens/{token_id}``."""
+
+    token_id: int = Field(ge=1, le=MAX_INT)
+
+
+IF_MATCH = "The product's ETag from GET (its version, quoted or bare), or `*`."
+MAX_IF_MATCH = 200
+
+
+class IfMatch(BaseModel):
+    """A change that must not overwrite one made meanwhile (``PATCH``: 428 without it)."""
+
+    if_match: str = Field(alias="If-Match", max_length=MAX_IF_MATCH, description=IF_MATCH)
+
+
+class IfMatchOptional(BaseModel):
+    """``DELETE``: checked when sent."""
+
+    if_match: str | None = Field(None, alias="If-Match", max_length=MAX_IF_MATCH,
+                                 description=IF_MATCH)

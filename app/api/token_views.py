@@ -11,14 +11,16 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, generate_csrf
 
+from ..data.bounds import MAX_INT
 from ..data.database import get_session
 from ..data.models import User
 from ..extensions import csrf
-from . import bp
 from .auth import optional_bearer, session_editor
+from .blueprint import bp
 from .http import ApiError, json_response, read_json, validate
+from .responses import TokenList
 from .schemas import TokenCreate
-from .serializers import serialize_token
+from .serializers import serialize_new_token, serialize_token
 from .tokens import TokenError, issue_token, list_tokens, revoke_token
 
 
@@ -43,7 +45,7 @@ async def tokens_index() -> ResponseReturnValue:
     bearer = await optional_bearer()
     user_id = await _caller_id()
     tokens = await list_tokens(await get_session(), user_id)
-    response = json_response({"items": [serialize_token(token) for token in tokens]})
+    response = json_response(TokenList(items=[serialize_token(token) for token in tokens]))
     response.headers["Cache-Control"] = "no-store"
     if bearer is None:
         response.headers["X-CSRFToken"] = generate_csrf()
@@ -59,13 +61,14 @@ async def tokens_create() -> ResponseReturnValue:
     body = validate(TokenCreate, read_json())
     session = await get_session()
     account = await session.get(User, user.id)
+    if account is None:  # deleted since the session was read
+        raise ApiError(401, "Sign in as an editor to manage API tokens.")
     try:
         token, raw = await issue_token(session, account, body.name, body.days)
     except TokenError as error:
         raise ApiError(422, str(error), fields={}) from None
     await session.commit()
-    payload = serialize_token(token) | {"token": raw}
-    response = json_response(payload, 201)
+    response = json_response(serialize_new_token(token, raw), 201)
     response.headers["Location"] = url_for("api.tokens_index")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -79,7 +82,7 @@ async def tokens_revoke(token_id: int) -> ResponseReturnValue:
         _check_csrf()
     user_id = await _caller_id()
     session = await get_session()
-    if not 0 < token_id <= 2_147_483_647 or not await revoke_token(session, token_id, user_id):
+    if not 0 < token_id <= MAX_INT or not await revoke_token(session, token_id, user_id):
         raise ApiError(404, "No active token with that id.")
     await session.commit()
     return "", 204

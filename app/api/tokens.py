@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import ApiToken, User
@@ -24,6 +25,7 @@ DEFAULT_TOKEN_DAYS = 30
 MAX_NAME_LENGTH = 100
 #: ``last_used_at`` is refreshed at most this often, so reads do not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+TokenStatus = Literal["active", "expired", "revoked"]
 
 
 class TokenError(ValueError):
@@ -103,11 +105,12 @@ async def revoke_token(session: AsyncSession, token_id: int, user_id: int | None
                  .values(revoked_at=func.now()))
     if user_id is not None:
         statement = statement.where(ApiToken.user_id == user_id)
-    result = await session.execute(statement)
+    # An UPDATE's result is a CursorResult (the one kind of result with a row count).
+    result = cast(CursorResult[Any], await session.execute(statement))
     return bool(result.rowcount)
 
 
-def token_status(token: ApiToken, now: datetime | None = None) -> str:
+def token_status(token: ApiToken, now: datetime | None = None) -> TokenStatus:
     now = now or datetime.now(UTC)
     if token.revoked_at is not None:
         return "revoked"

@@ -1,48 +1,49 @@
 """Products and categories over JSON.
 
 Reads are public (inactive products only for a token holder); writes need an editor's token
-and go through :mod:`app.data.products`, the same write service the editor uses, recording
-each change in the product's history with source ``api``. Updates are conditional: ``If-Match``
-must carry the product's current ETag (its version), else 428; a stale one gets 412 and
-nothing changes.
+and go through :mod:`app.data.products`, the same write service (and the same validation,
+strict for JSON) the editor uses, recording each change in the product's history with source
+``api``. Updates are conditional: ``If-Match`` must carry the product's current ETag (its
+version), else 428; a stale one gets 412 and nothing changes.
 """
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ..data import products as product_service
+from ..data.bounds import MAX_PRODUCT_ID
 from ..data.database import get_session
 from ..data.models import Category, Product
-from . import bp
+from ..data.products.validation import MAX_SLUG
 from .auth import optional_bearer, require_editor_token
-from .http import PATCH_TYPES, ApiError, conditional, json_response, read_json, validate
-from .schemas import ProductCreate, ProductUpdate
+from .blueprint import bp
+from .http import PATCH_TYPES, ApiError, conditional, json_response, read_json
+from .responses import CategoryList
 from .serializers import product_etag, serialize_category, serialize_product
 
 SOURCE = "api"
+NOT_FOUND = "No product with that id or slug."
+INVALID = "Some fields need attention."
 
 
-async def find_product(ref: str, *, include_inactive: bool) -> Product | None:
-    """The product whose id (digits) or slug is ``ref``."""
+async def product_or_404(ref: str, *, include_inactive: bool) -> Product:
+    """The product whose id (digits) or slug is ``ref``, freshly loaded, or a 404 (also for an
+    inactive one unless ``include_inactive``: a token holder may read and edit hidden ones)."""
     session = await get_session()
     product = None
-    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= 2**63 - 1:
+    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= MAX_PRODUCT_ID:
         product = await session.get(Product, int(ref), populate_existing=True)
-    if product is None and len(ref) <= 220:
+    if product is None and len(ref) <= MAX_SLUG:
         product = await session.scalar(select(Product).where(Product.slug == ref))
     if product is None or (not product.is_active and not include_inactive):
-        return None
+        raise ApiError(404, NOT_FOUND)
     return product
 
 
-def _not_found() -> ApiError:
-    return ApiError(404, "No product with that id or slug.")
-
-
-def _product_response(product: Product, status: int = 200) -> ResponseReturnValue:
+def _product_response(product: Product, status: int = 200) -> Response:
     response = json_response(serialize_product(product), status)
     response.set_etag(product_etag(product))
     response.last_modified = product.updated_at
@@ -52,9 +53,7 @@ def _product_response(product: Product, status: int = 200) -> ResponseReturnValu
 @bp.get("/products/<ref>")
 async def product_detail(ref: str) -> ResponseReturnValue:
     bearer = await optional_bearer()
-    product = await find_product(ref, include_inactive=bearer is not None)
-    if product is None:
-        raise _not_found()
+    product = await product_or_404(ref, include_inactive=bearer is not None)
     response = json_response(serialize_product(product))
     return conditional(response, etag=product_etag(product), last_modified=product.updated_at)
 
@@ -63,42 +62,41 @@ async def product_detail(ref: str) -> ResponseReturnValue:
 async def categories() -> ResponseReturnValue:
     session = await get_session()
     rows = (await session.scalars(select(Category).order_by(Category.name, Category.id))).all()
-    return conditional(json_response({"items": [serialize_category(c) for c in rows]}))
+    return conditional(json_response(CategoryList(items=[serialize_category(c) for c in rows])))
 
 
 @bp.post("/products")
 async def create_product() -> ResponseReturnValue:
     bearer = await require_editor_token()
-    body = validate(ProductCreate, read_json())
     session = await get_session()
     try:
-        product = await product_service.create_product(
-            session, body.model_dump(exclude_unset=True), user_id=bearer.user_id,
-            source=SOURCE)
+        body = product_service.parse_create(read_json(), strict=True)
+        product = await product_service.create_product(session, body, user_id=bearer.user_id,
+                                                       source=SOURCE)
     except product_service.ProductValidationError as error:
-        raise ApiError(422, "Some fields need attention.", fields=error.errors) from None
+        raise ApiError(422, INVALID, fields=error.errors) from None
     await session.commit()
     response = _product_response(product, 201)
-    response.headers["Location"] = serialize_product(product)["url"]
+    response.headers["Location"] = serialize_product(product).url
     return response
 
 
 @bp.patch("/products/<ref>")
 async def update_product(ref: str) -> ResponseReturnValue:
     bearer = await require_editor_token()
-    product = await _editable(ref)
+    product = await product_or_404(ref, include_inactive=True)
     product_id = product.id
     expected = _expected_version(product, required=True)
-    changes = validate(ProductUpdate, read_json(PATCH_TYPES)).changes()
     session = await get_session()
     try:
+        changes = product_service.parse_update(read_json(PATCH_TYPES), strict=True)
         result = await product_service.update_product(
             session, product_id, changes, expected_version=expected,
             user_id=bearer.user_id, source=SOURCE)
     except product_service.ProductNotFound:
-        raise _not_found() from None
+        raise ApiError(404, NOT_FOUND) from None
     except product_service.ProductValidationError as error:
-        raise ApiError(422, "Some fields need attention.", fields=error.errors) from None
+        raise ApiError(422, INVALID, fields=error.errors) from None
     return await _finish(result)
 
 
@@ -106,7 +104,7 @@ async def update_product(ref: str) -> ResponseReturnValue:
 async def delete_product(ref: str) -> ResponseReturnValue:
     """Soft delete: the product is deactivated (hidden from shoppers), its row and history kept."""
     bearer = await require_editor_token()
-    product = await _editable(ref)
+    product = await product_or_404(ref, include_inactive=True)
     product_id = product.id
     expected = _expected_version(product, required=False)
     session = await get_session()
@@ -115,16 +113,8 @@ async def delete_product(ref: str) -> ResponseReturnValue:
             session, product_id, expected_version=expected, user_id=bearer.user_id,
             source=SOURCE)
     except product_service.ProductNotFound:
-        raise _not_found() from None
+        raise ApiError(404, NOT_FOUND) from None
     return await _finish(result)
-
-
-async def _editable(ref: str) -> Product:
-    """The product to change, active or not (a token holder may edit hidden products)."""
-    product = await find_product(ref, include_inactive=True)
-    if product is None:
-        raise _not_found()
-    return product
 
 
 def _expected_version(product: Product, *, required: bool) -> int | None:
@@ -161,7 +151,7 @@ def _stale(current: Product) -> ApiError:
                     fields={}, headers={"ETag": f'"{product_etag(current)}"'})
 
 
-async def _finish(result: product_service.UpdateResult) -> ResponseReturnValue:
+async def _finish(result: product_service.UpdateResult) -> Response:
     if isinstance(result, product_service.Conflict):
         raise _stale(result.current)
     await (await get_session()).commit()

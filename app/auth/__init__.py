@@ -1,22 +1,13 @@
 """Sign-in, sign-out and role checks for editors and admins.
 
+* :mod:`.blueprint` - the blueprint, its sign-in rate limit and the throttle's setup
 * :mod:`.views` - ``/auth/login``, ``/auth/logout``, the CSRF refusal page
 * :mod:`.sessions` - the session cookie and who is signed in (``current_user``)
 * :mod:`.access` - ``editor_required`` / ``admin_required`` for views
 * :mod:`.throttle` - locking accounts and addresses after repeated failed sign-ins
-* :mod:`.passwords` - Argon2id hashing off the event loop
 """
 
-from flask import Blueprint
+from . import views  # noqa: F401 - registers the routes on bp
+from .blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-
-@bp.record_once
-def _init_throttle(state) -> None:
-    from .throttle import init_app
-
-    init_app(state.app)
-
-
-from . import views  # noqa: E402,F401
+__all__ = ["bp"]

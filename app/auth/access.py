@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -28,7 +28,8 @@ SIGN_IN_AGAIN = "Your session has ended. Please sign in again (your change was n
 
 
 def login_redirect() -> ResponseReturnValue:
-    target = request.full_path if request.query_string else request.path
+    # ``next`` is a URL the browser follows, so it keeps the prefix the app is mounted at.
+    target = request.script_root + (request.full_path if request.query_string else request.path)
     return redirect(url_for("auth.login", next=target))
 
 
@@ -49,7 +50,8 @@ def roles_required(*roles: str) -> Callable[[F], F]:
             g.user = user
             return await view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        # ``wraps`` keeps the view's name and signature, so the wrapper is used as the view.
+        return cast(F, wrapper)
 
     return decorator
 

@@ -12,10 +12,8 @@ stops working when
   refused anyway).
 
 Signing in clears the session first (rotation: a session fixed before sign-in carries nothing
-over, including its CSRF token).
-
-``session_generation`` is added by migration 0003 and is read here with plain SQL, so the shared
-model declaration does not need to change.
+over, including its CSRF token). What is read and written in the database is
+:mod:`app.data.sessions`.
 """
 
 from __future__ import annotations
@@ -25,15 +23,14 @@ import hmac
 from dataclasses import dataclass
 
 from flask import current_app, g, session
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.database import get_session
+from ..data.sessions import end_all_sessions, load_auth_state, record_sign_in
 
 _USER_KEY = "uid"
 _AUTH_KEY = "auth"
 _CACHE = "_vitrine_current_user"
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -49,39 +46,22 @@ class CurrentUser:
         return self.role == "admin"
 
 
-_LOAD = text(
-    "SELECT id, email, role, is_active, password_hash, session_generation"
-    " FROM users WHERE id = :id"
-)
-
-
 def auth_hash(user_id: int, generation: int, password_hash: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     message = f"{user_id}:{generation}:{password_hash}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-async def load_auth_row(db: AsyncSession, user_id: int):
-    return (await db.execute(_LOAD, {"id": user_id})).mappings().first()
-
-
 async def sign_in(db: AsyncSession, user_id: int) -> None:
     """Start a fresh session for ``user_id`` (call after the password was verified)."""
-    row = await load_auth_row(db, user_id)
+    state = await load_auth_state(db, user_id)
+    if state is None:
+        raise LookupError(f"no user {user_id} to sign in")
     session.clear()
     session[_USER_KEY] = user_id
-    session[_AUTH_KEY] = auth_hash(user_id, row["session_generation"], row["password_hash"])
-    await db.execute(text("UPDATE users SET last_login_at = now() WHERE id = :id"),
-                     {"id": user_id})
+    session[_AUTH_KEY] = auth_hash(user_id, state.session_generation, state.password_hash)
+    await record_sign_in(db, user_id)
     g.pop(_CACHE, None)
-
-
-async def end_all_sessions(db: AsyncSession, user_id: int) -> None:
-    """Invalidate every session cookie issued to ``user_id`` so far (the caller commits)."""
-    await db.execute(
-        text("UPDATE users SET session_generation = session_generation + 1 WHERE id = :id"),
-        {"id": user_id},
-    )
 
 
 async def sign_out(db: AsyncSession) -> None:
@@ -94,9 +74,9 @@ async def sign_out(db: AsyncSession) -> None:
 
 async def current_user() -> CurrentUser | None:
     """The signed-in, active user whose cookie is still valid, or None (cached per request)."""
-    cached = g.get(_CACHE, _MISSING)
-    if cached is not _MISSING:
-        return cached  # type: ignore[return-value]
+    if _CACHE in g:
+        cached: CurrentUser | None = g.get(_CACHE)
+        return cached
     user = await _load_current_user()
     setattr(g, _CACHE, user)
     return user
@@ -107,11 +87,11 @@ async def _load_current_user() -> CurrentUser | None:
     presented = session.get(_AUTH_KEY)
     if not isinstance(user_id, int) or not isinstance(presented, str):
         return None
-    row = await load_auth_row(await get_session(), user_id)
-    if row is None or not row["is_active"] or not hmac.compare_digest(
-            auth_hash(user_id, row["session_generation"], row["password_hash"]), presented):
+    state = await load_auth_state(await get_session(), user_id)
+    if state is None or not state.is_active or not hmac.compare_digest(
+            auth_hash(user_id, state.session_generation, state.password_hash), presented):
         # A cookie that no longer proves anything is dropped rather than sent again and again.
         session.pop(_USER_KEY, None)
         session.pop(_AUTH_KEY, None)
         return None
-    return CurrentUser(id=row["id"], email=row["email"], role=row["role"])
+    return CurrentUser(id=state.id, email=state.email, role=state.role)

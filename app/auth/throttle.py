@@ -9,8 +9,10 @@ when they come from many addresses, and one address cannot try many accounts:
 * per address: ``LOGIN_FAILURES_PER_ADDRESS`` failures (default 20) within the window.
 
 The window (``LOGIN_FAILURE_WINDOW``, default "15 minutes") is a moving window from the
-`limits` library (the one Flask-Limiter is built on), stored in Redis when ``REDIS_URL`` is set
-(shared by all workers) and in process memory otherwise. A successful sign-in clears the
+`limits` library (the one Flask-Limiter is built on), stored in the rate limits' Redis when one
+is configured (shared by all workers; see :func:`app.web.limits.redis_storage_url`) and in
+process memory otherwise. Its keys start with ``RATELIMIT_KEY_PREFIX`` plus ``-auth``, so two
+deployments (or test runs) sharing a Redis do not share lockouts. A successful sign-in clears the
 account's count. Attempts made while locked are refused without checking the password and are
 not counted, so a lock always ends when the window has passed. If the store fails, sign-in is
 allowed (the password is still required) and the failure is logged.
@@ -22,11 +24,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import current_app
+from flask.sansio.app import App
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+
+from ..web.limits import redis_storage_url
 
 log = logging.getLogger("vitrine.auth")
 
@@ -87,18 +91,20 @@ class LoginThrottle:
         await self.storage.reset()
 
 
-def init_app(app: Flask) -> LoginThrottle:
+#: Appended to ``RATELIMIT_KEY_PREFIX``: the lockout counters' own key space in a shared Redis.
+KEY_SUFFIX = "-auth"
+
+
+def init_app(app: App) -> LoginThrottle:
     config = app.config
-    config.setdefault("LOGIN_FAILURES_PER_ACCOUNT", 5)
-    config.setdefault("LOGIN_FAILURES_PER_ADDRESS", 20)
-    config.setdefault("LOGIN_FAILURE_WINDOW", "15 minutes")
-    redis_url = config.get("REDIS_URL")
-    if redis_url and redis_url.startswith(("redis://", "rediss://")):
-        storage = storage_from_string(f"async+{redis_url}", implementation="redispy",
-                                      key_prefix="vitrine-auth", socket_timeout=0.5,
-                                      socket_connect_timeout=0.5)
+    storage: Storage
+    redis_url = redis_storage_url(config)
+    if redis_url is not None:
+        storage = RedisStorage(f"async+{redis_url}", implementation="redispy",
+                               key_prefix=config["RATELIMIT_KEY_PREFIX"] + KEY_SUFFIX,
+                               socket_timeout=0.5, socket_connect_timeout=0.5)
     else:
-        storage = storage_from_string("async+memory://")
+        storage = MemoryStorage()
     throttle = LoginThrottle(storage, per_account=int(config["LOGIN_FAILURES_PER_ACCOUNT"]),
                              per_address=int(config["LOGIN_FAILURES_PER_ADDRESS"]),
                              window=config["LOGIN_FAILURE_WINDOW"])
@@ -107,4 +113,5 @@ def init_app(app: Flask) -> LoginThrottle:
 
 
 def get_throttle() -> LoginThrottle:
-    return current_app.extensions[EXTENSION_KEY]
+    throttle: LoginThrottle = current_app.extensions[EXTENSION_KEY]
+    return throttle

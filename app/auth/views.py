@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from ..data.database import get_session
-from ..data.users import find_user_by_email
+from ..data.users import check_credentials
 from ..web.errors import error_response
-from . import bp
+from .blueprint import bp
 from .forms import LoginForm
-from .passwords import verify_password_async
 from .redirects import safe_next
 from .sessions import current_user, sign_in, sign_out
 from .throttle import get_throttle
@@ -27,8 +26,8 @@ def _default_next() -> str:
     return url_for("editor.products")
 
 
-def _render(form: LoginForm, status: int = 200, error: str | None = None) -> ResponseReturnValue:
-    return render_template("auth/login.html", form=form, error=error), status
+def _render(form: LoginForm, status: int = 200, error: str | None = None) -> Response:
+    return make_response(render_template("auth/login.html", form=form, error=error), status)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,14 +48,13 @@ async def login() -> ResponseReturnValue:
     if not state.allowed:
         minutes = max(1, round(state.retry_after / 60))
         message = LOCKED.format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
-        body, status = _render(form, 429, message)
-        return body, status, {"Retry-After": str(state.retry_after)}
+        response = _render(form, 429, message)
+        response.headers["Retry-After"] = str(state.retry_after)
+        return response
 
     db = await get_session()
-    user = await find_user_by_email(db, email)
-    password_ok = await verify_password_async(user.password_hash if user else None,
-                                              form.password.data or "")
-    if user is None or not password_ok or not user.is_active:
+    user = await check_credentials(db, email, form.password.data or "")
+    if user is None:
         await throttle.record_failure(email, address)
         form.password.data = ""
         return _render(form, 401, BAD_CREDENTIALS)

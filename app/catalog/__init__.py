@@ -1,15 +1,21 @@
 """The shopper catalog: search, facets, sorting and pages at ``/products``.
 
-Module map: :mod:`.query` (the filter -> SQL query layer, shared with the editor and the API),
-:mod:`.facets` (facet counts, totals, price range), :mod:`.search` (highlighting, "Did you
-mean"), :mod:`.params` (URL parameters in and out), :mod:`.listing` (one result page, pagination)
-and :mod:`.views` (the two routes and their renderings). Schema support (the precomputed facet
-ledger, the vocabulary, one index) is migration ``0002_catalog``; ``python -m bench.catalog_sql``
-measures the SQL of a search response.
+Module map, each importing only the ones before it: :mod:`.tree` (the category tree),
+:mod:`.sql` (EXPLAIN estimates, planner settings), :mod:`.filters` (a filter's shape, values
+and WHERE), :mod:`.ordering` (sorts, keysets, cursors), :mod:`.ledger` (the precomputed facet
+counts), :mod:`.page_query` (a page of products, the total) - the query layer shared with the
+editor and the API -, :mod:`.facets` (facet counts, price range), :mod:`.search`
+(highlighting, "Did you mean"), :mod:`.listing_query` (the listing query model every surface
+parses into), :mod:`.params` (the shopper's URL parameters in and out), :mod:`.listing` (one
+result page, pagination) and :mod:`.views` (the two routes and their renderings). Schema
+support (the precomputed facet ledger, the vocabulary, one index) is migration
+``0002_catalog``; ``python -m bench.catalog_sql`` measures the SQL of a search response.
+
+:mod:`.blueprint` holds the blueprint and its search rate limit; importing the package
+registers the routes on it.
 """
 
-from flask import Blueprint
+from . import views  # noqa: F401 - registers the routes on bp
+from .blueprint import bp
 
-bp = Blueprint("catalog", __name__)
-
-from . import views  # noqa: E402,F401
+__all__ = ["bp"]

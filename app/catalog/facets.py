@@ -9,7 +9,8 @@ Each such set is answered by the cheapest source that is still right:
 
 ``precomputed``  the set is broad (active products, no text, no price or attribute filter; any
                  categories and in/out of stock): the ``catalog_facet_counts`` ledger kept by
-                 triggers (migration 0002) - exact and never a scan of ``products``.
+                 triggers (migration 0002, :mod:`.ledger`) - exact and never a scan of
+                 ``products``.
 ``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
                  same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`).
 ``sampled``      a large set: counted on a sample and scaled; shown as "about N". A dense set
@@ -48,14 +49,12 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     Numeric,
     Select,
     Text,
     and_,
-    any_,
     bindparam,
     case,
     cast,
@@ -66,11 +65,9 @@ from sqlalchemy import (
     or_,
     select,
     tablesample,
-    text,
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -85,14 +82,10 @@ from .filters import (
     conditions,
     where_clause,
 )
-from .query import (
-    MAX_MERGED_CATEGORIES,
-    CategoryTree,
-    Total,
-    estimates_statement,
-    per_category,
-    run_estimates,
-)
+from .ledger import LEDGER, count_row, ledger_counts, ledger_select, ledger_values
+from .page_query import Total
+from .sql import MAX_MERGED_CATEGORIES, estimates_statement, per_category, run_estimates
+from .tree import CategoryTree
 
 Source = Literal["precomputed", "exact", "sampled"]
 
@@ -117,7 +110,6 @@ _KEYS: dict[str, ColumnElement[Any]] = {
 }
 _TOTAL = "_total"
 _PRICE = "_price"
-_LEDGER = "_ledger"
 
 
 @dataclass
@@ -144,10 +136,6 @@ class Facet:
     @property
     def approximate(self) -> bool:
         return self.source == "sampled"
-
-    @property
-    def selected(self) -> list[FacetValue]:
-        return [v for v in self.values if v.selected]
 
 
 @dataclass
@@ -220,15 +208,6 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
     return result
-
-
-async def precomputed_total(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> int:
-    """Exact number of products matching a broad filter (see :meth:`ProductFilter.is_broad`)."""
-    if not filt.is_broad():
-        raise ValueError("precomputed_total needs a broad filter")
-    bound = bind_filter(filt, tree)
-    return int(await session.scalar(_ledger_total(bound.shape),
-                                    _ledger_values(bound)))
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -316,27 +295,6 @@ def _id_windows(low: int, high: int, fraction: float) -> tuple[list[tuple[int, i
 
 # -- the statement ------------------------------------------------------------------------------
 
-def _row(branch: str, facet: Any, value: Any, category_id: Any, n: Any,
-         lo: Any = None, hi: Any = None) -> list[ColumnElement[Any]]:
-    """One output row shape for every branch of the UNION ALL."""
-    def typed(expression: Any, type_: Any) -> ColumnElement[Any]:
-        if expression is None:
-            return cast(null(), type_)
-        if isinstance(expression, str):
-            return literal(expression, type_)
-        return cast(expression, type_)
-
-    return [
-        literal(branch, Text).label("branch"),
-        typed(facet, Text).label("facet"),
-        typed(value, Text).label("value"),
-        typed(category_id, Integer).label("category_id"),
-        typed(n, BigInteger).label("n"),
-        typed(lo, Numeric).label("lo"),
-        typed(hi, Numeric).label("hi"),
-    ]
-
-
 def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row).
     Parameters: the filter's, and a sample's (``pct_<set>``, or ``win_<set>_<i>_lo/hi``)."""
@@ -369,7 +327,7 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     category = keys.get("category")
     category_value = case((func.grouping(category) == 0, category), else_=null()) \
         if category is not None else None
-    statement = select(*_row(s.key, facet_label, value, category_value, func.count(),
+    statement = select(*count_row(s.key, facet_label, value, category_value, func.count(),
                              func.min(price), func.max(price)))
     statement = statement.select_from(source).where(condition)
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
@@ -390,7 +348,9 @@ def _sample_values(s: _Set) -> dict[str, Any]:
 def _price_by_category(filt: ProductFilter, bound: BoundFilter) -> bool:
     """Whether the price range is found per selected category (see :func:`_price_select`)."""
     ids = bound.category_ids
-    return bool(ids) and len(ids) <= MAX_MERGED_CATEGORIES and filt.active_only
+    if not ids:
+        return False
+    return len(ids) <= MAX_MERGED_CATEGORIES and filt.active_only
 
 
 def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -> Select[Any]:
@@ -415,51 +375,7 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
         condition = where_clause(shape, skip)
         lo = select(func.min(_c.price)).where(condition).scalar_subquery()
         hi = select(func.max(_c.price)).where(condition).scalar_subquery()
-    return select(*_row(_PRICE, None, None, None, None, lo, hi))
-
-
-def _ledger_conditions(shape: FilterShape, *,
-                       facet: str | None = None) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if shape.stock is not None:
-        out.append(literal_column("in_stock").is_(shape.stock == "in"))
-    if facet is not None:
-        out.append(literal_column("facet") == facet)
-        if shape.category:
-            out.append(literal_column("category_id") == _category_list())
-    return out
-
-
-def _category_list() -> ColumnElement[Any]:
-    """``ANY(:category_list)``: the selected category ids, as one array parameter."""
-    return any_(bindparam("category_list", type_=ARRAY(Integer)))
-
-
-def _ledger_values(bound: BoundFilter) -> dict[str, Any]:
-    return {"category_list": bound.category_ids} if bound.category_ids is not None else {}
-
-
-def _ledger_select(shape: FilterShape) -> Select[Any]:
-    """The ledger summed per facet value: categories over all categories (the category facet
-    ignores its own selection), other facets over the selected categories only."""
-    facet = literal_column("facet")
-    is_category = facet == "category"
-    category_id = case((is_category, literal_column("category_id")), else_=null())
-    value = case((is_category, null()), else_=literal_column("value"))
-    n = func.sum(literal_column("n"))
-    if shape.category:
-        n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
-    statement = select(*_row(_LEDGER, facet, value, category_id, n))
-    statement = statement.select_from(text("catalog_facet_counts"))
-    statement = statement.where(*_ledger_conditions(shape) or [true()])
-    return statement.group_by(facet, value, category_id).having(n != 0)
-
-
-@lru_cache(maxsize=16)
-def _ledger_total(shape: FilterShape) -> Select[Any]:
-    return select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(
-        text("catalog_facet_counts")
-    ).where(*_ledger_conditions(shape, facet="category"))
+    return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
@@ -468,7 +384,7 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
     GROUPING SETS branch per counted set, the price range (``price``: "category" or "match")."""
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
-        branches.append(_ledger_select(shape))
+        branches.append(ledger_select(shape))
     branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
@@ -481,7 +397,7 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
     price = None
     if match.source != "exact" and not _price_from_sample(filt, match):
         price = "category" if _price_by_category(filt, bound) else "match"
-    values = {**bound.values, **_ledger_values(bound)}
+    values = {**bound.values, **ledger_values(bound)}
     for s in sets:
         values.update(_sample_values(s))
     statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price)
@@ -505,7 +421,7 @@ def _sampled_size(rows: list[Any], s: _Set) -> float:
 
 def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
               rows: list[Any]) -> FacetResult:
-    ledger = [r for r in rows if r.branch == _LEDGER]
+    ledger = [r for r in rows if r.branch == LEDGER]
     by_branch: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         by_branch[r.branch].append(r)
@@ -518,14 +434,14 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
-                counts = _ledger_counts(ledger, facet)
+                counts = ledger_counts(ledger, facet)
             else:
                 counts = _counted(by_branch[s.key], facet, s)
             facets[facet] = _facet(filt, tree, facet, counts, s.source)
         if s.key != "match":
             continue
         if s.source == "precomputed":
-            per_category = _ledger_counts(ledger, "category")
+            per_category = ledger_counts(ledger, "category")
             total = Total(sum(n for category_id, n in per_category.items()
                               if selected_ids is None or category_id in selected_ids))
         elif s.source == "exact":
@@ -555,11 +471,6 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         sources={s.key: s.source for s in sets},
         price_approximate=price_approximate,
     )
-
-
-def _ledger_counts(ledger: list[Any], facet: str) -> dict[Any, int]:
-    key = 3 if facet == "category" else 2  # category_id or value column
-    return {row[key]: int(row[4]) for row in ledger if row[1] == facet}
 
 
 def _counted(rows: list[Any], facet: str, s: _Set) -> dict[Any, int]:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,9 +49,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
 from ..data.models import Product
-
-if TYPE_CHECKING:
-    from .query import CategoryTree
+from .tree import CategoryTree
 
 __all__ = [
     "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape",
@@ -69,13 +67,32 @@ SHAPE_CACHE_SIZE = 128
 StockFilter = Literal["in", "out"] | None
 
 _c = Product.__table__.c
+#: ``replacement_traverse`` options: none.
+_NO_OPTIONS: dict[str, Any] = {}
 
 
 # -- the filter ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ProductFilter:
-    """What to match (see :mod:`.query`). Values are used as given (already cleaned)."""
+    """What to match; every field optional. Values are used as given (already cleaned: see
+    :mod:`.listing_query`).
+
+    ``q``            free text: ``websearch_to_tsquery('english', q)`` plus prefix matching on
+                     the last word as typed (see :func:`split_prefix`); blank = no text filter,
+                     text without any word (``%``, ``!!``) matches nothing.
+    ``categories``   category slugs; a parent category includes its sub-categories (OR).
+    ``brands``, ``colours``, ``sizes``
+                     exact attribute values (``attributes->>'brand'`` ...), OR within each.
+    ``min_price``, ``max_price``   inclusive bounds (Decimal).
+    ``stock``        ``"in"`` (stock > 0), ``"out"`` (stock = 0) or None (either).
+    ``include_inactive`` False (shoppers): active products only, ``active`` must be None/True.
+                     True (editors): ``active`` True / False / None = only active, only
+                     inactive, both.
+
+    :func:`filter_conditions` / :func:`where` give its WHERE clauses with the values bound in,
+    for statements of your own (a bulk action "apply to every product matching this filter").
+    """
 
     q: str = ""
     categories: tuple[str, ...] = ()
@@ -156,10 +173,10 @@ def split_prefix(q: str) -> tuple[str, str | None]:
 TextShape = Literal["", "nothing", "words", "prefix", "words+prefix"]
 
 
-def bind_text(q: str) -> tuple[TextShape, dict[str, str]]:
+def bind_text(q: str) -> tuple[TextShape, dict[str, Any]]:
     """The text shape of ``q`` and its parameters (``q_words``, ``q_prefix``, ``q_started``)."""
     head, prefix = split_prefix(q)
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if head:
         values["q_words"] = head
     if prefix:
@@ -178,7 +195,7 @@ def bind_text(q: str) -> tuple[TextShape, dict[str, str]]:
 def tsquery(text: TextShape) -> ColumnElement[Any] | None:
     """The tsquery of a text shape (None without words): typed words AND (the last word as a
     word OR as a prefix), so "brass la" finds "Brass Lamp" while it is being typed."""
-    english = literal_column("'english'::regconfig")
+    english: ColumnElement[Any] = literal_column("'english'::regconfig")
     terms: list[ColumnElement[Any]] = []
     if text in ("words", "words+prefix"):
         terms.append(func.websearch_to_tsquery(english, bindparam("q_words", type_=Text)))
@@ -261,7 +278,8 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
         values["min_price"] = filt.min_price
     if filt.max_price is not None:
         values["max_price"] = filt.max_price
-    active = "only" if filt.active_only else "inactive" if filt.active is False else "any"
+    active: Literal["only", "inactive", "any"] = (
+        "only" if filt.active_only else "inactive" if filt.active is False else "any")
     shape = FilterShape(active=active, text=text, min_price=filt.min_price is not None,
                         max_price=filt.max_price is not None, stock=filt.stock, **facets)
     return BoundFilter(shape, values, ids)
@@ -335,12 +353,12 @@ def with_values(clause: ColumnElement[Any], values: dict[str, Any]) -> ColumnEle
     """A copy of ``clause`` whose named placeholders are replaced by anonymous parameters
     carrying ``values`` - to run it without passing parameters, e.g. inside a statement someone
     else executes, even next to another filter's clauses (the names would clash)."""
-    def give(element: Any) -> Any:
+    def give(element: Any, **_: Any) -> Any:
         if isinstance(element, BindParameter) and element.key in values:
             return literal(values[element.key], element.type)
         return None
 
-    return visitors.replacement_traverse(clause, {}, give)
+    return visitors.replacement_traverse(clause, _NO_OPTIONS, give)
 
 
 def where(filt: ProductFilter, tree: CategoryTree, *,

@@ -11,25 +11,19 @@ keyset pagination - ``find_products(after=...)`` - for the API and the editor.)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import Product
 from .facets import FacetResult, compute_facets
-from .filters import bind_filter
+from .filters import ProductFilter, bind_filter
+from .ordering import Sort
+from .page_query import Total, count_products, find_products
 from .params import CatalogParams
-from .query import (
-    CategoryTree,
-    ProductFilter,
-    Sort,
-    Total,
-    count_products,
-    find_products,
-    load_category_tree,
-)
 from .search import Suggestion, highlight_names, suggest
+from .tree import CategoryTree, load_category_tree
 
 #: Matches reachable by page number (the last page is capped to this).
 MAX_RESULT_WINDOW = 4_800
@@ -107,13 +101,13 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     unknown categories are dropped, a page past the end becomes the last page).
 
     ``rank_candidates``: relevance ranks at most this many matches per block when the match set
-    is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.query._capped_ranking`)."""
+    is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.page_query._capped_ranking`)."""
     tree = await load_category_tree(session)
     notices = list(params.notices)
     unknown = [slug for slug in params.categories if slug not in tree.by_slug]
     if unknown:
-        params = replace(params, categories=tuple(s for s in params.categories
-                                                  if s in tree.by_slug))
+        params = params.model_copy(update={"categories": tuple(s for s in params.categories
+                                                               if s in tree.by_slug)})
         notices.append("We couldn't find the category "
                        + ", ".join(f"“{slug}”" for slug in unknown) + ", so it is not applied.")
     filt = params.filter()
@@ -124,22 +118,22 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         pages = pagination.last_page
         notices.append(f"There {'is' if pages == 1 else 'are'} only {pages:,} "
                        f"page{'' if pages == 1 else 's'} of results, so this is the last one.")
-        params = replace(params, page=pagination.page)
+        params = params.model_copy(update={"page": pagination.page})
 
     sort = params.effective_sort
-    ranking = {"rank_candidates": rank_candidates, "catalog_rows": facets.catalog_rows,
-               "bound": bound}
     products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
                                    offset=pagination.offset, tree=tree, known_total=facets.total,
-                                   **ranking)
+                                   rank_candidates=rank_candidates,
+                                   catalog_rows=facets.catalog_rows, bound=bound)
     if not products and pagination.page > 1 and not facets.total.exact:
         # The estimate promised more pages than there are: count, and show the real last page.
         total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)
         pagination = paginate(pagination.page, pagination.per_page, total)
-        params = replace(params, page=pagination.page)
+        params = params.model_copy(update={"page": pagination.page})
         products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
                                        offset=pagination.offset, tree=tree, known_total=total,
-                                       **ranking)
+                                       rank_candidates=rank_candidates,
+                                       catalog_rows=facets.catalog_rows, bound=bound)
 
     names = await highlight_names(session, filt.q, [p.name for p in products])
     suggestion = None

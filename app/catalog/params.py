@@ -21,21 +21,18 @@ Policy - a request is never a 500:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
 from werkzeug.datastructures import MultiDict
 
-from .query import ProductFilter, Sort
+from ..data.bounds import MAX_PRICE
+from .listing_query import MAX_Q, MAX_VALUES, InStockFlag, ListingQuery
+from .ordering import Sort
 
-MAX_Q = 200
-MAX_VALUES = 30
-MAX_VALUE_LENGTH = 100
-MAX_PRICE = Decimal("99999999.99")
 PER_PAGE_CHOICES = (12, 24, 48, 96)
 DEFAULT_PER_PAGE = 24
 #: Sorts a shopper can ask for (``updated`` is the editors').
@@ -48,18 +45,16 @@ SORT_LABELS = {
     Sort.NAME: "Name",
 }
 
-#: URL name -> (ProductFilter field, label for messages), for the multi-select facets.
+#: URL name -> (ListingQuery field, label for messages), for the multi-select facets.
 MULTI = {
     "category": ("categories", "category", "categories"),
     "brand": ("brands", "brand", "brands"),
     "colour": ("colours", "colour", "colours"),
     "size": ("sizes", "size", "sizes"),
 }
+_PRICE_LABELS = {"min_price": "Minimum price", "max_price": "Maximum price"}
 
-_PRICE = re.compile(r"(?:\d{1,15}(?:\.\d{0,2})?|\.\d{1,2})", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d{1,30}", re.ASCII)
-_ON = {"1", "true", "on", "yes"}
-_OFF = {"", "0", "false", "off", "no"}
 
 
 class ParamError(ValueError):
@@ -71,38 +66,17 @@ class ParamError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class CatalogParams:
-    """One catalog view. ``sort`` None means the default order (relevance with text, else
-    newest); ``notices`` says what was normalised."""
+class CatalogParams(ListingQuery):
+    """One catalog view: the listing query as the shopper's URL gives it (``in_stock`` for
+    ``stock``). ``sort`` None means the default order (relevance with text, else newest);
+    ``notices`` says what was normalised."""
 
-    q: str = ""
-    categories: tuple[str, ...] = ()
-    brands: tuple[str, ...] = ()
-    colours: tuple[str, ...] = ()
-    sizes: tuple[str, ...] = ()
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    in_stock: bool = False
-    sort: Sort | None = None
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-    notices: tuple[str, ...] = field(default=(), compare=False)
-
-    # -- the filter -----------------------------------------------------------------------------
-
-    def filter(self) -> ProductFilter:
-        return ProductFilter(
-            q=self.q, categories=self.categories, brands=self.brands, colours=self.colours,
-            sizes=self.sizes, min_price=self.min_price, max_price=self.max_price,
-            stock="in" if self.in_stock else None,
-        )
+    stock: InStockFlag = Field(None, alias="in_stock", description="Only products in stock.")
+    notices: tuple[str, ...] = Field((), exclude=True)
 
     @property
-    def effective_sort(self) -> Sort:
-        if self.sort is None:
-            return Sort.RELEVANCE if self.filter().has_text else Sort.NEWEST
-        return self.sort
+    def in_stock(self) -> bool:
+        return self.stock == "in"
 
     @property
     def has_filters(self) -> bool:
@@ -111,7 +85,8 @@ class CatalogParams:
                     or self.min_price is not None or self.max_price is not None or self.in_stock)
 
     def values(self, name: str) -> tuple[str, ...]:
-        return getattr(self, MULTI[name][0])
+        values: tuple[str, ...] = getattr(self, MULTI[name][0])
+        return values
 
     # -- writing URLs ---------------------------------------------------------------------------
 
@@ -140,18 +115,21 @@ class CatalogParams:
         return urlencode(self.items())
 
     def with_changes(self, **changes: Any) -> CatalogParams:
-        """A copy with ``changes``; any change other than ``page`` starts again at page 1."""
+        """A copy with ``changes`` (field names); any change other than ``page`` starts again at
+        page 1."""
         if "page" not in changes:
             changes["page"] = 1
-        params = replace(self, notices=(), **changes)
-        if params.sort is Sort.RELEVANCE and not params.filter().has_text:
-            params = replace(params, sort=None)
-        if params.sort is not None and params.sort == params.effective_sort_default():
-            params = replace(params, sort=None)
-        return params
+        return self.model_copy(update={**changes, "notices": ()})._canonical_sort()
+
+    def _canonical_sort(self) -> CatalogParams:
+        """The default order written as no order (so the canonical URL leaves it out)."""
+        default = self.effective_sort_default()
+        if (self.sort is Sort.RELEVANCE and default is not Sort.RELEVANCE) or self.sort == default:
+            return self.model_copy(update={"sort": None})
+        return self
 
     def effective_sort_default(self) -> Sort:
-        return Sort.RELEVANCE if self.filter().has_text else Sort.NEWEST
+        return Sort.RELEVANCE if self.has_text else Sort.NEWEST
 
     def without(self, name: str, value: str | None = None) -> CatalogParams:
         """A copy without one facet value (or a whole parameter when ``value`` is None)."""
@@ -159,15 +137,17 @@ class CatalogParams:
             field_name = MULTI[name][0]
             kept = tuple(v for v in self.values(name) if value is not None and v != value)
             return self.with_changes(**{field_name: kept})
-        defaults = {"q": "", "min_price": None, "max_price": None, "in_stock": False}
-        return self.with_changes(**{name: defaults[name]})
+        defaults = {"q": ("q", ""), "min_price": ("min_price", None),
+                    "max_price": ("max_price", None), "in_stock": ("stock", None)}
+        field_name, default = defaults[name]
+        return self.with_changes(**{field_name: default})
 
     def cleared(self) -> CatalogParams:
         """Same search text, no filters (sort and page size kept)."""
         return CatalogParams(q=self.q, sort=self.sort, per_page=self.per_page).with_changes()
 
 
-def _price_text(value: Decimal) -> str:
+def _price_text(value: Any) -> str:
     text = f"{value:.2f}"
     return text[:-3] if text.endswith(".00") else text
 
@@ -179,65 +159,60 @@ def parse_params(args: Mapping[str, Any] | MultiDict[str, str]) -> CatalogParams
     if not isinstance(args, MultiDict):
         args = MultiDict(args)
     notices: list[str] = []
-
-    q = _clean_text(args.get("q", ""), "q")
-    if len(q) > MAX_Q:
-        raise ParamError("q", f"Search text can be at most {MAX_Q} characters.")
-
-    multi: dict[str, tuple[str, ...]] = {}
-    for name, (field_name, singular, plural) in MULTI.items():
-        values = [_clean_text(v, name) for v in args.getlist(name)]
-        values = list(dict.fromkeys(v for v in values if v))
-        if len(values) > MAX_VALUES:
-            raise ParamError(name, f"Choose at most {MAX_VALUES} {plural}.")
-        if any(len(v) > MAX_VALUE_LENGTH for v in values):
-            raise ParamError(name, f"A {singular} can be at most {MAX_VALUE_LENGTH} characters.")
-        multi[field_name] = tuple(values)
-
-    min_price = _price(args.get("min_price", ""), "min_price", "Minimum price")
-    max_price = _price(args.get("max_price", ""), "max_price", "Maximum price")
-    if min_price is not None and max_price is not None and min_price > max_price:
-        min_price, max_price = max_price, min_price
-        notices.append("The minimum price was above the maximum, so we swapped them.")
-
-    in_stock = _flag(args.get("in_stock", ""), "in_stock", "In stock only")
-
-    sort = _sort(args.get("sort", ""), notices)
-    page = _integer(args.get("page", ""), "page", "Page")
-    if page is None or page < 1:
-        if page is not None:
-            notices.append("Pages start at 1, so we show the first page.")
-        page = 1
-    per_page = _per_page(args.get("per_page", ""), notices)
-
-    params = CatalogParams(q=q, min_price=min_price, max_price=max_price, in_stock=in_stock,
-                           sort=sort, page=page, per_page=per_page, **multi)
-    if params.sort is Sort.RELEVANCE and not params.filter().has_text:
-        params = replace(params, sort=None)
-    if params.sort is not None and params.sort == params.effective_sort_default():
-        params = replace(params, sort=None)
-    return replace(params, notices=tuple(notices))
+    raw = CatalogParams.raw_values(args)
+    # The catalog's own policy first: what it normalises (with a notice) rather than refuses.
+    raw["sort"] = _sort(args.get("sort", ""), notices)
+    deferred: ParamError | None = None  # reported after the fields before it, as they come
+    try:
+        page = _integer(args.get("page", ""), "page", "Page")
+        if page is None or page < 1:
+            if page is not None:
+                notices.append("Pages start at 1, so we show the first page.")
+            page = 1
+        raw["page"] = page
+        raw["per_page"] = _per_page(args.get("per_page", ""), notices)
+    except ParamError as error:
+        deferred = error
+        raw.pop("page", None)
+        raw.pop("per_page", None)
+    try:
+        params = CatalogParams.model_validate(raw)
+    except ValidationError as error:
+        raise _param_error(error.errors()[0]) from None
+    if deferred is not None:
+        raise deferred
+    if params.min_price is not None and params.max_price is not None \
+            and params.min_price > params.max_price:
+        params = params.model_copy(update={"min_price": params.max_price,
+                                           "max_price": params.min_price})
+        notices.insert(0, "The minimum price was above the maximum, so we swapped them.")
+    return params._canonical_sort().model_copy(update={"notices": tuple(notices)})
 
 
-def _clean_text(value: str, name: str) -> str:
-    """Whitespace collapsed; control characters are refused (they are never typed)."""
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
-        raise ParamError(name, "The text contains characters that are not allowed.")
-    return " ".join(value.split())
-
-
-def _price(raw: str, name: str, label: str) -> Decimal | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    if raw.startswith("-") and _PRICE.fullmatch(raw[1:]):
-        raise ParamError(name, f"{label} can't be negative.")
-    if not _PRICE.fullmatch(raw):
-        raise ParamError(name, f"{label} must be a number like 25 or 19.99.")
-    value = Decimal(raw)
-    if value > MAX_PRICE:
-        raise ParamError(name, f"{label} can be at most {MAX_PRICE:,}.")
-    return value
+def _param_error(error: ErrorDetails) -> ParamError:
+    """The shopper's wording of the listing query's first error."""
+    name = str(error["loc"][0])
+    kind = error["type"]
+    if kind == "control_characters":
+        return ParamError(name, "The text contains characters that are not allowed.")
+    if name == "q":
+        return ParamError(name, f"Search text can be at most {MAX_Q} characters.")
+    if name in MULTI:
+        _, singular, plural = MULTI[name]
+        if kind == "too_many_values":
+            return ParamError(name, f"Choose at most {MAX_VALUES} {plural}.")
+        limit = error.get("ctx", {}).get("max_length")
+        return ParamError(name, f"A {singular} can be at most {limit} characters.")
+    if name in _PRICE_LABELS:
+        label = _PRICE_LABELS[name]
+        if kind in ("price_negative", "greater_than_equal"):
+            return ParamError(name, f"{label} can't be negative.")
+        if kind == "less_than_equal":
+            return ParamError(name, f"{label} can be at most {MAX_PRICE:,}.")
+        return ParamError(name, f"{label} must be a number like 25 or 19.99.")
+    if name == "in_stock":
+        return ParamError(name, "In stock only must be on or off.")
+    return ParamError(name, f"{name}: {error['msg']}")  # pragma: no cover - every field above
 
 
 def _integer(raw: str, name: str, label: str) -> int | None:
@@ -247,15 +222,6 @@ def _integer(raw: str, name: str, label: str) -> int | None:
     if not _INTEGER.fullmatch(raw):
         raise ParamError(name, f"{label} must be a whole number.")
     return int(raw)
-
-
-def _flag(raw: str, name: str, label: str) -> bool:
-    value = raw.strip().lower()
-    if value in _ON:
-        return True
-    if value in _OFF:
-        return False
-    raise ParamError(name, f"{label} must be on or off.")
 
 
 def _sort(raw: str, notices: list[str]) -> Sort | None:

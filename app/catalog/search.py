@@ -40,7 +40,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .filters import ProductFilter, TextShape, bind_text, tsquery, where
-from .query import CategoryTree, set_planner_settings
+from .sql import set_planner_settings
+from .tree import CategoryTree
 
 _START, _STOP = "\x01", "\x02"
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"

@@ -27,10 +27,12 @@ from werkzeug.exceptions import NotFound
 
 from ..data.database import get_session
 from ..data.models import Product
-from ..web.htmx import is_htmx, render_page_or_partial
-from . import bp, listing
+from ..web.htmx import is_htmx, render_page_or_partial, retarget_to_messages
+from . import listing
+from .blueprint import bp
 from .facets import round_significant
 from .listing import CatalogPage, load_catalog_page
+from .page_query import Total
 from .params import (
     MULTI,
     PER_PAGE_CHOICES,
@@ -39,7 +41,7 @@ from .params import (
     parse_params,
     sort_choices,
 )
-from .query import Total, load_category_tree
+from .tree import load_category_tree
 
 FORM_SOURCE = "form#catalog-form"
 FACET_LABELS = {"category": "Category", "brand": "Brand", "colour": "Colour", "size": "Size"}
@@ -114,7 +116,7 @@ def category_url(slug: str) -> str:
 def money(value: Decimal | None) -> str:
     if value is None:
         return ""
-    symbol = current_app.config.get("CATALOG_CURRENCY_SYMBOL", "£")
+    symbol = current_app.config["CATALOG_CURRENCY_SYMBOL"]
     return f"{symbol}{value:,.2f}"
 
 
@@ -231,7 +233,6 @@ def _invalid(error: ParamError) -> ResponseReturnValue:
     )
     if is_htmx():
         # Keep the current results; show the message where messages go, and keep the URL.
-        response.headers["HX-Retarget"] = "#messages"
-        response.headers["HX-Reswap"] = "innerHTML"
+        retarget_to_messages(response)
         response.headers["HX-Push-Url"] = "false"
     return response

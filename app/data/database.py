@@ -65,6 +65,10 @@ class AsyncDatabase:
             self._sessionmakers[loop] = async_sessionmaker(engine, expire_on_commit=False)
         return engine
 
+    def current_engine(self) -> AsyncEngine | None:
+        """The running loop's engine if it has been created (metrics read its pool)."""
+        return self._engines.get(asyncio.get_running_loop())
+
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
         """The session factory bound to the running loop's engine."""
         self.engine  # noqa: B018 - creates the engine and its factory on first use
@@ -155,7 +159,7 @@ def init_database(app: Flask) -> AsyncDatabase:
             "max_overflow": config["DB_MAX_OVERFLOW"],
             "pool_timeout": config["DB_POOL_TIMEOUT"],
             "pool_pre_ping": config["DB_POOL_PRE_PING"],
-            "pool_recycle": 1800,
+            "pool_recycle": config["DB_POOL_RECYCLE"],
             "query_cache_size": config["DB_QUERY_CACHE_SIZE"],
             "connect_args": {
                 "prepared_statement_cache_size": config["DB_PREPARED_STATEMENT_CACHE_SIZE"],

@@ -1,15 +1,23 @@
 """The embedded default database: a PostgreSQL server started through ``pgserver``.
 
 Used when no ``DATABASE_URL`` (or, for tests, ``TEST_DATABASE_URL``) is set. The data lives in
-``instance/pgdata`` (git-ignored). ``pgserver`` counts the processes using a data directory and
-stops the server when the last one exits, so Hypercorn workers, the CLI and the tests share it.
+``instance/pgdata`` (git-ignored). ``pgserver`` lists the pids of the processes using a data
+directory in ``pgdata/.handle_pids.json`` and stops the server when the last one releases it, so
+the CLI and the tests share one server. A process that dies without running its exit hooks
+(SIGKILL, OOM, a signal without a handler) stays listed, and the server would then never be
+stopped again: every start and stop here first removes the pids of processes that are gone.
+``flask --app app serve`` (``make run``) is the one owner while it serves: its Hypercorn workers
+get the URL and never hold a handle themselves.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -17,15 +25,71 @@ from psycopg import sql
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def start_embedded_server(instance_path: str | Path):  # -> pgserver.PostgresServer
-    """Start (or join) the embedded server whose data lives under ``instance_path``."""
+HANDLE_FILE = ".handle_pids.json"
+
+# Servers this process started, by data directory, so that it can release exactly its handle.
+_started: dict[Path, Any] = {}
+
+
+def _pgdata(instance_path: str | Path) -> Path:
+    return (Path(instance_path) / "pgdata").expanduser().resolve()
+
+
+def _pgserver() -> Any:
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        import pgserver
+        import pgserver.postgres_server
 
-        pgdata = Path(instance_path) / "pgdata"
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        return pgserver.get_server(pgdata, cleanup_mode="stop")
+        return pgserver.postgres_server
+
+
+def start_embedded_server(instance_path: str | Path) -> Any:  # pgserver.PostgresServer
+    """Start (or join) the embedded server whose data lives under ``instance_path``."""
+    pgdata = _pgdata(instance_path)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    prune_dead_handles(pgdata)
+    server = _pgserver().get_server(pgdata, cleanup_mode="stop")
+    _started[pgdata] = server
+    return server
+
+
+def stop_embedded_server(instance_path: str | Path) -> None:
+    """Release this process's handle on the embedded server under ``instance_path``; the server
+    stops if no other live process holds one. Does nothing if this process started none."""
+    pgdata = _pgdata(instance_path)
+    server = _started.pop(pgdata, None)
+    if server is not None:
+        prune_dead_handles(pgdata)
+        server.cleanup()  # with cleanup_mode="stop": stops the server, keeps the data
+
+
+def prune_dead_handles(pgdata: Path) -> list[int]:
+    """Remove the pids of exited processes from pgserver's handle list; return them."""
+    path = pgdata / HANDLE_FILE
+    # pgserver reads and writes the list under this inter-process lock; so do we.
+    with _pgserver().PostgresServer._lock:
+        if not path.exists():
+            return []
+        pids: list[int] = json.loads(path.read_text())
+        dead = [pid for pid in pids if not _alive(pid)]
+        if dead:
+            path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie has exited: only its status is left)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no procfs: trust kill()
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def ensure_database(admin_dsn: str, name: str) -> None:

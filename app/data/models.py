@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +29,14 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .base import Base
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds ``db.Model`` at run time (``Base`` plus its mixins), so a type
+    # checker cannot see it; what it needs to know is that the models are ``Base`` classes.
+    Model = Base
+else:
+    Model = db.Model
 
 ROLES = ("editor", "admin")
 
@@ -45,7 +53,7 @@ def utcnow_column(**kwargs: Any) -> Mapped[datetime]:
     )
 
 
-class Category(db.Model):
+class Category(Model):
     """A product category; ``parent`` allows one level of sub-categories."""
 
     __tablename__ = "categories"
@@ -65,7 +73,7 @@ class Category(db.Model):
     )
 
 
-class Product(db.Model):
+class Product(Model):
     """A catalog entry. ``version`` guards against lost updates (optimistic locking)."""
 
     __tablename__ = "products"
@@ -128,7 +136,7 @@ class Product(db.Model):
     )
 
 
-class User(db.Model):
+class User(Model):
     """An editor or admin. Emails are unique regardless of case."""
 
     __tablename__ = "users"
@@ -150,7 +158,7 @@ class User(db.Model):
     )
 
 
-class ProductRevision(db.Model):
+class ProductRevision(Model):
     """One change to a product: who, when, how, and the before/after of each changed field.
 
     ``changes`` maps a field name to ``{"before": ..., "after": ...}`` (JSON-safe values).
@@ -177,7 +185,7 @@ class ProductRevision(db.Model):
     )
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 digest is stored."""
 
     __tablename__ = "api_tokens"

@@ -74,14 +74,8 @@ def price_text(value: Decimal | str | None) -> str | None:
 
 def snapshot(product: Product) -> dict[str, Any]:
     """The product's tracked fields as a flat, JSON-safe mapping (the unit of diffs/restores)."""
-    state: dict[str, Any] = {
-        "name": product.name,
-        "price": price_text(product.price),
-        "stock": product.stock,
-        "category_id": product.category_id,
-        "is_active": product.is_active,
-        "description": product.description,
-    }
+    state: dict[str, Any] = {field: getattr(product, field) for field in TRACKED_FIELDS}
+    state["price"] = price_text(product.price)
     attributes = product.attributes or {}
     for key in ATTRIBUTE_KEYS:
         state[f"{ATTRIBUTE_PREFIX}{key}"] = attributes.get(key)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -198,9 +200,11 @@ def category_rows() -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def generate_products(count: int, seed: int, category_ids: dict[str, int]) -> list[tuple]:
+def generate_products(count: int, seed: int,
+                      category_ids: Mapping[str, int | str]) -> list[tuple[Any, ...]]:
     """Rows for COPY into ``products`` (name, slug, description, price, stock, is_active,
-    attributes, category_id, created_at, updated_at)."""
+    attributes, category_id, created_at, updated_at); ``category_ids`` maps each category slug
+    to its id, or to a stand-in that the caller swaps for the id later."""
     rng = random.Random(seed)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     rows = []
@@ -311,7 +315,9 @@ async def seed_catalog(engine: AsyncEngine, *, products: int, seed: int, replace
                 for row in generated]
         del generated
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(
+        driver = raw.driver_connection  # asyncpg's own connection (None only once closed)
+        assert driver is not None
+        await driver.copy_records_to_table(
             "products", records=rows, columns=PRODUCT_COLUMNS
         )
     async with engine.begin() as connection:  # fresh statistics for the planner

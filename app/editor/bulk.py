@@ -16,7 +16,7 @@ from ..auth.access import editor_required
 from ..data import products as svc
 from ..data.database import get_session
 from ..web.htmx import is_htmx
-from . import bp
+from .blueprint import bp
 from .forms import BulkForm
 from .listing import (
     EditorFilters,
@@ -24,14 +24,14 @@ from .listing import (
     matching_ids,
 )
 from .rendering import done, message_fragment, page_or_fragment
-from .rows import table_context
+from .table import PAGE, REGION, table_context
 
 MAX_IDS_PER_REQUEST = 1000  # a page shows 50; selections come from one page at a time
 
 
 def _limits() -> tuple[int, int]:
     config = current_app.config
-    return int(config.get("BULK_CONFIRM_LIMIT", 500)), int(config.get("BULK_MAX_ROWS", 20_000))
+    return int(config["BULK_CONFIRM_LIMIT"]), int(config["BULK_MAX_ROWS"])
 
 
 class BulkRefused(Exception):
@@ -79,10 +79,9 @@ def _confirmation(count: int, limit: int) -> ResponseReturnValue:
                "changed without confirming.")
     fields = [(name, value) for name, values in request.form.lists() for value in values
               if name not in ("csrf_token", "confirm")]
-    context = {"message": message, "count": count, "fields": fields}
     if not is_htmx():
         return page_or_fragment("editor/message.html", "partials/editor/bulk_confirm.html",
-                                status=428, **context)
+                                status=428, message=message, count=count, fields=fields)
     return message_fragment(message, 428, template="partials/editor/bulk_confirm.html",
                             fields=fields, count=count)
 
@@ -126,6 +125,5 @@ async def bulk() -> ResponseReturnValue:
                       f"product{'' if result.matched == 1 else 's'}."}
     if not is_htmx():
         return done(notice, url_for("editor.products", **filters.args()))
-    return page_or_fragment("editor/products.html", "partials/editor/table.html", notice=notice,
-                            **await table_context(session, filters))
+    return page_or_fragment(PAGE, REGION, notice=notice, **await table_context(session, filters))
 

@@ -1,6 +1,8 @@
-"""Flask-WTF forms of the editor. Field checks reuse the product service's own cleaners
-(:func:`app.data.products.clean_field`), so a field shows exactly the message the service would
-give, and the service stays the last word (e.g. whether a category still exists).
+"""Flask-WTF forms of the editor. Product fields are checked by the product rules themselves
+(:mod:`app.data.products.validation`): a form hands its values to :func:`parse_update` /
+:func:`parse_create` (lax: form strings) and shows each message under its field, so the editor
+shows exactly what the service and the API would say, and the service stays the last word
+(e.g. whether a category still exists).
 
 CSRF is checked for every state-changing request by the app-wide ``CSRFProtect`` (header from
 htmx, hidden field from plain forms), so the forms themselves do not check it a second time.
@@ -8,7 +10,8 @@ htmx, hidden field from plain forms), so the forms themselves do not check it a 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,11 +24,20 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional
 
 from ..data.models import ROLES
-from ..data.products import ATTRIBUTE_KEYS, clean_field
-from ..data.users import MIN_PASSWORD_LENGTH
+from ..data.products import (
+    ATTRIBUTE_KEYS,
+    ProductCreate,
+    ProductUpdate,
+    ProductValidationError,
+    parse_create,
+    parse_update,
+)
+from ..data.users import MAX_EMAIL, MIN_PASSWORD_LENGTH
+
+P = TypeVar("P", ProductCreate, ProductUpdate)
 
 
 def as_choices(pairs: Any) -> list[SelectChoice]:
@@ -34,21 +46,42 @@ def as_choices(pairs: Any) -> list[SelectChoice]:
 
 
 class NoCsrfForm(FlaskForm):
+    """A form without its own CSRF field (see the module docstring)."""
+
     class Meta:
         csrf = False  # CSRFProtect already refused the request if the token was wrong
 
 
-class Cleans:
-    """A validator that runs the product service's cleaner for ``name``."""
+class ProductFieldsForm(NoCsrfForm):
+    """A form of product fields, validated by the product rules (see the module docstring)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def product_data(self) -> dict[str, Any]:
+        """The raw values, keyed as the product rules expect."""
+        raise NotImplementedError
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def validate_update(self) -> ProductUpdate | None:
+        """The values as a change, or None with each message under its field."""
+        return self._parsed(parse_update)
+
+    def validate_create(self) -> ProductCreate | None:
+        """The values as a new product, or None with each message under its field."""
+        return self._parsed(parse_create)
+
+    def _parsed(self, parse: Callable[..., P]) -> P | None:
+        valid = self.validate()
         try:
-            clean_field(self.name, field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
+            parsed = parse(self.product_data(), strict=False)
+        except ProductValidationError as error:
+            self.add_product_errors(error.errors)
+            return None
+        return parsed if valid else None
+
+    def add_product_errors(self, errors: Mapping[str, str]) -> None:
+        """Show the product rules' (or the service's) messages under their fields."""
+        for key, message in errors.items():
+            field = getattr(self, key.removeprefix("attributes."), None)
+            if isinstance(field, Field):
+                field.errors = [*field.errors, message]
 
 
 def _category_coerce(value: Any) -> int | None:
@@ -58,22 +91,20 @@ def _category_coerce(value: Any) -> int | None:
         return None
 
 
-class ProductRowForm(NoCsrfForm):
+class ProductRowForm(ProductFieldsForm):
     """One table row in edit mode (create uses it too)."""
 
-    name = StringField("Name", validators=[Cleans("name")])
-    price = StringField("Price", validators=[Cleans("price")])
-    stock = StringField("Stock", default="0", validators=[Cleans("stock")])
-    category_id = SelectField("Category", coerce=_category_coerce, validate_choice=False,
-                              validators=[Cleans("category_id")])
+    name = StringField("Name")
+    price = StringField("Price")
+    stock = StringField("Stock", default="0")
+    category_id = SelectField("Category", coerce=_category_coerce, validate_choice=False)
     is_active = BooleanField("Active", default=True)
-    brand = StringField("Brand", validators=[Cleans("attributes.brand")])
-    colour = StringField("Colour", validators=[Cleans("attributes.colour")])
-    material = StringField("Material", validators=[Cleans("attributes.material")])
-    size = StringField("Size", validators=[Cleans("attributes.size")])
+    brand = StringField("Brand")
+    colour = StringField("Colour")
+    material = StringField("Material")
+    size = StringField("Size")
 
     def product_data(self) -> dict[str, Any]:
-        """The service's input mapping (see app.data.products)."""
         return {
             "name": self.name.data,
             "price": self.price.data,
@@ -83,19 +114,19 @@ class ProductRowForm(NoCsrfForm):
             "attributes": {key: getattr(self, key).data or None for key in ATTRIBUTE_KEYS},
         }
 
-    def add_service_errors(self, errors: dict[str, str]) -> None:
-        for key, message in errors.items():
-            name = key.removeprefix("attributes.")
-            field = getattr(self, name, None)
-            if isinstance(field, Field):
-                field.errors = [*field.errors, message]
 
+class StockForm(ProductFieldsForm):
+    """The stock cell of a row."""
 
-class StockForm(NoCsrfForm):
-    stock = StringField("Stock", validators=[Cleans("stock")])
+    stock = StringField("Stock")
+
+    def product_data(self) -> dict[str, Any]:
+        return {"stock": self.stock.data}
 
 
 class BulkForm(NoCsrfForm):
+    """A bulk action; :data:`ACTIONS` also feeds the form's ``<select>`` in the template."""
+
     ACTIONS = {
         "activate": "Activate",
         "deactivate": "Deactivate",
@@ -114,18 +145,16 @@ class BulkForm(NoCsrfForm):
 
 
 class CategoryForm(NoCsrfForm):
-    name = StringField("Name", validators=[
-        InputRequired("Enter a name."),
-        Length(max=120, message="Name can be at most 120 characters."),
-    ])
-    parent_id = SelectField("Parent", coerce=_category_coerce, validate_choice=False,
-                            validators=[Optional()])
+    """A category's name and parent; :mod:`app.data.categories` checks them."""
+
+    name = StringField("Name")
+    parent_id = SelectField("Parent", coerce=_category_coerce, validate_choice=False)
 
 
 class UserCreateForm(NoCsrfForm):
     email = EmailField("Email", validators=[
         InputRequired("Enter an email address."),
-        Length(max=254, message="The email can be at most 254 characters.")])
+        Length(max=MAX_EMAIL, message=f"The email can be at most {MAX_EMAIL} characters.")])
     password = PasswordField("Password", validators=[
         InputRequired("Enter a password."),
         Length(min=MIN_PASSWORD_LENGTH, max=1024,

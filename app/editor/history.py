@@ -9,12 +9,14 @@ from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
 from ..data import products as svc
+from ..data.categories import category_choices
 from ..data.database import get_session
+from ..data.lookups import get_or_404
 from ..data.models import Product
 from ..data.revisions import FIELD_LABELS, list_revisions, restorable_versions
 from ..web.htmx import is_htmx
-from . import bp
-from .rendering import category_choices, done, page_or_fragment
+from .blueprint import bp
+from .rendering import done, page_or_fragment
 
 SOURCE_LABELS = {"create": "Created", "inline": "Table edit", "bulk": "Bulk action",
                  "api": "API", "restore": "Restore", "duplicate": "Duplicated",
@@ -31,8 +33,8 @@ def _value(field: str, value: Any, categories: dict[int, str]) -> str:
     return str(value)
 
 
-async def _render(product: Product, *, status: int = 200, notice: dict | None = None,
-                  ) -> ResponseReturnValue:
+async def _render(product: Product, *, status: int = 200,
+                  notice: dict[str, Any] | None = None) -> ResponseReturnValue:
     session = await get_session()
     categories = dict(await category_choices(session))
     entries = []
@@ -50,10 +52,8 @@ async def _render(product: Product, *, status: int = 200, notice: dict | None = 
 
 
 async def _product(product_id: int) -> Product:
-    product = await svc.get_product(await get_session(), product_id)
-    if product is None:
-        abort(404, "That product does not exist (any more).")
-    return product
+    return await get_or_404(await get_session(), Product, product_id, load=svc.WITH_CATEGORY,
+                            fresh=True)
 
 
 @bp.get("/products/<id64:product_id>/history")
@@ -74,8 +74,6 @@ async def restore(product_id: int) -> ResponseReturnValue:
     try:
         result = await svc.restore_version(session, product_id, to_version=int(to_version),
                                            expected_version=int(version), user_id=g.user.id)
-    except svc.ProductNotFound:
-        abort(404, "That product does not exist (any more).")
     except svc.RestoreError as error:
         await session.rollback()
         return await _render(await _product(product_id), status=422,

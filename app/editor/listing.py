@@ -1,37 +1,33 @@
-"""What the editor table shows: the editor's filters, read from the query string, turned into
-the catalog's own query (:mod:`app.catalog.query`), so that the editor table and the shopper
-catalog agree on what a search or a category means.
+"""What the editor table shows: the editor's filters, read from the query string into the
+catalog's listing query (:class:`~app.catalog.listing_query.ListingQuery`) and run by the
+catalog's own query layer (:mod:`app.catalog.page_query`), so that the editor table and the
+shopper catalog agree on what a search or a category means.
 
 Editors also see inactive products (``status``: all / active / inactive) and can pick
 out-of-stock ones. :class:`EditorFilters` is also what bulk actions use for "all matching the
-filter", so a bulk action touches exactly the rows the editor was looking at.
+filter", so a bulk action touches exactly the rows the editor was looking at. The editor's
+policy for a bad value is the default instead: the filter form never answers with an error.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
 
-from sqlalchemy import and_, func, select, true
+from pydantic import BeforeValidator, Field, ValidationError
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..catalog.query import (
-    CategoryTree,
-    ProductFilter,
-    Sort,
-    Total,
-    count_products,
-    filter_conditions,
-    find_products,
-    load_category_tree,
-)
+from ..catalog.filters import ProductFilter, filter_conditions
+from ..catalog.listing_query import MAX_ATTRIBUTE_VALUE, MAX_Q, ListingQuery, Stock
+from ..catalog.ordering import Sort
+from ..catalog.page_query import Total, count_products, find_products
+from ..catalog.tree import CategoryTree, load_category_tree
 from ..data.models import Product
 
 PER_PAGE = 50
-MAX_QUERY = 200
 MAX_PAGE = 10_000
 SORTS = {
     "newest": "Newest first",
@@ -43,78 +39,81 @@ SORTS = {
 }
 STATUSES = {"all": "Active and inactive", "active": "Active only", "inactive": "Inactive only"}
 STOCKS = {"all": "Any stock", "out": "Out of stock", "in": "In stock"}
+_ACTIVE = {"all": None, "active": True, "inactive": False}
 
 
-MAX_PRICE = Decimal("99999999.99")
+def _stock_choice(value: Any) -> Any:
+    """The stock menu's value: "all" (or blank) is no stock filter."""
+    return None if value in ("", "all") else value
 
 
-def _price(value: str) -> Decimal | None:
-    """A price bound from the query string, or None if it is not a sensible one."""
-    if not value or len(value) > 14:
-        return None
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        return None
-    return price if price.is_finite() and 0 <= price <= MAX_PRICE else None
+class EditorFilters(ListingQuery):
+    """The editor table's listing query: one category and one brand (the form's fields),
+    ``status`` for active/inactive, ``stock`` from a menu, fifty products a page."""
 
+    stock: Annotated[Stock, BeforeValidator(_stock_choice)] = None
+    status: Literal["all", "active", "inactive"] = "all"
+    sort: Sort | None = Sort.NEWEST
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    per_page: int = PER_PAGE
 
-@dataclass(frozen=True)
-class EditorFilters:
-    q: str = ""
-    category: str = ""
-    brand: str = ""
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    status: str = "all"
-    stock: str = "all"
-    sort: str = "newest"
-    page: int = 1
-
-    FIELDS = ("q", "category", "brand", "min_price", "max_price", "status", "stock", "sort",
-              "page")
+    #: Query-string names of the editor's filters, in the order links carry them.
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "q", "category", "brand", "min_price", "max_price", "status", "stock", "sort", "page")
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any], prefix: str = "") -> EditorFilters:
-        """Read (and bound) the filters; unknown values fall back to the defaults."""
+        """Read (and bound) the filters; a value the listing query refuses is the default."""
 
         def arg(name: str) -> str:
             value = args.get(prefix + name)
             return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
         page = arg("page")
-        category = arg("category")
-        return cls(
-            q=" ".join(arg("q").split())[:MAX_QUERY],
-            category=category if len(category) <= 140 else "",
-            brand=" ".join(arg("brand").split())[:100],
-            min_price=_price(arg("min_price")),
-            max_price=_price(arg("max_price")),
-            status=arg("status") if arg("status") in STATUSES else "all",
-            stock=arg("stock") if arg("stock") in STOCKS else "all",
-            sort=arg("sort") if arg("sort") in SORTS else "newest",
-            page=max(1, min(int(page), MAX_PAGE)) if page.isdigit() and len(page) < 7 else 1,
-        )
+        raw: dict[str, Any] = {
+            "q": " ".join(arg("q").split())[:MAX_Q],
+            "category": [arg("category")],
+            "brand": [" ".join(arg("brand").split())[:MAX_ATTRIBUTE_VALUE]],
+            "min_price": arg("min_price"),
+            "max_price": arg("max_price"),
+            "status": arg("status"),
+            "stock": arg("stock"),
+            "sort": arg("sort"),
+            "page": max(1, min(int(page), MAX_PAGE)) if page.isdigit() and len(page) < 7 else 1,
+        }
+        while True:
+            try:
+                return cls.model_validate(raw)
+            except ValidationError as error:
+                refused = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+                if not refused & raw.keys():  # pragma: no cover - every field has a default
+                    return cls()
+                for name in refused:
+                    raw.pop(name, None)
+
+    @property
+    def category(self) -> str:
+        return self.categories[0] if self.categories else ""
+
+    @property
+    def brand(self) -> str:
+        return self.brands[0] if self.brands else ""
+
+    @property
+    def stock_choice(self) -> str:
+        """The stock menu's value (``STOCKS``)."""
+        return self.stock or "all"
 
     def args(self, **changes: Any) -> dict[str, Any]:
         """Query-string arguments (defaults left out), for links and hidden inputs."""
-        current = replace(self, **changes)
+        current = self.model_copy(update=changes)
         defaults = EditorFilters()
         return {name: getattr(current, name) for name in self.FIELDS
                 if getattr(current, name) != getattr(defaults, name)}
 
-    def product_filter(self) -> ProductFilter:
-        """The catalog query's filter: editors include inactive products."""
-        return ProductFilter(
-            q=self.q,
-            categories=(self.category,) if self.category else (),
-            brands=(self.brand,) if self.brand else (),
-            min_price=self.min_price,
-            max_price=self.max_price,
-            stock=None if self.stock == "all" else self.stock,  # type: ignore[arg-type]
-            include_inactive=True,
-            active={"all": None, "active": True, "inactive": False}[self.status],
-        )
+    def filter(self) -> ProductFilter:
+        """The catalog query's filter: editors include inactive products (``status``)."""
+        return self.product_filter(include_inactive=True, active=_ACTIVE[self.status])
 
 
 @dataclass(frozen=True)
@@ -132,21 +131,21 @@ class ProductPage:
 async def list_products(session: AsyncSession, filters: EditorFilters,
                         tree: CategoryTree | None = None) -> ProductPage:
     tree = tree or await load_category_tree(session)
-    filt = filters.product_filter()
+    filt = filters.filter()
     total = await count_products(session, filt, tree=tree)
     pages = max(1, math.ceil(total.value / PER_PAGE))
     page = min(filters.page, pages, MAX_PAGE)
-    items = await find_products(session, filt, sort=Sort(filters.sort), limit=PER_PAGE,
+    items = await find_products(session, filt, sort=filters.sort, limit=PER_PAGE,
                                 offset=(page - 1) * PER_PAGE, tree=tree)
     if not items and page > 1 and not total.exact:  # the estimate overshot: show the last page
-        items = await find_products(session, filt, sort=Sort(filters.sort), limit=PER_PAGE,
+        items = await find_products(session, filt, sort=filters.sort, limit=PER_PAGE,
                                     offset=0, tree=tree)
         page = 1
     return ProductPage(items=items, total=total, page=page, per_page=PER_PAGE)
 
 
-def _where(filters: EditorFilters, tree: CategoryTree):
-    conditions = filter_conditions(filters.product_filter(), tree)
+def _where(filters: EditorFilters, tree: CategoryTree) -> ColumnElement[bool]:
+    conditions = filter_conditions(filters.filter(), tree)
     return and_(*conditions) if conditions else true()
 
 

@@ -1,5 +1,5 @@
 """Responses of the editor: a fragment for htmx (plus a notice for the ``#messages`` region),
-a full page otherwise, and the categories every row form offers."""
+a full page otherwise; and the 404 for a product that is gone, whichever view noticed."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import flash, make_response, redirect, render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from ..data.models import Category
-from ..web.htmx import is_htmx
+from ..data.products import ProductNotFound
+from ..web.errors import error_response
+from ..web.htmx import is_htmx, retarget_to_messages
+from .blueprint import bp
+
+PRODUCT_GONE = "That product does not exist (any more)."
 
 
 def notice_html(notice: dict[str, Any] | None) -> str:
@@ -52,19 +53,11 @@ def message_fragment(message: str, status: int, /, *, kind: str = "error",
                      template: str = "partials/editor/message.html",
                      **context: Any) -> ResponseReturnValue:
     """A message for htmx's ``#messages`` region, whatever element made the request."""
-    response = make_response(render_template(template, message=message, kind=kind, **context),
-                             status)
-    response.headers["HX-Retarget"] = "#messages"
-    response.headers["HX-Reswap"] = "innerHTML"
-    return response
+    return retarget_to_messages(make_response(
+        render_template(template, message=message, kind=kind, **context), status))
 
 
-async def category_choices(session: AsyncSession) -> list[tuple[int, str]]:
-    """(id, label) of every category, sub-categories as "Parent › Child", sorted."""
-    parent = aliased(Category)
-    rows = (await session.execute(
-        select(Category.id, Category.name, parent.name)
-        .outerjoin(parent, parent.id == Category.parent_id)
-    )).all()
-    labelled = [(row[0], f"{row[2]} › {row[1]}" if row[2] else row[1]) for row in rows]
-    return sorted(labelled, key=lambda item: item[1].casefold())
+@bp.errorhandler(ProductNotFound)
+def product_gone(error: ProductNotFound) -> ResponseReturnValue:
+    """The product service found no such product (deleted meanwhile, or never there)."""
+    return error_response(404, PRODUCT_GONE)

@@ -3,34 +3,34 @@ soft delete with undo, duplicate.
 
 Every state change sends the row's ``version``; the product service writes only if it is still
 current and otherwise returns the current row, which is shown beside the editor's values (409)
-so they can choose. Each endpoint answers htmx with the row fragment (``<tr>``) and a plain
-browser with a full page.
+so they can choose (:mod:`.conflicts`). Each endpoint answers htmx with the row fragment
+(``<tr>``) and a plain browser with a full page. A product deleted meanwhile is a 404
+(:func:`.rendering.product_gone`).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from flask import abort, g, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
-from ..catalog.query import load_category_tree
 from ..data import products as svc
+from ..data.categories import category_choices
 from ..data.database import get_session
+from ..data.lookups import get_or_404
 from ..data.models import Product
-from ..data.products import ATTRIBUTE_KEYS
 from ..web.htmx import is_htmx
-from . import bp
+from .blueprint import bp
+from .conflicts import ROW_PAGE, conflict_response
 from .forms import ProductRowForm, StockForm, as_choices
-from .listing import SORTS, STATUSES, STOCKS, EditorFilters, list_products
-from .rendering import category_choices, done, fragment, page_or_fragment
+from .listing import EditorFilters
+from .rendering import done, fragment, page_or_fragment
+from .table import PAGE, REGION, table_context
 
-ROW_PAGE = "editor/product.html"
 ROW = "partials/editor/row.html"
 ROW_FORM = "partials/editor/row_form.html"
-ROW_CONFLICT = "partials/editor/row_conflict.html"
 STALE_FORM = "This form is missing the product's version. Reload the page and try again."
 
 
@@ -42,13 +42,11 @@ def _version() -> int:
 
 
 async def _product_or_404(product_id: int) -> Product:
-    product = await svc.get_product(await get_session(), product_id)
-    if product is None:
-        abort(404, "That product does not exist (any more).")
-    return product
+    return await get_or_404(await get_session(), Product, product_id, load=svc.WITH_CATEGORY,
+                            fresh=True)
 
 
-def _row(product: Product, *, status: int = 200, notice: dict | None = None,
+def _row(product: Product, *, status: int = 200, notice: dict[str, Any] | None = None,
          **context: Any) -> ResponseReturnValue:
     return page_or_fragment(ROW_PAGE, ROW, status=status, notice=notice, product=product,
                             title=product.name, **context)
@@ -59,7 +57,7 @@ def _form_for(product: Product) -> ProductRowForm:
     return ProductRowForm(formdata=None, data={
         "name": product.name, "price": f"{product.price:.2f}", "stock": str(product.stock),
         "category_id": product.category_id, "is_active": product.is_active,
-        **{key: attributes.get(key) or "" for key in ATTRIBUTE_KEYS},
+        **{key: attributes.get(key) or "" for key in svc.ATTRIBUTE_KEYS},
     })
 
 
@@ -77,25 +75,14 @@ async def _row_form(form: ProductRowForm, *, product: Product | None, version: i
 @bp.get("/")
 @editor_required
 async def index() -> ResponseReturnValue:
-    from flask import redirect
-
     return redirect(url_for("editor.products"))
 
 
 @bp.get("/products")
 @editor_required
 async def products() -> ResponseReturnValue:
-    session = await get_session()
-    context = await table_context(session, EditorFilters.from_args(request.args))
-    return page_or_fragment("editor/products.html", "partials/editor/table.html", **context)
-
-
-async def table_context(session: Any, filters: EditorFilters) -> dict[str, Any]:
-    """Everything the table region and the products page render."""
-    tree = await load_category_tree(session)
-    return {"filters": filters, "page": await list_products(session, filters, tree),
-            "tree": tree, "categories": await category_choices(session), "sorts": SORTS,
-            "statuses": STATUSES, "stocks": STOCKS}
+    context = await table_context(await get_session(), EditorFilters.from_args(request.args))
+    return page_or_fragment(PAGE, REGION, **context)
 
 
 # -- one row ------------------------------------------------------------------------------------
@@ -122,89 +109,27 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     version = _version()
     product = await _product_or_404(product_id)
     form = ProductRowForm(formdata=request.form)
-    if not form.validate():
+    changes = form.validate_update()
+    if changes is None:
         return await _row_form(form, product=product, version=version, status=422)
     try:
-        result = await svc.update_product(session, product_id, form.product_data(),
+        result = await svc.update_product(session, product_id, changes,
                                           expected_version=version, user_id=g.user.id,
                                           source="inline")
-    except svc.ProductNotFound:
-        abort(404, "That product does not exist (any more).")
     except svc.ProductValidationError as error:
         # Nothing was written. No rollback here: it would expire the product rendered below;
         # the request's teardown ends the transaction.
-        form.add_service_errors(error.errors)
+        form.add_product_errors(error.errors)
         return await _row_form(form, product=product, version=version, status=422)
     if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
-        return await _conflict(result.current, form.product_data(),
-                               url_for("editor.save_row", product_id=product_id), "put")
+        return await conflict_response(result.current, changes.values(),
+                                       url_for("editor.save_row", product_id=product_id), "put")
     await session.commit()
     notice = {"text": f"Saved “{result.product.name}”." if result.changed
               else f"No changes to “{result.product.name}”."}
     if not is_htmx():
         return done(notice, url_for("editor.products"))
     return _row(result.product)
-
-
-# -- conflicts ----------------------------------------------------------------------------------
-
-def _display(field: str, value: Any, categories: dict[int, str]) -> str:
-    if value is None or value == "":
-        return "—"
-    if field == "category_id":
-        return categories.get(value, f"#{value} (deleted)") if isinstance(value, int) else "—"
-    if field == "is_active":
-        return "Active" if value else "Inactive"
-    if field == "price":
-        try:
-            return f"{Decimal(str(value)):.2f}"
-        except ArithmeticError:
-            return str(value)
-    return str(value)
-
-
-def _flatten(data: dict[str, Any]) -> dict[str, Any]:
-    flat = {k: v for k, v in data.items() if k != "attributes"}
-    for key, value in (data.get("attributes") or {}).items():
-        flat[key] = value
-    return flat
-
-
-CONFLICT_FIELDS = (("name", "Name"), ("price", "Price"), ("stock", "Stock"),
-                   ("category_id", "Category"), ("is_active", "Active"),
-                   *((key, key.capitalize()) for key in ATTRIBUTE_KEYS))
-
-
-async def _conflict(current: Product, mine: dict[str, Any], overwrite_url: str,
-                    method: str) -> ResponseReturnValue:
-    """409: the editor's values beside the current ones, with "save mine" and "keep theirs"."""
-    categories = dict(await category_choices(await get_session()))
-    theirs = _flatten({
-        "name": current.name, "price": current.price, "stock": current.stock,
-        "category_id": current.category_id, "is_active": current.is_active,
-        "attributes": {key: (current.attributes or {}).get(key) for key in ATTRIBUTE_KEYS},
-    })
-    mine_flat = _flatten(mine)
-    rows = []
-    for field, label in CONFLICT_FIELDS:
-        if field not in mine_flat:
-            continue
-        mine_text = _display(field, mine_flat[field], categories)
-        theirs_text = _display(field, theirs.get(field), categories)
-        rows.append({"label": label, "mine": mine_text, "theirs": theirs_text,
-                     "differs": mine_text != theirs_text})
-    hidden = {}
-    for field, value in mine_flat.items():
-        if field == "is_active" and method == "patch":
-            hidden[field] = "1" if value else "0"  # the single-field endpoint's values
-        elif field == "is_active":
-            if value:
-                hidden[field] = "y"  # a checked checkbox; unchecked is simply absent
-        elif value is not None:
-            hidden[field] = str(value)
-    return page_or_fragment(ROW_PAGE, ROW_CONFLICT, status=409, product=current, rows=rows,
-                            hidden=hidden, overwrite_url=overwrite_url, method=method,
-                            title=current.name)
 
 
 # -- single-field edits -------------------------------------------------------------------------
@@ -216,7 +141,7 @@ async def set_active(product_id: int) -> ResponseReturnValue:
     wanted = request.values.get("is_active")
     if wanted not in ("0", "1"):
         abort(400, "Say whether the product should be active.")
-    return await _single_field(product_id, {"is_active": wanted == "1"},
+    return await _single_field(product_id, svc.ProductUpdate(is_active=wanted == "1"),
                                url_for("editor.set_active", product_id=product_id))
 
 
@@ -225,26 +150,24 @@ async def set_active(product_id: int) -> ResponseReturnValue:
 async def set_stock(product_id: int) -> ResponseReturnValue:
     """Change the stock from the row; a bad number is shown next to the stock field (422)."""
     form = StockForm(formdata=request.form)
-    if not form.validate():
+    changes = form.validate_update()
+    if changes is None:
         _version()
         product = await _product_or_404(product_id)
         return _row(product, status=422, stock_error=form.stock.errors[0],
                     stock_value=form.stock.data)
-    return await _single_field(product_id, {"stock": form.stock.data},
+    return await _single_field(product_id, changes,
                                url_for("editor.set_stock", product_id=product_id))
 
 
-async def _single_field(product_id: int, data: dict[str, Any], url: str,
+async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
                         notice: str | None = None) -> ResponseReturnValue:
     session = await get_session()
     version = _version()
-    try:
-        result = await svc.update_product(session, product_id, data, expected_version=version,
-                                          user_id=g.user.id, source="inline")
-    except svc.ProductNotFound:
-        abort(404, "That product does not exist (any more).")
+    result = await svc.update_product(session, product_id, changes, expected_version=version,
+                                      user_id=g.user.id, source="inline")
     if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
-        return await _conflict(result.current, data, url, "patch")
+        return await conflict_response(result.current, changes.values(), url, "patch")
     await session.commit()
     text = (notice or "Saved “{name}”.").format(name=result.product.name)
     if not is_htmx():
@@ -260,14 +183,12 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
     """Soft delete: the product is hidden from shoppers; the notice offers Undo."""
     session = await get_session()
     version = _version()
-    try:
-        result = await svc.deactivate_product(session, product_id, expected_version=version,
-                                              user_id=g.user.id, source="inline")
-    except svc.ProductNotFound:
-        abort(404, "That product does not exist (any more).")
+    result = await svc.deactivate_product(session, product_id, expected_version=version,
+                                          user_id=g.user.id, source="inline")
     if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
-        return await _conflict(result.current, {"is_active": False},
-                               url_for("editor.set_active", product_id=product_id), "patch")
+        return await conflict_response(
+            result.current, {"is_active": False},
+            url_for("editor.set_active", product_id=product_id), "patch")
     await session.commit()
     product = result.product
     notice = {"text": f"“{product.name}” is now hidden from shoppers.",
@@ -282,7 +203,7 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
 @editor_required
 async def reactivate(product_id: int) -> ResponseReturnValue:
     """Undo a soft delete (version-checked like every change)."""
-    return await _single_field(product_id, {"is_active": True},
+    return await _single_field(product_id, svc.ProductUpdate(is_active=True),
                                url_for("editor.set_active", product_id=product_id),
                                notice="“{name}” is shown to shoppers again.")
 
@@ -294,10 +215,7 @@ async def reactivate(product_id: int) -> ResponseReturnValue:
 async def duplicate(product_id: int) -> ResponseReturnValue:
     """Copy the product (inactive, "… (copy)"); htmx inserts the new row after the original."""
     session = await get_session()
-    try:
-        copy = await svc.duplicate_product(session, product_id, user_id=g.user.id)
-    except svc.ProductNotFound:
-        abort(404, "That product does not exist (any more).")
+    copy = await svc.duplicate_product(session, product_id, user_id=g.user.id)
     await session.commit()
     notice = {"text": f"Created “{copy.name}” (inactive until you activate it)."}
     if not is_htmx():
@@ -318,13 +236,14 @@ async def new_row() -> ResponseReturnValue:
 async def create() -> ResponseReturnValue:
     session = await get_session()
     form = ProductRowForm(formdata=request.form)
-    if not form.validate():
+    new_product = form.validate_create()
+    if new_product is None:
         return await _row_form(form, product=None, version=None, status=422)
     try:
-        product = await svc.create_product(session, form.product_data(), user_id=g.user.id)
+        product = await svc.create_product(session, new_product, user_id=g.user.id)
     except svc.ProductValidationError as error:
         await session.rollback()
-        form.add_service_errors(error.errors)
+        form.add_product_errors(error.errors)
         return await _row_form(form, product=None, version=None, status=422)
     await session.commit()
     notice = {"text": f"Created “{product.name}”."}

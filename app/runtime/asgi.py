@@ -18,23 +18,42 @@ import secrets
 import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .bridge import greenlet_spawn
-
-if TYPE_CHECKING:
-    from .flask_app import VitrineFlask
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+
+class ServedApp(Protocol):
+    """What the adapter needs of the app it serves (:class:`~.flask_app.VitrineFlask`)."""
+
+    @property
+    def config(self) -> Mapping[str, Any]: ...
+
+    @property
+    def extensions(self) -> Mapping[str, Any]: ...
+
+    def wsgi_app(self, environ: Any, start_response: Any) -> Iterable[bytes]: ...
+
+    async def run_shutdown_hooks(self) -> None: ...
+
 log = logging.getLogger("vitrine.request")
 
 ABORT_KEY = "vitrine.abort"
 REQUEST_ID_KEY = "vitrine.request_id"
+#: Why a request was answered 503, when the app (not the adapter) decided it (for metrics).
+UNAVAILABLE_KEY = "vitrine.unavailable"
+#: The app's observer of requests (:class:`RequestObserver`), in ``app.extensions``.
+OBSERVER_KEY = "vitrine.request_observer"
+#: The id of the request being handled. Each ASGI request runs in its own task, hence its own
+#: context, and the bridge greenlet shares it: every log line of the request can carry the id.
+current_request_id: ContextVar[str | None] = ContextVar("vitrine_request_id", default=None)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _FILE_CHUNK = 64 * 1024
 #: Seconds a request runs before the adapter starts watching its client and its deadline.
@@ -73,14 +92,38 @@ class BodyTooLarge(Exception):
     """The request body exceeded ``MAX_CONTENT_LENGTH``."""
 
 
+def split_path(scope: Scope) -> tuple[str, str]:
+    """``(SCRIPT_NAME, PATH_INFO)`` for an ASGI scope, as in asgiref's ``WsgiToAsgi``.
+
+    Under the ASGI spec (and Hypercorn since 0.17) ``path`` is the whole request path, prefix
+    included, and ``root_path`` is the prefix the app is mounted at: ``/shop/products`` with
+    ``root_path=/shop`` is PATH_INFO ``/products``, so URLs the app builds get the prefix once.
+    The prefix is removed only at a segment boundary (``/shopping`` is not under ``/shop``); a
+    path without it (a proxy that already stripped it) is passed on whole.
+    """
+    root_path = scope.get("root_path", "").rstrip("/")
+    path: str = scope["path"]
+    if root_path and (path == root_path or path.startswith(root_path + "/")):
+        path = path[len(root_path):]
+    return root_path, path
+
+
+def make_request_id(client_id: str | None) -> str:
+    """The client's ``X-Request-ID`` when well-formed, else a new process-unique id."""
+    if client_id is not None and _REQUEST_ID.match(client_id):
+        return client_id
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+
+
 def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     """Translate an ASGI HTTP scope and its body into a PEP 3333 environ."""
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client") or ("", 0)
+    script_name, path_info = split_path(scope)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
-        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "SCRIPT_NAME": script_name.encode("utf-8").decode("latin-1"),
+        "PATH_INFO": path_info.encode("utf-8").decode("latin-1"),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1]),
@@ -112,7 +155,7 @@ def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     return environ
 
 
-def call_wsgi(app: Any, environ: dict[str, Any]) -> WSGIResult:
+def call_wsgi(app: ServedApp, environ: dict[str, Any]) -> WSGIResult:
     """Run ``app.wsgi_app`` (inside a bridge greenlet) and drain its response iterable."""
     result = WSGIResult()
 
@@ -161,10 +204,12 @@ class _Watch:
     async def _watch(self) -> None:
         try:
             async with asyncio.timeout_at(self._deadline):
-                if self._receive is None:  # no client to listen to: only the deadline applies
+                receive = self._receive
+                if receive is None:  # no client to listen to: only the deadline applies
                     await asyncio.get_running_loop().create_future()
-                while (await self._receive())["type"] != "http.disconnect":
-                    pass
+                else:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
             self.reason = "client_disconnected"
         except TimeoutError:
             self.reason = "timeout"
@@ -176,10 +221,27 @@ class _Watch:
             self._watcher.cancel()
 
 
+class RequestObserver:
+    """What the adapter reports about each request; this default ignores it.
+
+    :mod:`app.ops.metrics` installs one under ``app.extensions[OBSERVER_KEY]``. The calls are
+    synchronous, on the loop, a few per request: they must be cheap.
+    """
+
+    def waiting(self, delta: int) -> None:
+        """A request started (+1) or stopped (-1) waiting for a slot."""
+
+    def running(self, delta: int) -> None:
+        """A request took (+1) or gave back (-1) a slot."""
+
+    def finished(self, environ: dict[str, Any], status: int, seconds: float, outcome: str) -> None:
+        """A request ended with ``status`` (499: no response) after ``seconds``."""
+
+
 class ASGIAdapter:
     """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
 
-    def __init__(self, app: VitrineFlask) -> None:
+    def __init__(self, app: ServedApp) -> None:
         self.app = app
         config = app.config
         self.max_body = int(config.get("MAX_CONTENT_LENGTH") or 0) or None
@@ -187,6 +249,7 @@ class ASGIAdapter:
         self.request_timeout = float(config["REQUEST_TIMEOUT"])
         self.retry_after = int(config["RETRY_AFTER_SECONDS"])
         self.max_concurrent = int(config["MAX_CONCURRENT_REQUESTS"])
+        self.observer: RequestObserver = app.extensions.get(OBSERVER_KEY) or RequestObserver()
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -200,16 +263,11 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Open the worker's resources at startup and dispose of them at shutdown."""
+        """Dispose of the worker's resources at shutdown. Nothing needs opening at startup:
+        the connection pool is created on the worker's loop by its first request."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                try:
-                    await self.app.run_startup_hooks()
-                except Exception as exc:  # report to the server, which refuses to start
-                    log.exception("startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.app.run_shutdown_hooks()
@@ -248,15 +306,20 @@ class ASGIAdapter:
 
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id = self._request_id(scope)
+        header = next((v for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
+        request_id = make_request_id(None if header is None else header.decode("latin-1"))
+        current_request_id.set(request_id)
         try:
             body = await self.read_body(scope, receive)
         except BodyTooLarge:
             environ = build_environ(scope, b"")
             environ[REQUEST_ID_KEY] = request_id
-            result = await self._render_abort(environ, 413)
-            await self._send(send, result, request_id)
-            self._log(scope, result.status, started, request_id, "body_too_large")
+            refused = await self._render_abort(environ, 413)
+            self.observer.finished(
+                environ, refused.status, time.perf_counter() - started, "body_too_large"
+            )
+            await self._send(send, refused, request_id)
+            self._log(scope, refused.status, started, request_id, "body_too_large")
             return
         except asyncio.CancelledError:
             self._log(scope, 499, started, request_id, "client_disconnected")
@@ -280,6 +343,15 @@ class ASGIAdapter:
         timeout) or ``timeout`` (cancelled after the request timeout), both answered 503 with
         ``Retry-After``; or ``client_disconnected`` with no response at all.
         """
+        started = time.perf_counter()
+        result, outcome = await self._execute_watched(environ, receive)
+        status = 499 if result is None else result.status
+        self.observer.finished(environ, status, time.perf_counter() - started, outcome)
+        return result, outcome
+
+    async def _execute_watched(
+        self, environ: dict[str, Any], receive: Receive | None
+    ) -> tuple[WSGIResult | None, str]:
         task = asyncio.current_task()
         assert task is not None
         watch = _Watch(task, receive, self.request_timeout)
@@ -298,17 +370,22 @@ class ASGIAdapter:
     async def _run_in_slot(self, environ: dict[str, Any]) -> tuple[WSGIResult, str]:
         slots = self._slots_for_loop()
         if slots.locked():  # full: wait in line, but not for longer than the queue timeout
+            self.observer.waiting(1)
             try:
                 async with asyncio.timeout(self.queue_timeout):
                     await slots.acquire()
             except TimeoutError:
                 return await self._render_abort(environ, 503), "overloaded"
+            finally:
+                self.observer.waiting(-1)
         else:
             await slots.acquire()  # returns at once
+        self.observer.running(1)
         try:
             return await greenlet_spawn(call_wsgi, self.app, environ), "ok"
         finally:
             slots.release()
+            self.observer.running(-1)
 
     async def _render_abort(self, environ: dict[str, Any], code: int) -> WSGIResult:
         """Let Flask render an error page (HTML, fragment or JSON) for a refused request."""
@@ -330,16 +407,6 @@ class ASGIAdapter:
             return
         await send({"type": "http.response.body", "body": b"".join(result.body)})
 
-    @staticmethod
-    def _request_id(scope: Scope) -> str:
-        """The client's ``X-Request-ID`` when well-formed, else a new process-unique id."""
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _REQUEST_ID.match(candidate):
-                    return candidate
-        return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
-
     def _log(
         self, scope: Scope, status: int, started: float, request_id: str, outcome: str
     ) -> None:
@@ -360,4 +427,6 @@ class ASGIAdapter:
 
 __all__ = [
     "ABORT_KEY", "ASGIAdapter", "FileWrapper", "REQUEST_ID_KEY", "WSGIResult", "build_environ",
+    "OBSERVER_KEY", "RequestObserver", "UNAVAILABLE_KEY", "current_request_id", "make_request_id",
+    "split_path",
 ]

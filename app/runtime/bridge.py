@@ -8,6 +8,7 @@ context, so the request context Flask pushes inside the greenlet is visible to t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -42,10 +43,8 @@ def await_in_greenlet(awaitable: Awaitable[T]) -> T:
 def make_sync(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     """Wrap an ``async def`` so Flask can call it synchronously from inside the bridge."""
 
+    @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> T:
         return await_in_greenlet(func(*args, **kwargs))
 
-    run.__name__ = getattr(func, "__name__", "async_view")
-    run.__doc__ = func.__doc__
-    run.__wrapped__ = func  # type: ignore[attr-defined]
     return run

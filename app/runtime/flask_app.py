@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from http import HTTPStatus
+from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -12,12 +14,15 @@ from flask.testing import FlaskClient
 from werkzeug.test import run_wsgi_app
 from werkzeug.wsgi import get_current_url
 
-from .asgi import ABORT_KEY, ASGIAdapter, Receive, Scope, Send
+from .asgi import ABORT_KEY, REQUEST_ID_KEY, ASGIAdapter, Receive, Scope, Send, make_request_id
 from .bridge import make_sync
 from .loop_thread import LoopThread
 
 T = TypeVar("T")
 Hook = Callable[[], Awaitable[None]]
+
+#: Where unexpected exceptions are logged (:mod:`app.web.errors` logs the ones it catches here).
+errors_log = logging.getLogger("vitrine.errors")
 
 
 class VitrineFlask(Flask):
@@ -32,7 +37,6 @@ class VitrineFlask(Flask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.loop_thread = LoopThread()
-        self._startup_hooks: list[Hook] = []
         self._shutdown_hooks: list[Hook] = []
         self._asgi: ASGIAdapter | None = None
         self.test_client_class = BridgedTestClient
@@ -49,13 +53,21 @@ class VitrineFlask(Flask):
             self._asgi = ASGIAdapter(self)
         return self._asgi
 
+    # Flask.__call__ is the WSGI entry (environ, start_response); this app is served as ASGI
+    # instead, so the signature differs on purpose (WSGI callers use blocking_wsgi).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         await self.asgi(scope, receive, send)
 
     def blocking_wsgi(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        """Serve one WSGI request synchronously, running it on the app's loop thread."""
+        """Serve one WSGI request synchronously, running it on the app's loop thread.
+
+        Like a served request it carries a request id (the client's ``X-Request-ID`` if
+        well-formed), which the error log shows and the response echoes.
+        """
+        request_id = make_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        environ[REQUEST_ID_KEY] = request_id
         result, _outcome = self.loop_thread.run(self.asgi.execute(environ))
         assert result is not None  # only a disconnecting ASGI client gets no response
         try:
@@ -64,7 +76,8 @@ class VitrineFlask(Flask):
             phrase = ""
         start_response(
             f"{result.status} {phrase}",
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers]
+            + [("X-Request-ID", request_id)],
         )
         if result.file is not None:
             with result.file.file as handle:
@@ -75,21 +88,21 @@ class VitrineFlask(Flask):
         """Run ``coro`` to completion on the app's loop thread (for code with no loop)."""
         return self.loop_thread.run(coro)
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def on_startup(self, hook: Hook) -> Hook:
-        """Register a coroutine function awaited when a server worker starts."""
-        self._startup_hooks.append(hook)
-        return hook
+    def log_exception(
+        self, exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None]
+    ) -> None:
+        """Log an exception no error handler caught (one raised by a handler itself or by an
+        ``after_request`` hook) the way the handlers log theirs: with the request id."""
+        errors_log.error("unhandled error", exc_info=exc_info,
+                         extra={"request_id": request.environ.get(REQUEST_ID_KEY),
+                                "path": request.path})
 
+    # -- lifecycle -------------------------------------------------------------------------
     def on_shutdown(self, hook: Hook) -> Hook:
         """Register a coroutine function awaited when a worker, or the loop thread, stops."""
         self._shutdown_hooks.append(hook)
         self.loop_thread.on_stop(hook)
         return hook
-
-    async def run_startup_hooks(self) -> None:
-        for hook in self._startup_hooks:
-            await hook()
 
     async def run_shutdown_hooks(self) -> None:
         for hook in reversed(self._shutdown_hooks):
@@ -115,7 +128,8 @@ class BridgedTestClient(FlaskClient):
     """
 
     def run_wsgi_app(self, environ: dict[str, Any], buffered: bool = False) -> Any:
-        app: VitrineFlask = self.application  # type: ignore[assignment]
+        app = self.application
+        assert isinstance(app, VitrineFlask), "BridgedTestClient serves VitrineFlask apps only"
         self._add_cookies_to_wsgi(environ)
         rv = run_wsgi_app(app.blocking_wsgi, environ, buffered=buffered)
         url = urlsplit(get_current_url(environ))

@@ -1,18 +1,34 @@
 """Error responses in the form the client can use: JSON for the API, a fragment for htmx
 (retargeted to the page's message area), a full page for a browser. Tracebacks and SQL never
-reach a client; they go to the log with the request id."""
+reach a client; they go to the log with the request id.
+
+An unexpected exception (a bug, not a refused request or an unavailable database) is also
+*reported*: :func:`report_unexpected` sends Flask's ``got_request_exception``, which Flask sends
+itself only when no handler catches the exception. Vitrine's catch-all handler does catch it (to
+render the friendly page), so it sends the signal in Flask's place; error reporting (Sentry's
+Flask integration, see :mod:`.reporting`) and tests subscribe to it.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    got_request_exception,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from ..runtime.asgi import REQUEST_ID_KEY
-from .htmx import is_htmx
+from ..runtime.asgi import REQUEST_ID_KEY, UNAVAILABLE_KEY
+from .htmx import is_htmx, retarget_to_messages
 
 log = logging.getLogger("vitrine.errors")
 
@@ -41,7 +57,7 @@ def error_response(
     message: str | None = None,
     *,
     retry_after: int | None = None,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     """Build the error response for the current request in its client's format."""
     message = message or MESSAGES.get(code, "Error")
@@ -51,12 +67,9 @@ def error_response(
             body.update(extra)
         response = make_response(jsonify(body), code)
     elif is_htmx():
-        response = make_response(
+        response = retarget_to_messages(make_response(
             render_template("partials/error.html", code=code, message=message), code
-        )
-        # Show it in the page's message area instead of swapping it into, say, a table row.
-        response.headers["HX-Retarget"] = "#messages"
-        response.headers["HX-Reswap"] = "innerHTML"
+        ))
     else:
         response = make_response(render_template("error.html", code=code, message=message), code)
     if retry_after is not None:
@@ -86,26 +99,34 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PoolTimeout)
     def handle_pool_timeout(error: PoolTimeout) -> Response:
         log.warning("connection pool exhausted", extra=_request_fields())
+        request.environ[UNAVAILABLE_KEY] = "pool_timeout"
         return error_response(503, retry_after=retry_after)
 
     @app.errorhandler(DBAPIError)
     def handle_database_error(error: DBAPIError) -> Response:
         if error.connection_invalidated or _is_connection_error(error):
             log.warning("database unavailable: %s", error.orig, extra=_request_fields())
+            request.environ[UNAVAILABLE_KEY] = "db_unavailable"
             return error_response(503, retry_after=retry_after)
-        log.exception("database error", extra=_request_fields())
+        report_unexpected(app, error)
         return error_response(500)
 
+    # HTTPExceptions never get here: Flask hands them to the more specific handler above.
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        if isinstance(error, HTTPException):
-            return handle_http_exception(error)
-        original = getattr(error, "original_exception", error)
-        if _is_connect_failure(original):
-            log.warning("database unreachable: %r", original, extra=_request_fields())
+        if _is_connect_failure(error):
+            log.warning("database unreachable: %r", error, extra=_request_fields())
+            request.environ[UNAVAILABLE_KEY] = "db_unavailable"
             return error_response(503, retry_after=retry_after)
-        log.error("unhandled error", exc_info=original, extra=_request_fields())
+        report_unexpected(app, error)
         return error_response(InternalServerError.code)
+
+
+def report_unexpected(app: Flask, error: BaseException) -> None:
+    """Log ``error`` with its traceback and the request id, and send ``got_request_exception``
+    (once per exception) as Flask does for an exception no handler catches."""
+    log.error("unhandled error", exc_info=error, extra=_request_fields())
+    got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=error)
 
 
 #: SQLSTATEs meaning "the server is not there for you right now": connection exceptions (08...),
@@ -148,5 +169,5 @@ def _is_connect_failure(error: BaseException) -> bool:
     return False
 
 
-def _request_fields() -> dict:
+def _request_fields() -> dict[str, Any]:
     return {"request_id": request.environ.get(REQUEST_ID_KEY), "path": request.path}

@@ -32,3 +32,15 @@ def add_vary_header(response: Response) -> Response:
     if not request.path.startswith("/static/"):
         response.vary.add("HX-Request")
     return response
+
+
+#: The page region every page has for notices and errors (``templates/base.html``).
+MESSAGES_REGION = "#messages"
+
+
+def retarget_to_messages(response: Response) -> Response:
+    """Make htmx put this response into the page's message region instead of the element that
+    asked (an error or a question must never be swapped into, say, a table row)."""
+    response.headers["HX-Retarget"] = MESSAGES_REGION
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response

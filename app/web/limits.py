@@ -1,20 +1,17 @@
-"""Rate limits (Flask-Limiter) on sign-in attempts, catalog search and the JSON API.
+"""Rate limits (Flask-Limiter): one limiter per app, and a way for each area to put its routes
+under a shared limit.
 
-Storage is Redis when ``REDIS_URL`` is set, so a limit holds across Hypercorn workers and
-machines; without it each worker counts in memory (fine for development, not for production).
-If Redis stops answering, the limiter logs it and falls back to in-memory counting instead of
-failing requests (``RATELIMIT_SWALLOW_ERRORS`` / ``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``).
+Storage is Redis when ``RATELIMIT_STORAGE_URI`` or ``REDIS_URL`` names one, so a limit holds
+across Hypercorn workers and machines; without it each worker counts in memory (fine for
+development, not for production). If Redis stops answering, the limiter logs it and falls back
+to in-memory counting instead of failing requests (``RATELIMIT_SWALLOW_ERRORS`` /
+``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``).
 
 Counters are per client address (``request.remote_addr``; put the app behind a proxy that sets
-it, e.g. Werkzeug's ``ProxyFix``). Each area has one counter shared by its routes:
-
-========  ========================================  ======================
-scope     what is counted                           config key
-========  ========================================  ======================
-login     ``POST`` to a sign-in endpoint            ``RATELIMIT_LOGIN``
-search    ``GET /products`` (the shopper search)    ``RATELIMIT_SEARCH``
-api       every request under ``/api/v1``           ``RATELIMIT_API``
-========  ========================================  ======================
+it, e.g. Werkzeug's ``ProxyFix``). This module knows no area: each one attaches its own limit
+with :func:`limit_blueprint` (sign-in attempts in :mod:`app.auth`, the shopper search in
+:mod:`app.catalog`, every request in :mod:`app.api`), naming the config key that holds it
+(``RATELIMIT_LOGIN``, ``RATELIMIT_SEARCH``, ``RATELIMIT_API``).
 
 A refused request gets 429 with ``Retry-After`` in its client's format (JSON for the API, a
 fragment for htmx, a page for a browser) through :func:`app.web.errors.error_response`.
@@ -32,38 +29,36 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+from flask.sansio.app import App
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from .errors import error_response
 
 EXTENSION_KEY = "vitrine_limiter"
+_REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
 
-#: Endpoints whose POST is a sign-in attempt (``auth`` blueprint, issue 4).
-LOGIN_ENDPOINTS = frozenset({"auth.login"})
-#: The shopper search.
-SEARCH_ENDPOINTS = frozenset({"catalog.index"})
+
+def redis_storage_url(config: Mapping[str, Any]) -> str | None:
+    """The Redis that rate limits (and the sign-in lockout) count in, or None for memory."""
+    url = config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL")
+    return url if isinstance(url, str) and url.startswith(_REDIS_SCHEMES) else None
 
 
 def init_app(app: Flask) -> None:
     """Attach a limiter to ``app`` unless ``RATELIMIT_ENABLED`` is false."""
     config = app.config
-    config.setdefault("RATELIMIT_ENABLED", True)
-    config.setdefault("RATELIMIT_LOGIN", "10 per minute")
-    config.setdefault("RATELIMIT_SEARCH", "300 per minute")
-    config.setdefault("RATELIMIT_API", "600 per minute")
-    config.setdefault("RATELIMIT_KEY_PREFIX", "vitrine")
-    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
     if not config["RATELIMIT_ENABLED"]:
         return
 
-    redis_url = config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL")
-    storage_options: dict = {}
-    if redis_url and redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+    redis_url = redis_storage_url(config)
+    storage_options: dict[str, Any] = {}
+    if redis_url is not None:
         storage_options = {
             "key_prefix": config["RATELIMIT_KEY_PREFIX"],
             "socket_timeout": 0.5,
@@ -78,7 +73,6 @@ def init_app(app: Flask) -> None:
     )
     limiter.init_app(app)
     app.extensions[EXTENSION_KEY] = limiter
-    _apply_limits(app, limiter)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(error: RateLimitExceeded) -> Response:
@@ -86,27 +80,35 @@ def init_app(app: Flask) -> None:
         return error_response(429, retry_after=retry_after_seconds(limiter), extra=extra)
 
 
-def _apply_limits(app: Flask, limiter: Limiter) -> None:
-    from ..api import bp as api_bp
-    from ..auth import bp as auth_bp
-    from ..catalog import bp as catalog_bp
+def limit_blueprint(bp: Blueprint, setting: str, *, scope: str,
+                    methods: list[str] | None = None, endpoints: Collection[str] | None = None,
+                    error_message: str | None = None) -> None:
+    """Count requests to ``bp`` against one limit shared by its routes, read from
+    ``app.config[setting]`` (e.g. "10 per minute") when ``bp`` is registered on an app.
 
-    config = app.config
-    limiter.shared_limit(
-        config["RATELIMIT_LOGIN"], scope="login", methods=["POST"],
-        exempt_when=lambda: request.endpoint not in LOGIN_ENDPOINTS,
-        error_message="Too many sign-in attempts.",
-    )(auth_bp)
-    limiter.shared_limit(
-        config["RATELIMIT_SEARCH"], scope="search", methods=["GET"],
-        exempt_when=lambda: request.endpoint not in SEARCH_ENDPOINTS,
-    )(catalog_bp)
-    limiter.shared_limit(config["RATELIMIT_API"], scope="api")(api_bp)
+    ``methods`` and ``endpoints`` narrow what counts (only ``POST`` to ``auth.login``, say);
+    ``scope`` names the counter. Nothing happens on an app whose rate limiting is disabled.
+    Call it where ``bp`` is created, before the app registers it.
+    """
+    exempt_when: Callable[[], bool] | None = None
+    if endpoints is not None:
+        counted = frozenset(endpoints)
+
+        def exempt_when() -> bool:
+            return request.endpoint not in counted
+
+    @bp.record_once
+    def attach(state: BlueprintSetupState) -> None:
+        limiter = get_limiter(state.app)
+        if limiter is not None:
+            limiter.shared_limit(state.app.config[setting], scope=scope, methods=methods,
+                                 exempt_when=exempt_when, error_message=error_message)(bp)
 
 
-def get_limiter(app: Flask | None = None) -> Limiter | None:
+def get_limiter(app: App | None = None) -> Limiter | None:
     """The app's limiter, or None when rate limiting is disabled."""
-    return (app or current_app).extensions.get(EXTENSION_KEY)
+    limiter: Limiter | None = (app or current_app).extensions.get(EXTENSION_KEY)
+    return limiter
 
 
 def retry_after_seconds(limiter: Limiter) -> int:

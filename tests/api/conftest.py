@@ -62,17 +62,3 @@ def catalog(sql) -> dict[str, int]:
 def send_json(client, method: str, url: str, body, headers=None):
     return client.open(url, method=method, data=json.dumps(body),
                        headers={"Content-Type": "application/json", **(headers or {})})
-
-
-def login(client, email: str = EDITOR_EMAIL, password: str = EDITOR_PASSWORD):
-    """Sign in through the real form (CSRF token taken from the rendered page)."""
-    import re
-
-    page = client.get("/auth/login")
-    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data) or re.search(
-        rb'value="([^"]+)"[^>]*name="csrf_token"', page.data)
-    assert match, "the sign-in page must carry a CSRF token"
-    response = client.post("/auth/login", data={"email": email, "password": password,
-                                                 "csrf_token": match.group(1).decode()})
-    assert response.status_code in (302, 303), response.data[:500]
-    return response

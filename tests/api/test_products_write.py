@@ -119,9 +119,11 @@ def test_writes_without_a_token_are_401(client, sql, catalog, method, path, body
 
 
 def test_a_signed_in_cookie_session_alone_cannot_write(client, sql, editor, catalog):
-    from .conftest import login
+    from tests.support.clients import signed_in
 
-    login(client)
+    from .conftest import EDITOR_EMAIL
+
+    signed_in(client, EDITOR_EMAIL)
     response = send_json(client, "PATCH", f"/api/v1/products/{catalog['lamp']}", {"stock": 0},
                          {"If-Match": '"1"'})
     assert response.status_code == 401

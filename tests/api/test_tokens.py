@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 
 from app.api.tokens import authenticate, hash_token
+from tests.support.clients import signed_in
 
-from .conftest import login, send_json
+from .conftest import EDITOR_EMAIL, send_json
 
 
 def signed_in_csrf(client) -> str:
-    login(client)
+    signed_in(client, EDITOR_EMAIL)
     response = client.get("/api/v1/tokens")
     assert response.status_code == 200
     return response.headers["X-CSRFToken"]
@@ -39,7 +40,7 @@ def test_signed_in_editor_gets_a_token_shown_once_and_stored_hashed(client, sql,
 
 
 def test_issuing_without_csrf_is_refused(client, sql, editor):
-    login(client)
+    signed_in(client, EDITOR_EMAIL)
     response = send_json(client, "POST", "/api/v1/tokens", {"name": "no csrf"})
     assert response.status_code == 400 and response.is_json
     assert sql.scalar("SELECT count(*) FROM api_tokens") == 1
@@ -81,7 +82,7 @@ def test_an_editor_cannot_revoke_someone_elses_token(client, sql, editor):
 
 def test_session_revoke_needs_csrf(client, sql, editor):
     token_id = sql.scalar("SELECT id FROM api_tokens")
-    login(client)
+    signed_in(client, EDITOR_EMAIL)
     assert client.delete(f"/api/v1/tokens/{token_id}").status_code == 400
     csrf = client.get("/api/v1/tokens").headers["X-CSRFToken"]
     assert client.delete(f"/api/v1/tokens/{token_id}",

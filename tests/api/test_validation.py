@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.data.products import MAX_DESCRIPTION
+from app.data.products.validation import MAX_DESCRIPTION
 
 from .conftest import send_json
 
@@ -101,3 +101,22 @@ def test_unknown_route_and_method_are_json(client):
     assert "GET" in response.headers["Allow"]
     response = client.post("/api/v1/products/lamp-slug")
     assert response.status_code == 405 and response.is_json
+
+
+@pytest.mark.parametrize("body,field,message", [
+    ({"price": "1.00", "category_id": 1}, "name", "Enter a name."),
+    ({"name": "Lamp", "price": "-1", "category_id": 1}, "price", "Price cannot be negative."),
+    ({"name": "Lamp", "price": "1.234", "category_id": 1}, "price",
+     "Price can have at most two decimal places."),
+    ({"name": "Lamp", "price": "1", "category_id": 1, "stock": "3"}, "stock",
+     "Stock must be a whole number."),
+    ({"name": "Lamp", "price": "1", "category_id": 0}, "category_id", "Choose a category."),
+    ({"name": "Lamp", "price": "1", "category_id": 999_999}, "category_id",
+     "That category does not exist."),
+])
+def test_refusals_use_the_product_rules_wording(client, editor, catalog, body, field, message):
+    """The API validates with the data layer's product rules, so a client reads the same
+    message the editor shows under the field."""
+    response = send_json(client, "POST", "/api/v1/products", body, editor.headers)
+    assert response.status_code == 422
+    assert response.json["fields"][field] == message

@@ -1,9 +1,5 @@
 import pytest
 
-from tests.editor.clients import EditorClient, csrf_from, sign_in_client
-
-__all__ = ["EditorClient", "csrf_from", "sign_in_client"]
-
 
 @pytest.fixture(autouse=True)
 def _fresh_login_throttle(app):

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .conftest import EditorClient, csrf_from, sign_in_client
+from tests.support.clients import EditorClient, sign_in_client
+from tests.support.html import csrf_token
 
 ADMIN_ONLY = re.compile(r"^/editor/(categories|users)")
 
@@ -29,7 +30,7 @@ def editor_routes(app) -> list[tuple[str, str]]:
 def anonymous_with_csrf(app) -> EditorClient:
     """Nobody signed in, but holding a valid CSRF token, so the role check is what answers."""
     client = EditorClient(app.test_client())
-    client.csrf = csrf_from(client.client.get("/auth/login").get_data(as_text=True))
+    client.csrf = csrf_token(client.client.get("/auth/login").data)
     return client
 
 

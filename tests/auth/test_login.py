@@ -6,18 +6,8 @@ import pytest
 
 from app.auth.redirects import safe_next
 from app.auth.views import BAD_CREDENTIALS
-
-from .conftest import csrf_from, sign_in_client
-
-PASSWORD = "correct horse battery"
-
-
-def login(client, email, password=PASSWORD, next_=None, environ=None):
-    page = client.get("/auth/login").get_data(as_text=True)
-    data = {"email": email, "password": password, "csrf_token": csrf_from(page)}
-    if next_ is not None:
-        data["next"] = next_
-    return client.post("/auth/login", data=data, environ_base=environ or {})
+from tests.support.clients import PASSWORD, sign_in, sign_in_client
+from tests.support.html import csrf_token
 
 
 def test_the_sign_in_page_is_a_form_with_a_csrf_token(client):
@@ -31,7 +21,7 @@ def test_the_sign_in_page_is_a_form_with_a_csrf_token(client):
 
 def test_correct_credentials_sign_in_and_open_the_editor(client, sql):
     sql.user("ed@example.com")
-    response = login(client, "ED@example.com")
+    response = sign_in(client, "ED@example.com")
     assert response.status_code == 302
     assert response.headers["Location"] == "/editor/products"
     assert client.get("/editor/products").status_code == 200
@@ -40,14 +30,23 @@ def test_correct_credentials_sign_in_and_open_the_editor(client, sql):
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(client, sql):
     sql.user("ed@example.com")
-    cookie = login(client, "ed@example.com").headers["Set-Cookie"]
+    cookie = sign_in(client, "ed@example.com").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_production_cookies_are_secure():
-    from app.config import ProductionConfig
+def test_production_cookies_are_secure(database_url):
+    """The session cookie a production server sends is marked Secure (and HttpOnly, Lax)."""
+    from app import create_app
 
-    assert ProductionConfig.SESSION_COOKIE_SECURE is True
+    production = create_app("production", DATABASE_URL=database_url, SECRET_KEY="s" * 40)
+    try:
+        response = production.test_client().get("/auth/login")  # stores the CSRF token
+    finally:
+        production.close()
+    name, _, attributes = response.headers["Set-Cookie"].partition(";")
+    flags = {part.strip().split("=")[0].lower(): part.strip() for part in attributes.split(";")}
+    assert name.startswith(production.config["SESSION_COOKIE_NAME"] + "=")
+    assert "secure" in flags and "httponly" in flags and flags["samesite"] == "SameSite=Lax"
 
 
 @pytest.mark.parametrize("email,password", [
@@ -58,7 +57,7 @@ def test_production_cookies_are_secure():
 def test_wrong_credentials_get_one_message_that_does_not_say_which_part(client, sql, email,
                                                                            password):
     sql.user("ed@example.com")
-    response = login(client, email, password)
+    response = sign_in(client, email, password)
     html = response.get_data(as_text=True)
     if email:
         assert response.status_code == 401
@@ -72,7 +71,7 @@ def test_wrong_credentials_get_one_message_that_does_not_say_which_part(client, 
 
 def test_a_deactivated_account_cannot_sign_in(client, sql):
     sql.user("ed@example.com", is_active=False)
-    response = login(client, "ed@example.com")
+    response = sign_in(client, "ed@example.com")
     assert response.status_code == 401
     assert BAD_CREDENTIALS in response.get_data(as_text=True)
 
@@ -83,13 +82,13 @@ def test_a_deactivated_account_cannot_sign_in(client, sql):
 ])
 def test_next_only_redirects_to_local_paths(client, sql, target):
     sql.user("ed@example.com")
-    response = login(client, "ed@example.com", next_=target)
+    response = sign_in(client, "ed@example.com", next_=target)
     assert response.headers["Location"] == "/editor/products"
 
 
 def test_next_to_a_local_page_is_followed(client, sql):
     sql.user("ed@example.com")
-    response = login(client, "ed@example.com", next_="/editor/products?status=inactive")
+    response = sign_in(client, "ed@example.com", next_="/editor/products?status=inactive")
     assert response.headers["Location"] == "/editor/products?status=inactive"
 
 
@@ -103,7 +102,7 @@ def test_signing_in_rotates_the_session(client, sql):
     sql.user("ed@example.com")
     client.get("/auth/login")
     before = client.get_cookie("session").value
-    login(client, "ed@example.com")
+    sign_in(client, "ed@example.com")
     after = client.get_cookie("session").value
     assert before != after
     # The pre-login CSRF token was dropped with the old session.
@@ -141,7 +140,7 @@ def test_sign_in_without_a_csrf_token_is_refused(client, sql):
 
 
 def test_a_password_change_ends_existing_sessions(app, sql):
-    from app.auth.passwords import hash_password
+    from app.data.passwords import hash_password
 
     sql.user("ed@example.com")
     editor = sign_in_client(app, "ed@example.com")
@@ -169,8 +168,8 @@ def test_a_tampered_cookie_is_not_a_session(app, sql):
 def test_an_account_is_locked_after_five_failures_even_with_the_right_password(client, sql):
     sql.user("ed@example.com")
     for _ in range(5):
-        assert login(client, "ed@example.com", "wrong password!").status_code == 401
-    response = login(client, "ed@example.com")
+        assert sign_in(client, "ed@example.com", "wrong password!").status_code == 401
+    response = sign_in(client, "ed@example.com")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Too many failed sign-in attempts" in response.get_data(as_text=True)
@@ -181,38 +180,38 @@ def test_the_lock_is_per_account_whatever_the_address(client, sql):
     sql.user("ed@example.com")
     sql.user("other@example.com")
     for n in range(5):
-        login(client, "ed@example.com", "wrong password!", environ={"REMOTE_ADDR": f"10.0.0.{n}"})
-    assert login(client, "ed@example.com", environ={"REMOTE_ADDR": "10.9.9.9"}).status_code == 429
-    assert login(client, "other@example.com").status_code == 302
+        sign_in(client, "ed@example.com", "wrong password!", environ={"REMOTE_ADDR": f"10.0.0.{n}"})
+    assert sign_in(client, "ed@example.com", environ={"REMOTE_ADDR": "10.9.9.9"}).status_code == 429
+    assert sign_in(client, "other@example.com").status_code == 302
 
 
 def test_an_address_is_locked_after_twenty_failures_across_accounts(client, sql):
     sql.user("ed@example.com")
     for n in range(20):
-        login(client, f"guess{n}@example.com", "wrong password!",
+        sign_in(client, f"guess{n}@example.com", "wrong password!",
               environ={"REMOTE_ADDR": "10.1.1.1"})
-    assert login(client, "ed@example.com", environ={"REMOTE_ADDR": "10.1.1.1"}).status_code \
+    assert sign_in(client, "ed@example.com", environ={"REMOTE_ADDR": "10.1.1.1"}).status_code \
         == 429
-    assert login(client, "ed@example.com", environ={"REMOTE_ADDR": "10.2.2.2"}).status_code \
+    assert sign_in(client, "ed@example.com", environ={"REMOTE_ADDR": "10.2.2.2"}).status_code \
         == 302
 
 
 def test_a_successful_sign_in_forgets_earlier_failures(client, sql):
     sql.user("ed@example.com")
     for _ in range(4):
-        login(client, "ed@example.com", "wrong password!")
-    assert login(client, "ed@example.com").status_code == 302
-    client.post("/auth/logout", data={"csrf_token": csrf_from(
-        client.get("/editor/products").get_data(as_text=True))})
+        sign_in(client, "ed@example.com", "wrong password!")
+    assert sign_in(client, "ed@example.com").status_code == 302
+    client.post("/auth/logout", data={"csrf_token": csrf_token(
+        client.get("/editor/products").data)})
     for _ in range(4):
-        login(client, "ed@example.com", "wrong password!")
-    assert login(client, "ed@example.com").status_code == 302
+        sign_in(client, "ed@example.com", "wrong password!")
+    assert sign_in(client, "ed@example.com").status_code == 302
 
 
 def test_an_unknown_account_locks_like_a_real_one(client, sql):
     for _ in range(5):
-        login(client, "ghost@example.com", "wrong password!")
-    response = login(client, "ghost@example.com", "wrong password!")
+        sign_in(client, "ghost@example.com", "wrong password!")
+    response = sign_in(client, "ghost@example.com", "wrong password!")
     assert response.status_code == 429  # same answer as a real account: nothing revealed
 
 

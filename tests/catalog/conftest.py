@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .html import Element, parse
+from tests.support.html import Element, parse
 
 HX = {"HX-Request": "true"}
 

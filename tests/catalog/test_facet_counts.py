@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from app.catalog.facets import compute_facets
-from app.catalog.query import ProductFilter, load_category_tree
+from app.catalog.filters import ProductFilter
+from app.catalog.tree import load_category_tree
 from app.data.seed import category_rows, generate_products
 from app.data.urls import libpq_dsn
 

@@ -3,8 +3,9 @@
 
 import pytest
 
+from tests.support.html import parse
+
 from .conftest import HX, checked, facet_counts, names
-from .html import parse
 
 
 def get(client, url, htmx=False):

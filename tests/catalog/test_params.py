@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from app.catalog.ordering import Sort
 from app.catalog.params import ParamError, parse_params, sort_choices
-from app.catalog.query import Sort
 
 
 def parse(query: str):

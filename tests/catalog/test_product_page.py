@@ -1,8 +1,9 @@
 """``/products/<slug>``: what a shopper needs to decide, a way back to the list they came from,
 and nothing for inactive or unknown products."""
 
+from tests.support.html import parse
+
 from .conftest import HX
-from .html import parse
 
 
 def test_detail_page_shows_attributes_price_and_stock(client, shop):

@@ -5,18 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.catalog.filters import bind_filter
-from app.catalog.query import (
-    ProductFilter,
-    Sort,
-    count_products,
-    decode_cursor,
-    encode_cursor,
-    find_products,
-    keyset,
-    load_category_tree,
-    split_prefix,
-)
+from app.catalog.filters import ProductFilter, bind_filter, split_prefix
+from app.catalog.ordering import Sort, decode_cursor, encode_cursor, keyset
+from app.catalog.page_query import count_products, find_products
+from app.catalog.tree import load_category_tree
 
 
 def found(run_db, filt, **kwargs):
@@ -173,7 +165,7 @@ def test_bound_conditions_of_two_filters_combine_in_one_statement(run_db, shop):
     statement): two filters' conditions side by side keep their own values."""
     from sqlalchemy import or_, select
 
-    from app.catalog.query import where
+    from app.catalog.filters import where
     from app.data.models import Product
 
     async def go(session):

@@ -8,9 +8,9 @@ import pytest
 
 from app.catalog import facets
 from app.catalog.facets import ID_WINDOWS, _id_windows
+from tests.support.html import parse
 
 from .conftest import HX, facet_counts, names
-from .html import parse
 
 NAME_MATCH_EVERY = 5  # every 5th product has the word in its name, the others in the text
 

@@ -3,8 +3,9 @@ escaped), highlighting and "Did you mean"."""
 
 import pytest
 
+from tests.support.html import parse
+
 from .conftest import HX, names
-from .html import parse
 
 HOSTILE = '<script>alert("x")</script> & <b>Bold</b> Lamp \'quoted\''
 

@@ -4,13 +4,13 @@ service directly on the app's event loop."""
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from .clients import EditorClient, sign_in_client
+from tests.support.clients import EditorClient, sign_in_client
+from tests.support.html import parse
 
 __all__ = ["EditorClient"]
 
@@ -49,20 +49,19 @@ def run_db(run_db) -> Callable[[Callable[[Any], Awaitable[Any]]], Any]:
 
 def row_html(html: str, product_id: int) -> str:
     """The ``<tr id="product-N">`` element's HTML in a response."""
-    match = re.search(rf'<tr[^>]*id="product-{product_id}".*?</tr>', html, re.S)
-    assert match, f"no row for product {product_id} in:\n{html[:2000]}"
-    return match.group(0)
+    row = parse(html).find("tr", id=f"product-{product_id}")
+    assert row is not None, f"no row for product {product_id} in:\n{html[:2000]}"
+    return row.html
 
 
 def field_value(html: str, key: object, name: str) -> str | None:
     """The value of the row form's input ``f-<key>-<name>``."""
-    match = re.search(rf'<input[^>]*id="f-{key}-{name}"[^>]*>', html)
-    assert match, f"no input f-{key}-{name}"
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else None
+    field = parse(html).find("input", id=f"f-{key}-{name}")
+    assert field is not None, f"no input f-{key}-{name}"
+    return field.get("value")
 
 
 def field_error(html: str, key: object, name: str) -> str | None:
     """The error message shown next to the row form's field, if any."""
-    match = re.search(rf'<span class="field-error" id="err-{key}-{name}">([^<]*)</span>', html)
-    return match.group(1) if match else None
+    error = parse(html).find("span", class_="field-error", id=f"err-{key}-{name}")
+    return error.text if error else None

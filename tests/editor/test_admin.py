@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from .clients import sign_in_client
+from app.data.models import ROLES
+from app.data.users import MIN_PASSWORD_LENGTH
+from tests.support.clients import sign_in_client
+from tests.support.html import parse
 
 # -- categories ---------------------------------------------------------------------------------
 
@@ -40,6 +43,15 @@ def test_create_a_category_and_a_sub_category(admin, sql, tree):
     assert rugs["slug"] == "rugs-mats" and rugs["parent_id"] is None
     admin.post("/editor/categories", {"name": "Runners", "parent_id": str(rugs["id"])})
     assert categories(sql)["Runners"]["parent_id"] == rugs["id"]
+
+
+def test_category_slugs_are_unique_and_never_empty(admin, sql, tree):
+    admin.post("/editor/categories", {"name": "Garden", "parent_id": str(tree["lighting"])})
+    admin.post("/editor/categories", {"name": "¿?"})
+    slugs = {(row["name"], row["parent_id"]): row["slug"]
+             for row in sql.all("SELECT name, parent_id, slug FROM categories")}
+    assert slugs[("Garden", tree["lighting"])] == "garden-2"  # "garden" is the top-level one
+    assert slugs[("¿?", None)] == "category"
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -126,6 +138,13 @@ def test_the_users_page_and_partial(admin, sql):
     assert "<!doctype html>" in page and "ed@example.com" in page and "(you)" in page
     partial = admin.get("/editor/users", htmx=True).get_data(as_text=True)
     assert "<!doctype html>" not in partial and "ed@example.com" in partial
+    # Every role the app knows is offered, for each user and for a new one.
+    html = parse(page)
+    selects = html.select("select[name=role]")
+    assert len(selects) == 3  # the new user's, and one per user
+    for select in selects:
+        assert [option.get("value") for option in select.find_all("option")] == list(ROLES)
+    assert html.find("input", type="password").get("minlength") == str(MIN_PASSWORD_LENGTH)
 
 
 def test_create_a_user_who_can_then_sign_in(app, admin, sql):

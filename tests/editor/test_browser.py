@@ -7,17 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.browser import sign_in
+
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery"
-
-
-def sign_in(page, base_url, email, next_="/editor/products"):
-    page.goto(f"{base_url}/auth/login?next={next_}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{next_}")
 
 
 def unexpected_errors(page, status):

@@ -91,15 +91,15 @@ def test_a_failure_on_one_row_changes_no_row(editor, sql, rows, category):
 def test_a_category_removed_meanwhile_fails_the_whole_action(editor, sql, rows, app,
                                                              monkeypatch):
     garden = sql.category("Garden")
-    from app.data import products as svc
+    from app.data.products import bulk as bulk_sql
 
-    original = svc._check_bulk_category
+    original = bulk_sql._check_bulk_category
 
     async def delete_then_check(session, category_id):  # the category vanishes mid-action
         await original(session, category_id)
         sql.execute("DELETE FROM categories WHERE id = %s", garden)
 
-    monkeypatch.setattr(svc, "_check_bulk_category", delete_then_check)
+    monkeypatch.setattr(bulk_sql, "_check_bulk_category", delete_then_check)
     response = bulk(editor, "set_category", rows, category_id=str(garden))
     assert response.status_code == 422
     assert "category no longer exists" in response.get_data(as_text=True)

@@ -1,4 +1,4 @@
-"""The product write service (app/data/products.py) that the editor and the JSON API share."""
+"""The product write service (app/data/products/) that the editor and the JSON API share."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.data import products as svc
+from app.data.slugs import slugify
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_create_refuses_a_taken_explicit_slug_and_an_unknown_category(run_db, sq
     sql.product("Old", category_id=category, slug="taken")
     with pytest.raises(svc.ProductValidationError) as error:
         run_db(lambda s: svc.create_product(
-            s, {"name": "New", "price": "1", "category_id": category, "slug": "taken"},
+            s, {"name": "New", "price": "1", "category_id": category}, slug="taken",
             user_id=None))
     assert error.value.errors == {"slug": "That slug is already taken."}
     with pytest.raises(svc.ProductValidationError) as error:
@@ -258,5 +259,5 @@ def test_slugs_count_past_the_highest_numbered_sibling(run_db, sql, category):
     made = run_db(lambda s: svc.create_product(
         s, {"name": "LAMP!", "price": "1", "category_id": category}, user_id=None))
     assert made.slug == "lamp-13"
-    assert svc.slugify("Crème brûlée — 2 × 3") == "creme-brulee-2-3"
-    assert svc.slugify("¿?") == "product"
+    assert slugify("Crème brûlée — 2 × 3") == "creme-brulee-2-3"
+    assert slugify("¿?") == "product"

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from .clients import EditorClient, sign_in_client
+from tests.support.clients import EditorClient, sign_in_client
+
 from .conftest import field_error, field_value, row_html
 
 
@@ -68,10 +69,30 @@ def test_unknown_products_are_404_in_the_message_area(editor):
     assert response.headers["HX-Retarget"] == "#messages"
 
 
-@pytest.mark.parametrize("url", ["/editor/products/99999999999999999999/edit",
-                                 "/editor/products/0/row", "/editor/categories/3000000000"])
-def test_ids_out_of_range_are_404_not_errors(admin, url):
-    assert admin.get(url).status_code in (404, 405)
+@pytest.mark.parametrize(("user", "method", "url", "message"), [
+    ("editor", "GET", "/editor/products/999/row", "That product does not exist (any more)."),
+    ("editor", "POST", "/editor/products/999/duplicate", "That product does not exist"),
+    ("editor", "PATCH", "/editor/products/999/stock", "That product does not exist"),
+    ("editor", "DELETE", "/editor/products/999", "That product does not exist"),
+    ("admin", "POST", "/editor/categories/999", "That category does not exist (any more)."),
+    ("admin", "POST", "/editor/users/999/active", "That user does not exist (any more)."),
+])
+def test_a_row_that_is_gone_is_a_404_saying_so(request, user, method, url, message):
+    """Whether the view looks the row up or the service finds it gone, the editor is told."""
+    client = request.getfixturevalue(user)
+    response = client.send(method, url, {"version": "1", "stock": "2", "is_active": "1",
+                                         "name": "Renamed"}, htmx=True)
+    assert response.status_code == 404
+    assert response.headers["HX-Retarget"] == "#messages"
+    assert message in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method,url", [("GET", "/editor/products/99999999999999999999/edit"),
+                                        ("GET", "/editor/products/0/row"),
+                                        ("POST", "/editor/categories/3000000000")])
+def test_ids_out_of_range_are_404_not_errors(admin, method, url):
+    """Each route with the method it serves: an id no row can have is simply not found."""
+    assert admin.send(method, url, {"name": "Renamed"}, htmx=False).status_code == 404
 
 
 # -- save ---------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
+
+from app.editor.forms import BulkForm
+from tests.support.html import parse
 
 from .conftest import row_html
 
@@ -26,7 +27,7 @@ def catalog(sql):
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<td class="editable name"[^>]*>([^<]*)</td>', html)
+    return [cell.text for cell in parse(html).select("td.editable.name")]
 
 
 def test_the_full_page_has_the_table_filters_bulk_form_and_csrf_meta(editor, catalog):
@@ -39,6 +40,8 @@ def test_the_full_page_has_the_table_filters_bulk_form_and_csrf_meta(editor, cat
     assert "3 products" in html
     assert "editor.js" in html and "editor.css" in html
     assert "HX-Request" in response.headers["Vary"]
+    actions = parse(html).find("select", id="bulk-action").find_all("option")
+    assert {option.get("value"): option.text for option in actions} == BulkForm.ACTIONS
 
 
 def test_htmx_gets_only_the_table_region(editor, catalog):

@@ -25,13 +25,14 @@ def make_app(database_url):
 
 
 @pytest.fixture
-def redis_prefix():
-    """A key prefix no other test run uses, removed afterwards."""
+def redis_prefix(redis_url):
+    """A key prefix no other test run uses (``TEST_REDIS_URL`` may be shared), removed after."""
     import redis
 
     prefix = f"vitrine-test-{uuid.uuid4().hex}"
     yield prefix
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(f"{prefix}*"))
     if keys:
         client.delete(*keys)
+    client.close()

@@ -5,13 +5,14 @@ non-UTF-8 bytes. None may produce a 500 or reach a page unescaped."""
 from __future__ import annotations
 
 import json
-import re
-from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.support.clients import signed_in
+from tests.support.html import csrf_token, parse
 
 LISTINGS = ("/products", "/api/v1/products", "/editor/products")
 PARAMETERS = ("q", "category", "brand", "colour", "size", "min_price", "max_price", "in_stock",
@@ -60,49 +61,42 @@ def hostile_catalog(sql):
 @pytest.fixture
 def editor_client(client, sql):
     """The test client signed in as an editor."""
-    from tests.api.conftest import login
-
     sql.user("xss-editor@example.com", EDITOR_PASSWORD, "editor")
-    login(client, "xss-editor@example.com", EDITOR_PASSWORD)
+    signed_in(client, "xss-editor@example.com", EDITOR_PASSWORD)
     return client
 
 
 HX_REQUESTS = ("hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete")
 
 
-class _ActiveContent(HTMLParser):
-    """Collects what a browser would run: scripts without src, on* handlers, javascript: URLs,
-    and htmx attributes on elements that came from data (any ``hx-`` on a div/img/svg)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        names = {name.lower(): value or "" for name, value in attrs}
+def active_content(html: str) -> list[str]:
+    """What a browser would run: scripts without src, on* handlers, javascript: URLs, and htmx
+    attributes on elements that came from data (any ``hx-`` request to ``/evil``)."""
+    found: list[str] = []
+    for element in parse(html).iter():
+        tag, names = element.tag, {name.lower(): value for name, value in element.attrs.items()}
         if tag == "script" and "src" not in names:
-            self.found.append("inline <script>")
+            found.append("inline <script>")
         injected_media = tag in ("svg", "iframe", "object", "embed") or (
             tag == "img" and names.get("src", "").startswith(("x", "javascript")))
         if injected_media:
-            self.found.append(f"<{tag}> from data")
+            found.append(f"<{tag}> from data")
         for name, value in names.items():
             if name.startswith("on"):
-                self.found.append(f"handler {name} on <{tag}>")
+                found.append(f"handler {name} on <{tag}>")
             if name in ("href", "src", "action") and value.strip().lower().startswith(
                     "javascript:"):
-                self.found.append(f"javascript: URL in {name}")
+                found.append(f"javascript: URL in {name}")
             if name in HX_REQUESTS and "/evil" in value:
-                self.found.append(f"injected {name}")
+                found.append(f"injected {name}")
+    return found
 
 
 def assert_no_raw_payload(html: str, payloads=XSS) -> None:
     for payload in payloads:
         if "<" in payload or '"' in payload:
             assert payload not in html, f"unescaped: {payload!r}"
-    parser = _ActiveContent()
-    parser.feed(html)
-    assert parser.found == []
+    assert active_content(html) == []
 
 
 @given(pairs=query_strings, htmx=st.booleans())
@@ -130,10 +124,11 @@ def test_metacharacters_in_each_search_field(editor_client, hostile_catalog, lis
 def test_like_wildcards_match_literally(client, hostile_catalog):
     response = client.get("/api/v1/products?" + urlencode({"brand": "100% Brass_Co"}))
     assert [item["name"] for item in response.json["items"]] == ["Brass Lamp"]
+    # As LIKE patterns these would match all ten products; as text they are no word, so nothing.
     for text in ("%", "_", "%%", "\\"):
         response = client.get("/api/v1/products?" + urlencode({"q": text}))
         assert response.status_code == 200
-        assert response.json["total"] in (0, 10), text  # a symbol-only query is no filter
+        assert response.json["total"] == 0, text
 
 
 @pytest.mark.parametrize("path", ["/products", "/products?q=lamp", "/editor/products",
@@ -160,10 +155,7 @@ def test_validation_errors_do_not_reflect_markup(editor_client, sql, hostile_cat
     product = sql.scalar("SELECT id FROM products WHERE name = 'Brass Lamp'")
     page = editor_client.get(f"/editor/products/{product}/edit", headers={"HX-Request": "true"})
     assert page.status_code == 200
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    meta = editor_client.get("/editor/products").get_data(as_text=True)
-    csrf = (token.group(1) if token else
-            re.search(r'name="csrf-token" content="([^"]+)"', meta).group(1))
+    csrf = csrf_token(editor_client.get("/editor/products").data)
     version = sql.scalar("SELECT version FROM products WHERE id = %s", product)
     form = {"csrf_token": csrf, "version": version, "name": XSS[1], "price": XSS[0],
             "stock": XSS[2], "category_id": XSS[3], "brand": XSS[4], "description": XSS[0]}
@@ -217,8 +209,7 @@ def test_nul_characters_in_editor_forms_are_a_validation_error(editor_client, sq
     """PostgreSQL text cannot hold NUL: it must be refused or dropped, never fail the write."""
     category = sql.category("Lighting")
     product = sql.product("Lamp", category_id=category)
-    page = editor_client.get("/editor/products").get_data(as_text=True)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    csrf = csrf_token(editor_client.get("/editor/products").data)
     form = {"version": "1", "name": "Lamp", "price": "1.00", "stock": "1",
             "category_id": str(category), "description": "", field: "a\x00b"}
     response = editor_client.post(f"/editor/products/{product}", data=form,

@@ -64,12 +64,13 @@ def test_limits_are_off_in_the_test_config_unless_asked(app):
 
 
 @pytest.mark.live
-def test_two_workers_share_one_limit_through_redis(database_url, tmp_path, redis_prefix):
+def test_two_workers_share_one_limit_through_redis(database_url, tmp_path, redis_url,
+                                                    redis_prefix):
     from tests.support.live import start_server
 
     server = start_server(
         database_url, tmp_path, app="tests.security.worker_app:create_worker_app()", workers=2,
-        env={"VITRINE_RATELIMIT_ENABLED": "1", "REDIS_URL": "redis://127.0.0.1:6379/0",
+        env={"VITRINE_RATELIMIT_ENABLED": "1", "REDIS_URL": redis_url,
              "VITRINE_RATELIMIT_KEY_PREFIX": redis_prefix,
              "VITRINE_RATELIMIT_API": "20 per minute"},
     )

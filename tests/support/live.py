@@ -14,10 +14,12 @@ LiveServer = Server
 
 def start_server(database_url: str, tmp_path: Path, *, app: str = "app:create_app()",
                  workers: int = 1, env: dict[str, str] | None = None,
-                 ready_path: str = "/healthz", timeout: float = 60) -> Server:
-    """Serve ``app`` with the testing config on the test database."""
+                 ready_path: str = "/healthz", timeout: float = 60,
+                 extra_args: list[str] | None = None) -> Server:
+    """Serve ``app`` with the testing config on the test database (``extra_args`` go to
+    Hypercorn, e.g. ``["--root-path", "/shop"]``)."""
     # The testing config reads TEST_DATABASE_URL; DATABASE_URL is set too for other configs.
     environment = {"VITRINE_CONFIG": "testing", "TEST_DATABASE_URL": database_url,
                    "DATABASE_URL": database_url, **(env or {})}
     return _start(app, tmp_path, workers=workers, env=environment, ready_path=ready_path,
-                  timeout=timeout)
+                  timeout=timeout, extra_args=extra_args)

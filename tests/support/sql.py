@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from app.auth.passwords import hash_password
+from app.data.passwords import hash_password
 
 _FAST_HASHES: dict[str, str] = {}
 

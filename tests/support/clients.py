@@ -1,20 +1,34 @@
-"""A signed-in test client that sends the CSRF token and htmx headers like the browser does."""
+"""Signing in through the real form, and a client that sends what the browser sends.
+
+One sign-in helper for every test: :func:`sign_in` posts the sign-in form with the CSRF token of
+the rendered page, :func:`signed_in` also checks that it worked, and :func:`sign_in_client` gives
+an :class:`EditorClient` that adds the CSRF token and htmx headers to its requests.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from .html import csrf_token
 
 PASSWORD = "correct horse battery"  # tests.support.sql.Sql.user's default
 
-_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-_HIDDEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+def sign_in(client: Any, email: str, password: str = PASSWORD, *, next_: str | None = None,
+            environ: dict[str, Any] | None = None) -> Any:
+    """Post the sign-in form as a browser would; the response (whatever it is)."""
+    page = client.get("/auth/login")
+    data = {"email": email, "password": password, "csrf_token": csrf_token(page.data)}
+    if next_ is not None:
+        data["next"] = next_
+    return client.post("/auth/login", data=data, environ_base=environ or {})
 
 
-def csrf_from(html: str) -> str:
-    match = _META.search(html) or _HIDDEN.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+def signed_in(client: Any, email: str, password: str = PASSWORD) -> Any:
+    """``client``, signed in as ``email`` (fails the test if the sign-in is refused)."""
+    response = sign_in(client, email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    return client
 
 
 class EditorClient:
@@ -26,7 +40,7 @@ class EditorClient:
         self.csrf: str | None = None
 
     def refresh_csrf(self) -> str:
-        self.csrf = csrf_from(self.client.get("/editor/products").get_data(as_text=True))
+        self.csrf = csrf_token(self.client.get("/editor/products").data)
         return self.csrf
 
     def _headers(self, htmx: bool, csrf: bool, headers: dict | None) -> dict:
@@ -61,9 +75,4 @@ class EditorClient:
 
 def sign_in_client(app: Any, email: str, password: str = PASSWORD) -> EditorClient:
     """A new client signed in through the real sign-in form."""
-    client = app.test_client()
-    page = client.get("/auth/login").get_data(as_text=True)
-    response = client.post("/auth/login", data={
-        "email": email, "password": password, "csrf_token": csrf_from(page)})
-    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
-    return EditorClient(client)
+    return EditorClient(signed_in(app.test_client(), email, password))

@@ -1,0 +1,129 @@
+"""The precomputed facet ledger: ``catalog_facet_counts``, kept by triggers (migration 0002),
+answers broad filters (active products, no text, no price or attribute filter; any categories,
+in or out of stock) exactly and without scanning ``products``.
+
+Used by the page query (:func:`precomputed_total`, the total of a broad filter) and by the
+facet counts (:func:`ledger_select`, their branch for precomputed sets). :func:`count_row` is
+the row shape every branch of the facet counts' ``UNION ALL`` shares, the ledger's included.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .filters import BoundFilter, FilterShape, ProductFilter, bind_filter
+from .tree import CategoryTree
+
+__all__ = ["LEDGER", "count_row", "ledger_counts", "ledger_select", "ledger_values",
+           "precomputed_total"]
+
+#: The ``branch`` of the ledger's rows in the facet counts' UNION ALL.
+LEDGER = "_ledger"
+
+
+async def precomputed_total(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> int:
+    """Exact number of products matching a broad filter (see :meth:`ProductFilter.is_broad`)."""
+    if not filt.is_broad():
+        raise ValueError("precomputed_total needs a broad filter")
+    bound = bind_filter(filt, tree)
+    return int(await session.scalar(_ledger_total(bound.shape),
+                                    ledger_values(bound)))
+
+
+
+def count_row(branch: str, facet: Any, value: Any, category_id: Any, n: Any,
+              lo: Any = None, hi: Any = None) -> list[ColumnElement[Any]]:
+    """One output row shape for every branch of the facet counts' UNION ALL."""
+    def typed(expression: Any, type_: Any) -> ColumnElement[Any]:
+        if expression is None:
+            return cast(null(), type_)
+        if isinstance(expression, str):
+            return literal(expression, type_)
+        return cast(expression, type_)
+
+    return [
+        literal(branch, Text).label("branch"),
+        typed(facet, Text).label("facet"),
+        typed(value, Text).label("value"),
+        typed(category_id, Integer).label("category_id"),
+        typed(n, BigInteger).label("n"),
+        typed(lo, Numeric).label("lo"),
+        typed(hi, Numeric).label("hi"),
+    ]
+
+
+
+def _ledger_conditions(shape: FilterShape, *,
+                       facet: str | None = None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if shape.stock is not None:
+        out.append(literal_column("in_stock").is_(shape.stock == "in"))
+    if facet is not None:
+        out.append(literal_column("facet") == facet)
+        if shape.category:
+            out.append(literal_column("category_id") == _category_list())
+    return out
+
+
+def _category_list() -> ColumnElement[Any]:
+    """``ANY(:category_list)``: the selected category ids, as one array parameter."""
+    return any_(bindparam("category_list", type_=ARRAY(Integer)))
+
+
+def ledger_values(bound: BoundFilter) -> dict[str, Any]:
+    """The parameters of the ledger's statements (the selected category ids, if any)."""
+    return {"category_list": bound.category_ids} if bound.category_ids is not None else {}
+
+
+def ledger_select(shape: FilterShape) -> Select[Any]:
+    """The ledger summed per facet value: categories over all categories (the category facet
+    ignores its own selection), other facets over the selected categories only."""
+    facet: ColumnElement[Any] = literal_column("facet")
+    is_category = facet == "category"
+    category_id = case((is_category, literal_column("category_id")), else_=null())
+    value = case((is_category, null()), else_=literal_column("value"))
+    n: ColumnElement[Any] = func.sum(literal_column("n"))
+    if shape.category:
+        n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
+    statement = select(*count_row(LEDGER, facet, value, category_id, n))
+    statement = statement.select_from(text("catalog_facet_counts"))
+    statement = statement.where(*_ledger_conditions(shape) or [true()])
+    return statement.group_by(facet, value, category_id).having(n != 0)
+
+
+@lru_cache(maxsize=16)
+def _ledger_total(shape: FilterShape) -> Select[Any]:
+    return select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(
+        text("catalog_facet_counts")
+    ).where(*_ledger_conditions(shape, facet="category"))
+
+
+
+def ledger_counts(ledger: list[Any], facet: str) -> dict[Any, int]:
+    """Category id or value -> count, from the rows of :func:`ledger_select`."""
+    key = 3 if facet == "category" else 2  # category_id or value column
+    return {row[key]: int(row[4]) for row in ledger if row[1] == facet}

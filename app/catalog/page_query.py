@@ -1,0 +1,289 @@
+"""The page query: one page of matching products, and how many match.
+
+``products = await find_products(session, filt, sort=..., limit=24, offset=0, tree=tree)``
+    ORM :class:`~app.data.models.Product` rows with ``category`` loaded. ``after`` is a
+    :func:`.ordering.keyset` tuple of the previous page's last product (or
+    :func:`.ordering.decode_cursor` of a string from :func:`.ordering.encode_cursor`); with
+    ``after`` do not also pass ``offset``. Relevance over more matches than ``rank_candidates``
+    (given a ``known_total``) is ranked in bounded blocks - see :func:`_capped_ranking` for the
+    trade-off.
+
+``total = await count_products(session, filt, tree=tree)``
+    :class:`Total` - exact when the match set is small (at most :data:`EXACT_COUNT_LIMIT`),
+    otherwise the planner's estimate (``total.exact`` is False; show "about N"). Whole-catalog
+    counts of active products come from the precomputed facet ledger (exact, no scan).
+
+Statements are built once per filter shape, sort and plan and kept (see :mod:`.filters`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, bindparam, func, literal_column, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from ..data.models import Product
+from .filters import (
+    SHAPE_CACHE_SIZE,
+    BoundFilter,
+    FilterShape,
+    ProductFilter,
+    bind_filter,
+    conditions,
+    rank,
+    tsquery,
+    where,
+    where_clause,
+)
+from .ledger import precomputed_total
+from .ordering import SORT_KEYS, Sort, after_condition, effective_sort, order_by
+from .sql import MAX_MERGED_CATEGORIES, estimate_rows, per_category, set_planner_settings
+from .tree import CategoryTree, load_category_tree
+
+__all__ = [
+    "DENSE_FRACTION", "EXACT_COUNT_LIMIT", "RANK_CANDIDATES", "SMALL_MATCH_SET", "Total",
+    "count_products", "find_products",
+]
+
+#: Above this many matching rows a count is the planner's estimate instead of ``count(*)``.
+EXACT_COUNT_LIMIT = 10_000
+
+_table = Product.__table__
+_c = _table.c
+
+@dataclass(frozen=True)
+class Total:
+    """How many products match: ``exact`` False means ``value`` is an estimate."""
+
+    value: int
+    exact: bool = True
+
+
+#: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
+#: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
+RANK_CANDIDATES = 2_000
+#: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
+DENSE_FRACTION = 0.05
+#: At most this many matches count as "small" for :func:`find_products`' plan choice.
+SMALL_MATCH_SET = 5_000
+
+
+async def find_products(session: AsyncSession, filt: ProductFilter, *,
+                        sort: Sort | str | None = None, limit: int = 24, offset: int = 0,
+                        after: Sequence[Any] | None = None,
+                        tree: CategoryTree | None = None,
+                        known_total: Total | None = None,
+                        rank_candidates: int | None = None,
+                        catalog_rows: int | None = None,
+                        bound: BoundFilter | None = None) -> list[Product]:
+    """One page of matching products (category loaded), in ``sort`` order.
+
+    ``known_total`` (optional) is the exact or estimated match count when the caller has it;
+    it lets the query skip an empty page and choose "collect the few matches, then sort" over
+    walking a sort index for a small, selective filter.
+
+    Relevance with a ``known_total`` above ``rank_candidates`` (default
+    :data:`RANK_CANDIDATES`; 0 = never) ranks bounded candidate sets instead of every match:
+    see :func:`_capped_ranking`. ``catalog_rows`` (the planner's size of the active catalog)
+    tells a dense match set (scan the table until enough matches) from a sparse one (collect
+    them through the text index). ``bound`` is ``bind_filter(filt, tree)`` if the caller has it.
+    """
+    if tree is None:
+        tree = await load_category_tree(session)
+    sort = effective_sort(filt, sort)
+    limit, offset = max(0, limit), max(0, offset)
+    if known_total is not None and known_total.exact and known_total.value == 0:
+        return []
+    bound = bound or bind_filter(filt, tree)
+    values: dict[str, Any] = {**bound.values, "page_limit": limit, "page_offset": offset}
+    cap = RANK_CANDIDATES if rank_candidates is None else max(0, rank_candidates)
+    capped = (sort is Sort.RELEVANCE and after is None and cap > 0
+              and known_total is not None and known_total.value > cap)
+    if after is None and _merges_categories(filt, bound, sort):
+        plan = "merged"
+        values["branch_limit"] = offset + limit
+    elif capped:
+        plan = "capped"
+        values["rank_cap"] = cap
+        values["rank_window"] = cap * math.ceil((offset + limit) / cap) if limit else cap
+    elif sort is Sort.RELEVANCE:
+        plan = "ranked"
+    elif after is not None:
+        if len(after) != len(SORT_KEYS[sort]):
+            raise ValueError("cursor does not match the sort order")
+        plan = "after"
+        values.update({f"after_{i}": value for i, value in enumerate(after)})
+    else:
+        plan = "plain"
+    statement = _page_statement(bound.shape, sort, plan)
+    small = (known_total is not None and known_total.exact
+             and known_total.value <= SMALL_MATCH_SET and not filt.is_broad())
+    settings: dict[str, str] = {}
+    if capped:
+        assert known_total is not None
+        dense = bool(catalog_rows) and known_total.value >= DENSE_FRACTION * (catalog_rows or 0)
+        # "The first N matches" must be the same N on every request (pages stay consistent):
+        # no parallel workers, no synchronised scans that start mid-table. A dense match set
+        # is met quickly by reading the table in order; a sparse one through the text index
+        # (reading the table would pass over many rows per match).
+        settings = {"max_parallel_workers_per_gather": "0", "synchronize_seqscans": "off",
+                    "enable_seqscan": "on" if dense else "off",
+                    "enable_bitmapscan": "off" if dense else "on",
+                    # sparse: not along a sort index either, filtering row by row
+                    "enable_indexscan": "on" if dense else "off"}
+    elif small and sort is not Sort.RELEVANCE:
+        # A selective filter with a non-relevance order: the planner may hope to meet matches
+        # early while walking the sort index and then scan most of it. We know the set is
+        # small: collect it through the filter's own indexes, then sort it.
+        settings = {"enable_indexscan": "off"}
+    if settings:
+        await set_planner_settings(session, settings)
+    products = list((await session.scalars(statement, values)).unique().all())
+    # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
+    # failed or cancelled query the transaction is usually aborted - a statement there would
+    # replace the real error with "current transaction is aborted" - and the request's
+    # rollback undoes the settings anyway.)
+    restore = {name: "on" for name in settings if name.startswith("enable_")}
+    if restore:
+        await set_planner_settings(session, restore)
+    return products
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
+    """The page query of one filter shape, sort and plan (``plain``, ``after`` a keyset,
+    ``ranked`` by relevance, ``capped`` relevance, ``merged`` per-category price order).
+    Parameters: the filter's, ``page_limit`` and ``page_offset``, and the plan's own."""
+    limit = bindparam("page_limit", type_=Integer)
+    offset = bindparam("page_offset", type_=Integer)
+    products = select(Product).options(joinedload(Product.category))
+    if plan == "capped":
+        return _capped_ranking(shape)
+    if plan == "ranked":
+        # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
+        # rows (descriptions, attributes) of thousands of matches into the sort costs more
+        # than ranking them.
+        relevance = rank(shape.text)
+        ranked = (
+            select(_c.id, relevance.label("rank"))
+            .where(where_clause(shape))
+            .order_by(relevance.desc(), _c.id)
+            .limit(limit)
+            .offset(offset)
+            .subquery("ranked")
+        )
+        return (products.join(ranked, Product.id == ranked.c.id)
+                .order_by(ranked.c.rank.desc(), Product.id))
+    statement = products.order_by(*order_by(shape.text, sort)).limit(limit)
+    if plan == "merged":
+        return statement.where(_c.id.in_(_per_category_ids(shape, sort)))
+    statement = statement.where(where_clause(shape))
+    if plan == "after":
+        return statement.where(after_condition(sort))
+    return statement.offset(offset)
+
+
+def _capped_ranking(shape: FilterShape) -> Select[Any]:
+    """Relevance order over bounded candidate sets, for match sets too large to rank whole.
+
+    Ranking needs every match's ``search_vector`` from the table: at 1,000,000 products a
+    common word matches 20,000-700,000 rows and ranking them reads 20,000-100,000 pages (0.3-2
+    seconds). Instead the matches are taken in table order, without sorting, in blocks of
+    ``rank_cap``; each block is ranked, and pages run through the first block, best first, then
+    the next. Only the blocks up to the requested page are read (``rank_window``: page 1 reads
+    ``rank_cap`` matches).
+
+    The trade-off, documented for shoppers' sake: with more than ``rank_cap`` matches, page 1
+    shows the best of the first ``rank_cap`` matches in table order rather than the best of all
+    - for a query that broad the top results are close in rank anyway (the same word in the
+    name), and refining the query brings the match set under the cap, where ranking is exact
+    again. Pages stay consistent: blocks do not depend on the page asked for.
+    """
+    matches = (
+        select(_c.id, _c.search_vector)
+        .where(where_clause(shape))
+        .limit(bindparam("rank_window", type_=Integer))
+        .subquery("matches")
+    )
+    position = func.row_number().over() - 1
+    scored = select(
+        matches.c.id,
+        func.ts_rank_cd(matches.c.search_vector, tsquery(shape.text)).label("rank"),
+        (position // bindparam("rank_cap", type_=Integer)).label("block"),
+    ).subquery("scored")
+    ranked = (
+        select(scored.c.id, scored.c.rank, scored.c.block)
+        .order_by(scored.c.block, scored.c.rank.desc(), scored.c.id)
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=Integer))
+        .subquery("ranked")
+    )
+    return (
+        select(Product)
+        .join(ranked, Product.id == ranked.c.id)
+        .options(joinedload(Product.category))
+        .order_by(ranked.c.block, ranked.c.rank.desc(), Product.id)
+    )
+
+
+def _merges_categories(filt: ProductFilter, bound: BoundFilter, sort: Sort) -> bool:
+    """Whether a price-ordered page over several categories is merged per category."""
+    return (sort in (Sort.PRICE_ASC, Sort.PRICE_DESC) and bound.shape.category == "many"
+            and not filt.has_text and filt.active_only
+            and len(bound.category_ids or ()) <= MAX_MERGED_CATEGORIES)
+
+
+def _per_category_ids(shape: FilterShape, sort: Sort) -> Select[Any]:
+    """Ids of one page in price order over several categories, merged from one index range
+    per category (``ix_products_active_category_price``) instead of walking the global price
+    index past every cheaper product of other departments. Parameters: the filter's (its
+    ``categories``), ``branch_limit`` (offset + limit), ``page_offset`` and ``page_limit``."""
+    selected = per_category("categories")
+    branch = (
+        select(_c.id, _c.price)
+        .where(*conditions(shape, frozenset({"category"})),
+               _c.category_id == selected.c.category_id)
+        .order_by(*order_by(shape.text, sort))
+        .limit(bindparam("branch_limit", type_=Integer))
+        .lateral("branch")
+    )
+    descending = sort is Sort.PRICE_DESC
+    return (
+        select(branch.c.id)
+        .select_from(selected)
+        .join(branch, true())
+        .order_by(branch.c.price.desc() if descending else branch.c.price.asc(),
+                  branch.c.id.desc() if descending else branch.c.id.asc())
+        .offset(bindparam("page_offset", type_=Integer))
+        .limit(bindparam("page_limit", type_=Integer))
+    )
+
+
+async def count_products(session: AsyncSession, filt: ProductFilter, *,
+                         tree: CategoryTree | None = None,
+                         exact_limit: int = EXACT_COUNT_LIMIT) -> Total:
+    """How many products match: exact up to ``exact_limit`` rows, else the planner's estimate.
+
+    Never counts more than ``exact_limit + 1`` rows. Broad filters over active products (no
+    text, price or attribute filters) are answered exactly from the precomputed counts.
+    """
+    if tree is None:
+        tree = await load_category_tree(session)
+    if filt.is_broad():
+        return Total(await precomputed_total(session, filt, tree), exact=True)
+    condition = where(filt, tree)
+    estimate = await estimate_rows(session, condition)
+    if estimate <= exact_limit * 2:
+        matches: Select[Any] = select(literal_column("1")).select_from(_table).where(condition)
+        capped = matches.limit(exact_limit + 1).subquery()
+        counted = int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+        if counted <= exact_limit:
+            return Total(counted, exact=True)
+        estimate = max(estimate, counted)
+    return Total(estimate, exact=False)

@@ -1,0 +1,119 @@
+"""The category tree: every category by id and slug, with its children, kept per worker.
+
+The bottom of the catalog query layer (it imports only the models): filters resolve category
+slugs through it, the facet counts walk it, pages draw breadcrumbs from it.
+
+``tree = await load_category_tree(session)``
+    The categories (one small query); pass it to the query layer's calls to resolve slugs once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, column, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..data.models import Category
+
+__all__ = ["CategoryNode", "CategoryTree", "load_category_tree"]
+
+
+@dataclass
+class CategoryNode:
+    id: int
+    name: str
+    slug: str
+    parent_id: int | None
+    children: list[CategoryNode] = field(default_factory=list)
+
+
+@dataclass
+class CategoryTree:
+    """All categories, by id and slug, with children lists (ordered by name).
+
+    Read-only once built: a worker shares one tree between its requests (see
+    :func:`load_category_tree`)."""
+
+    nodes: dict[int, CategoryNode]
+
+    def __post_init__(self) -> None:
+        self._descendants: dict[int, frozenset[int]] = {}
+        self.by_slug = {node.slug: node for node in self.nodes.values()}
+        for node in sorted(self.nodes.values(), key=lambda n: (n.name.lower(), n.id)):
+            parent = self.nodes.get(node.parent_id) if node.parent_id is not None else None
+            if parent is not None:
+                parent.children.append(node)
+        self.roots = sorted((n for n in self.nodes.values()
+                             if n.parent_id is None or n.parent_id not in self.nodes),
+                            key=lambda n: (n.name.lower(), n.id))
+
+    def descendant_ids(self, node: CategoryNode) -> frozenset[int]:
+        """``node`` and everything below it (cycle-safe; worked out once per node)."""
+        known = self._descendants.get(node.id)
+        if known is not None:
+            return known
+        seen: set[int] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            stack.extend(current.children)
+        self._descendants[node.id] = frozen = frozenset(seen)
+        return frozen
+
+    def expand(self, slugs: Iterable[str]) -> set[int]:
+        """Ids matched by selecting these slugs (unknown slugs match nothing)."""
+        ids: set[int] = set()
+        for slug in slugs:
+            node = self.by_slug.get(slug)
+            if node is not None:
+                ids |= self.descendant_ids(node)
+        return ids
+
+    def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
+        """Root first, ``node`` excluded (for breadcrumbs)."""
+        chain: list[CategoryNode] = []
+        seen = {node.id}
+        current = self.nodes.get(node.parent_id) if node.parent_id is not None else None
+        while current is not None and current.id not in seen:
+            chain.append(current)
+            seen.add(current.id)
+            current = self.nodes.get(current.parent_id) if current.parent_id is not None else None
+        return list(reversed(chain))
+
+
+async def load_category_tree(session: AsyncSession) -> CategoryTree:
+    """The category tree as this session's transaction sees it.
+
+    A worker keeps the tree it last read, per engine (one database, one event loop), with the
+    ``category_tree_version`` it was read at (migration 0004: a trigger gives the version a new
+    random value at every change of ``categories``). Each call asks for the version only - one
+    row - and reads and builds the tree again only when it differs. A transaction that changed
+    categories sees its own new version, so it never gets a tree without its own changes.
+    """
+    engine = session.get_bind()
+    version = await session.scalar(_TREE_VERSION)
+    kept = _KEPT_TREES.get(engine)
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    rows = (await session.execute(_CATEGORY_ROWS)).all()
+    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
+    if version is not None:
+        # (If the categories changed between the two reads, the tree is newer than the version
+        # it is kept under: the next call sees another version and reads it again.)
+        _KEPT_TREES[engine] = (version, tree)
+    return tree
+
+
+_TREE_VERSION: Select[Any] = select(column("version")).select_from(table("category_tree_version"))
+_CATEGORY_ROWS = select(Category.id, Category.name, Category.slug, Category.parent_id)
+#: engine -> (category_tree_version, tree read at that version)
+_KEPT_TREES: weakref.WeakKeyDictionary[Any, tuple[Any, CategoryTree]] = (
+    weakref.WeakKeyDictionary())
+
