@@ -13,7 +13,6 @@ get the URL and never hold a handle themselves.
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from ..ops.processes import alive
 
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -71,25 +72,10 @@ def prune_dead_handles(pgdata: Path) -> list[int]:
         if not path.exists():
             return []
         pids: list[int] = json.loads(path.read_text())
-        dead = [pid for pid in pids if not _alive(pid)]
+        dead = [pid for pid in pids if not alive(pid)]
         if dead:
             path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
     return dead
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process (a zombie has exited: only its status is left)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:  # no procfs: trust kill()
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def ensure_database(admin_dsn: str, name: str) -> None:

@@ -28,6 +28,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from ..runtime.asgi import OBSERVER_KEY
 from .metrics import init_app
+from .processes import alive
 
 bp = Blueprint("metrics", __name__)
 
@@ -81,15 +82,5 @@ def forget_dead_processes(directory: Path) -> None:
     pids = {int(match.group(1)) for path in directory.glob("gauge_live*.db")
             if (match := _LIVE_FILE.match(path.name))}
     for pid in pids:
-        if not _alive(pid):
+        if not alive(pid):
             mark_process_dead(pid, str(directory))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

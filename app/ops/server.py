@@ -24,6 +24,8 @@ from pathlib import Path
 
 from hypercorn.__main__ import main as hypercorn_main
 
+from .processes import alive
+
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 PREFIX = "vitrine-metrics-"
 _OWNED = re.compile(rf"^{PREFIX}(\d+)-")
@@ -56,12 +58,8 @@ def _remove_orphans(parent: Path) -> None:
         match = _OWNED.match(path.name)
         if match is None or not path.is_dir():
             continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
+        if not alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
-        except PermissionError:
-            pass  # another user's live launcher
 
 
 def main(argv: list[str] | None = None) -> int:

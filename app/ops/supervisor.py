@@ -22,6 +22,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from .processes import children
+
 # What signal.signal() returns and accepts (typeshed's private ``_HANDLER``).
 Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
@@ -108,21 +110,9 @@ def hypercorn_command(bind: str, config: Path, app: str = "app:create_app()") ->
 
 def _kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and its direct children (Hypercorn's workers), by pid."""
-    for child in _children(pid):
+    for child in children(pid):
         _kill(child)
     _kill(pid)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def _kill(pid: int) -> None:
