@@ -67,7 +67,8 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
 def _configure_logging(app: VitrineFlask) -> None:
     from .ops.logging import configure_logging
 
-    configure_logging(app.config["LOG_LEVEL"] or ("WARNING" if app.config["TESTING"] else "INFO"))
+    configure_logging(app.config["LOG_LEVEL"] or ("WARNING" if app.config["TESTING"] else "INFO"),
+                      app.config["LIBRARY_LOG_LEVEL"])
 
 
 def _register_web(app: VitrineFlask) -> None:

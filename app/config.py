@@ -112,9 +112,17 @@ class Settings(BaseSettings):
     BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
 
     LOG_LEVEL: str | None = env("VITRINE_LOG_LEVEL", None)
+    # Flask-Limiter, limits, Hypercorn's errors, SQLAlchemy's pool (app.ops.logging).
+    LIBRARY_LOG_LEVEL: str = env("VITRINE_LIBRARY_LOG_LEVEL", "WARNING")
 
     MAX_CONTENT_LENGTH: int = env("VITRINE_MAX_CONTENT_LENGTH", 1024 * 1024, ge=1)
     MAX_FORM_MEMORY_SIZE: int = env("VITRINE_MAX_FORM_MEMORY_SIZE", 512 * 1024, ge=1)
+    # Request bodies (app.runtime.bodies): the whole body within BODY_TIMEOUT seconds, at no
+    # less than BODY_MIN_RATE bytes/s after a short grace (a trickle cannot pin memory), and
+    # at most UNAUTH_BODY_BUDGET bytes of bodies without credentials in flight per worker.
+    BODY_TIMEOUT: float = env("VITRINE_BODY_TIMEOUT", 30.0, gt=0)
+    BODY_MIN_RATE: int = env("VITRINE_BODY_MIN_RATE", 1024, ge=0)
+    UNAUTH_BODY_BUDGET: int = env("VITRINE_UNAUTH_BODY_BUDGET", 32 * 1024 * 1024, ge=1)
 
     # Response headers (app.web.security).
     CONTENT_SECURITY_POLICY: str = env("VITRINE_CSP", DEFAULT_CSP)
@@ -153,7 +161,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("LOG_LEVEL")
+    @field_validator("LOG_LEVEL", "LIBRARY_LOG_LEVEL")
     @classmethod
     def _known_level(cls, value: str | None) -> str | None:
         if value is None:

@@ -15,6 +15,7 @@ from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
+from ..web import parsing
 from ..web.errors import MESSAGES
 from .responses import Error
 
@@ -62,7 +63,29 @@ def read_json(allowed_types: tuple[str, ...] = JSON_TYPES) -> dict[str, Any]:
         raise ApiError(400, f"The body is not valid JSON: {_json_problem(error)}") from None
     if not isinstance(data, dict):
         raise ApiError(422, "The body must be a JSON object.", fields={})
+    try:
+        unstorable = {str(key): UNSTORABLE for key, value in data.items()
+                      if not _storable(key) or not _storable(value)}
+    except RecursionError:
+        raise ApiError(400, "The body is not valid JSON: it is nested too deeply") from None
+    if unstorable:
+        raise ApiError(422, "Some fields need attention.", fields=unstorable)
     return data
+
+
+UNSTORABLE = "Text cannot contain NUL characters or unpaired surrogates (\\u0000, \\ud800)."
+
+
+def _storable(value: Any) -> bool:
+    """Whether every string in ``value`` (a parsed JSON value) is text PostgreSQL can store:
+    JSON's ``\\u0000`` and lone ``\\ud800`` escapes decode to strings it refuses."""
+    if isinstance(value, str):
+        return parsing.storable(value)
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 def _json_problem(error: Exception) -> str:

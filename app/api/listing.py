@@ -53,6 +53,10 @@ MAX_CURSOR = 1000
 KNOWN = {"q", "category", "brand", "colour", "size", "min_price", "max_price", "in_stock",
          "sort", "page", "per_page", "cursor"}
 _BAD_CURSOR = "cursor is not valid; follow the next link as given."
+#: What :func:`app.catalog.ordering.encode_cursor` writes: unpadded URL-safe base64.
+CURSOR_PATTERN = "^[A-Za-z0-9_-]+$"
+#: Parameters whose document schema has no empty value: ``page=`` is a 400, not page 1.
+NO_BLANK = ("page", "per_page", "cursor")
 
 
 def _shopper_sort(sort: Sort | None) -> Sort | None:
@@ -76,9 +80,11 @@ class ApiListingQuery(ListingQuery):
                       description="Page number for the first pages; follow `next` to go "
                                   "further.")
     cursor: Annotated[str | None, WithJsonSchema(
-        {"type": "string", "maxLength": MAX_CURSOR})] = Field(
-        None, max_length=MAX_CURSOR,
-        description="Opaque position from a `next` link (keyset pagination).")
+        {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR,
+         "pattern": CURSOR_PATTERN})] = Field(
+        None, max_length=MAX_CURSOR, pattern=CURSOR_PATTERN,
+        description="Opaque position from a `next` link (keyset pagination), used as given: "
+                    "a value the server did not issue for this sort is a 400.")
     _after: tuple[Any, ...] | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -114,9 +120,10 @@ class ApiListingQuery(ListingQuery):
     @classmethod
     def parse(cls, args: MultiDict[str, str]) -> ApiListingQuery:
         """The request's query, or :class:`ApiError` 400: ``error`` says what is wrong with the
-        first bad parameter, ``fields`` with each (a blank value is an absent one)."""
+        first bad parameter, ``fields`` with each (a blank value is an absent one, except
+        for :data:`NO_BLANK`, whose schemas admit no blank)."""
         raw = {name: value for name, value in cls.raw_values(args).items()
-               if not (isinstance(value, str) and not value.strip())}
+               if name in NO_BLANK or not (isinstance(value, str) and not value.strip())}
         try:
             return cls.model_validate(raw)
         except ValidationError as error:

@@ -25,19 +25,21 @@ from .schemas import IfMatch, IfMatchOptional, ProductRef, TokenCreate, TokenRef
 from .spec import Operation, Reply, Security, build_document
 
 ERRORS = {
-    400: Reply("Malformed JSON (or a missing CSRF token for session requests).",
-               responses.Error),
+    400: Reply("Malformed JSON, a malformed (empty, over-long or garbled) If-Match, or a "
+               "missing CSRF token for session requests.", responses.Error),
     401: Reply("Missing, invalid, expired or revoked token.", responses.Error,
                ("WWW-Authenticate",)),
     403: Reply("The caller's role may not do this.", responses.Error),
     404: Reply("No such product (inactive products are visible to token holders only).",
                responses.Error),
-    412: Reply("If-Match does not name the current version; nothing changed.", responses.Error,
+    412: Reply("If-Match does not name the current version; nothing changed. Preconditions "
+               "are evaluated last (RFC 9110 13.2.1): a request that is otherwise invalid "
+               "gets its 4xx instead.", responses.Error,
                ("ETag",)),
     413: Reply("The body is larger than the server accepts.", responses.Error),
     415: Reply("The body is not JSON.", responses.Error),
     422: Reply("Valid JSON with invalid fields; `fields` names each one.", responses.Error),
-    428: Reply("If-Match is required.", responses.Error),
+    428: Reply("If-Match is required (checked after the body, like 412).", responses.Error),
     429: Reply("Rate limit reached; retry after `Retry-After` seconds.", responses.Error,
                ("Retry-After",)),
 }
@@ -92,7 +94,7 @@ OPERATIONS: tuple[Operation, ...] = (
         path_params=ProductRef, headers=IfMatchOptional, security=BEARER,
         responses={200: Reply("The product, now inactive.", responses.Product,
                               PRODUCT_HEADERS),
-                   **_errors(401, 403, 404, 412, 429)}),
+                   **_errors(400, 401, 403, 404, 412, 429)}),
     Operation(
         "GET", "/categories", "api.categories", "listCategories",
         "Every category (one level of sub-categories via parent_id).",

@@ -43,16 +43,21 @@ class TokenRef(BaseModel):
 
 IF_MATCH = "The product's ETag from GET (its version, quoted or bare), or `*`."
 MAX_IF_MATCH = 200
+#: A list of entity tags (RFC 9110 8.8.3), or ``*``; anything else (also empty) is a 400.
+_ENTITY_TAG = r'(W/)?("[\x21\x23-\x7e]*"|[\x21\x23-\x7e]+)'
+IF_MATCH_PATTERN = rf"^\s*{_ENTITY_TAG}(\s*,\s*{_ENTITY_TAG})*\s*$"
 
 
 class IfMatch(BaseModel):
     """A change that must not overwrite one made meanwhile (``PATCH``: 428 without it)."""
 
-    if_match: str = Field(alias="If-Match", max_length=MAX_IF_MATCH, description=IF_MATCH)
+    if_match: str = Field(alias="If-Match", min_length=1, max_length=MAX_IF_MATCH,
+                          pattern=IF_MATCH_PATTERN, description=IF_MATCH)
 
 
 class IfMatchOptional(BaseModel):
     """``DELETE``: checked when sent."""
 
-    if_match: str | None = Field(None, alias="If-Match", max_length=MAX_IF_MATCH,
+    if_match: str | None = Field(None, alias="If-Match", min_length=1,
+                                 max_length=MAX_IF_MATCH, pattern=IF_MATCH_PATTERN,
                                  description=IF_MATCH)

@@ -4,10 +4,14 @@ Reads are public (inactive products only for a token holder); writes need an edi
 and go through :mod:`app.data.products`, the same write service (and the same validation,
 strict for JSON) the editor uses, recording each change in the product's history with source
 ``api``. Updates are conditional: ``If-Match`` must carry the product's current ETag (its
-version), else 428; a stale one gets 412 and nothing changes.
+version), else 428; a stale one gets 412 and nothing changes. A malformed ``If-Match`` (empty,
+over-long, not entity tags) is a 400, and the precondition is evaluated only once the request is
+otherwise valid (RFC 9110 13.2.1): a PATCH without a valid body is a 400 whatever it sends.
 """
 
 from __future__ import annotations
+
+import re
 
 from flask import Response, request
 from flask.typing import ResponseReturnValue
@@ -18,10 +22,12 @@ from ..data.bounds import MAX_PRODUCT_ID
 from ..data.database import get_session
 from ..data.models import Category, Product
 from ..data.products.validation import MAX_SLUG
+from ..web import parsing
 from .auth import optional_bearer, require_editor_token
 from .blueprint import bp
 from .http import PATCH_TYPES, ApiError, conditional, json_response, read_json
 from .responses import CategoryList
+from .schemas import IF_MATCH_PATTERN, MAX_IF_MATCH
 from .serializers import product_etag, serialize_category, serialize_product
 
 SOURCE = "api"
@@ -34,9 +40,10 @@ async def product_or_404(ref: str, *, include_inactive: bool) -> Product:
     inactive one unless ``include_inactive``: a token holder may read and edit hidden ones)."""
     session = await get_session()
     product = None
-    if ref.isascii() and ref.isdigit() and 0 < int(ref) <= MAX_PRODUCT_ID:
-        product = await session.get(Product, int(ref), populate_existing=True)
-    if product is None and len(ref) <= MAX_SLUG:
+    product_id = parsing.ascii_digits(ref, len(str(MAX_PRODUCT_ID)))
+    if product_id is not None and 0 < product_id <= MAX_PRODUCT_ID:
+        product = await session.get(Product, product_id, populate_existing=True)
+    if product is None and len(ref) <= MAX_SLUG and parsing.storable(ref):
         product = await session.scalar(select(Product).where(Product.slug == ref))
     if product is None or (not product.is_active and not include_inactive):
         raise ApiError(404, NOT_FOUND)
@@ -86,10 +93,12 @@ async def update_product(ref: str) -> ResponseReturnValue:
     bearer = await require_editor_token()
     product = await product_or_404(ref, include_inactive=True)
     product_id = product.id
-    expected = _expected_version(product, required=True)
+    header = _if_match()
     session = await get_session()
     try:
         changes = product_service.parse_update(read_json(PATCH_TYPES), strict=True)
+        # RFC 9110 13.2.1: the precondition is evaluated once the request is otherwise valid.
+        expected = _expected_version(product, header, required=True)
         result = await product_service.update_product(
             session, product_id, changes, expected_version=expected,
             user_id=bearer.user_id, source=SOURCE)
@@ -106,7 +115,7 @@ async def delete_product(ref: str) -> ResponseReturnValue:
     bearer = await require_editor_token()
     product = await product_or_404(ref, include_inactive=True)
     product_id = product.id
-    expected = _expected_version(product, required=False)
+    expected = _expected_version(product, _if_match(), required=False)
     session = await get_session()
     try:
         result = await product_service.deactivate_product(
@@ -117,11 +126,26 @@ async def delete_product(ref: str) -> ResponseReturnValue:
     return await _finish(result)
 
 
-def _expected_version(product: Product, *, required: bool) -> int | None:
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
+def _if_match() -> str | None:
+    """The ``If-Match`` header, or None if absent; 400 if it is empty, longer than
+    :data:`MAX_IF_MATCH` or not a list of entity tags (malformed is not a failed
+    precondition: the request itself is wrong, whatever the product's version)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    if not header.strip() or len(header) > MAX_IF_MATCH or not _IF_MATCH.match(header):
+        raise ApiError(400, f"If-Match must be the product's ETag (or `*`), at most "
+                            f"{MAX_IF_MATCH} characters.", fields={"If-Match": "Not an ETag."})
+    return header
+
+
+def _expected_version(product: Product, header: str | None, *, required: bool) -> int | None:
     """The version ``If-Match`` names: the current one if it matches, else 412 (``*`` matches
     any, and then the write does not check the version)."""
-    header = request.headers.get("If-Match")
-    if header is None or not header.strip():
+    if header is None:
         if required:
             raise ApiError(428, "Send If-Match with the product's ETag (its version), as read "
                                 "from GET, so a change made meanwhile is not overwritten.")

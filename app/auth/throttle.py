@@ -14,15 +14,26 @@ is configured (shared by all workers; see :func:`app.web.limits.redis_storage_ur
 process memory otherwise. Its keys start with ``RATELIMIT_KEY_PREFIX`` plus ``-auth``, so two
 deployments (or test runs) sharing a Redis do not share lockouts. A successful sign-in clears the
 account's count. Attempts made while locked are refused without checking the password and are
-not counted, so a lock always ends when the window has passed. If the store fails, sign-in is
-allowed (the password is still required) and the failure is logged.
+not counted, so a lock always ends when the window has passed.
+
+The lockout fails closed. With Redis, each worker also counts every failure in its own memory,
+and that count decides too whenever Redis is unreachable, and for one window after it last was:
+an outage can make the lockout per worker, never absent, and failures made during the outage
+still count once Redis is back (whichever count is stricter wins). While healthy, Redis alone
+decides, so a success on one worker is not undone by another worker's stale count. An
+unreachable store is then left alone for ``RETRY_STORE`` seconds between attempts, so it costs a
+sign-in at most one connection timeout (0.5 s) now and then. An outage is logged once, at error
+level (protection is degraded: spread over the workers, a guesser gets ``workers`` times the
+tries), and its end once, as a warning.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask.sansio.app import App
@@ -35,6 +46,9 @@ from ..web.limits import redis_storage_url
 log = logging.getLogger("vitrine.auth")
 
 EXTENSION_KEY = "vitrine_login_throttle"
+#: Seconds an unreachable store is left alone before it is tried again.
+RETRY_STORE = 1.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,46 +63,91 @@ class LoginThrottle:
     """Counts failed sign-ins per account and per address in a moving window."""
 
     def __init__(self, storage: Storage, *, per_account: int, per_address: int,
-                 window: str) -> None:
+                 window: str, local: bool | None = None) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
+        # The worker's own count behind a shared store (``local``: by default, unless the store
+        # is this process's memory already).
+        if local is None:
+            local = not isinstance(storage, MemoryStorage)
+        self.local_storage = MemoryStorage() if local else None
+        self.local = (None if self.local_storage is None
+                      else MovingWindowRateLimiter(self.local_storage))
         self.account_limit: RateLimitItem = parse(f"{per_account} per {window}")
         self.address_limit: RateLimitItem = parse(f"{per_address} per {window}")
+        self._window = max(self.account_limit.get_expiry(), self.address_limit.get_expiry())
+        self._degraded = False
+        self._last_store_failure: float | None = None  # time.monotonic()
 
     def _keys(self, account: str, address: str) -> list[tuple[RateLimitItem, str, str]]:
         return [(self.account_limit, "login-fail-account", account.strip().lower()),
                 (self.address_limit, "login-fail-address", address or "unknown")]
 
+    async def _shared(self, action: Callable[..., Awaitable[T]], *args: Any) -> T | None:
+        """``action(shared limiter, *args)``, or None if the store is down (or was just now)."""
+        failed_at = self._last_store_failure
+        if self._degraded and failed_at is not None and time.monotonic() - failed_at < RETRY_STORE:
+            return None
+        try:
+            result = await action(self.limiter, *args)
+        except Exception:
+            self._last_store_failure = time.monotonic()
+            if not self._degraded:
+                self._degraded = True
+                log.error("sign-in lockout degraded: its store is unreachable, each worker "
+                          "counts failed sign-ins on its own until it is back", exc_info=True)
+            return None
+        if self._degraded:
+            self._degraded = False
+            log.warning("sign-in lockout restored: its store answers again")
+        return result
+
+    def _local_decides(self) -> bool:
+        """Whether this worker's count matters now: during an outage, and for one window after
+        (the failures it counted meanwhile are missing from the store)."""
+        failed_at = self._last_store_failure
+        return (self.local is not None and failed_at is not None
+                and time.monotonic() - failed_at < self._window)
+
     async def check(self, account: str, address: str) -> ThrottleState:
         """May this account be tried from this address now?"""
-        try:
-            for limit, scope, key in self._keys(account, address):
-                if not await self.limiter.test(limit, scope, key):
-                    stats = await self.limiter.get_window_stats(limit, scope, key)
-                    return ThrottleState(False, max(1, int(stats.reset_time - time.time()) + 1))
-        except Exception:  # the store is down: do not lock everybody out
-            log.warning("login throttle store unavailable", exc_info=True)
-        return ThrottleState(True)
+        wait = 0
+        for limit, scope, key in self._keys(account, address):
+            shared = await self._shared(_refused_for, limit, scope, key)
+            wait = max(wait, shared or 0)
+            if self.local is not None and (shared is None or self._local_decides()):
+                wait = max(wait, await _refused_for(self.local, limit, scope, key))
+        return ThrottleState(True) if wait == 0 else ThrottleState(False, wait)
 
     async def record_failure(self, account: str, address: str) -> None:
-        try:
-            for limit, scope, key in self._keys(account, address):
-                await self.limiter.hit(limit, scope, key)
-        except Exception:
-            log.warning("login throttle store unavailable", exc_info=True)
+        for limit, scope, key in self._keys(account, address):
+            if self.local is not None:
+                await self.local.hit(limit, scope, key)
+            await self._shared(MovingWindowRateLimiter.hit, limit, scope, key)
 
     async def record_success(self, account: str) -> None:
         """Forget the account's failures (not the address's: one success does not excuse
         guessing at other accounts)."""
-        try:
-            await self.limiter.clear(self.account_limit, "login-fail-account",
-                                     account.strip().lower())
-        except Exception:
-            log.warning("login throttle store unavailable", exc_info=True)
+        key = account.strip().lower()
+        if self.local is not None:
+            await self.local.clear(self.account_limit, "login-fail-account", key)
+        await self._shared(MovingWindowRateLimiter.clear, self.account_limit,
+                           "login-fail-account", key)
 
     async def reset(self) -> None:
         """Forget everything (tests)."""
+        if self.local_storage is not None:
+            await self.local_storage.reset()
         await self.storage.reset()
+
+
+async def _refused_for(limiter: MovingWindowRateLimiter, limit: RateLimitItem, scope: str,
+                       key: str) -> int:
+    """Seconds until ``key`` may be tried again under ``limit``, 0 if it may now."""
+    if await limiter.test(limit, scope, key):
+        return 0
+    stats = await limiter.get_window_stats(limit, scope, key)
+    return max(1, int(stats.reset_time - time.time()) + 1)
 
 
 #: Appended to ``RATELIMIT_KEY_PREFIX``: the lockout counters' own key space in a shared Redis.

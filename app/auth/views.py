@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..data.database import get_session
 from ..data.users import check_credentials
+from ..web import parsing
 from ..web.errors import error_response
 from .blueprint import bp
 from .forms import LoginForm
@@ -53,7 +54,9 @@ async def login() -> ResponseReturnValue:
         return response
 
     db = await get_session()
-    user = await check_credentials(db, email, form.password.data or "")
+    # An address PostgreSQL cannot store (a NUL) names no account: the same refusal, no query.
+    user = (await check_credentials(db, email, form.password.data or "")
+            if parsing.storable(email) else None)
     if user is None:
         await throttle.record_failure(email, address)
         form.password.data = ""

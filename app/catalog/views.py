@@ -27,6 +27,7 @@ from werkzeug.exceptions import NotFound
 
 from ..data.database import get_session
 from ..data.models import Product
+from ..web import parsing
 from ..web.htmx import is_htmx, render_page_or_partial, retarget_to_messages
 from . import listing
 from .blueprint import bp
@@ -73,7 +74,7 @@ async def index() -> ResponseReturnValue:
 
 @bp.get("/products/<slug>")
 async def product(slug: str) -> ResponseReturnValue:
-    if len(slug) > MAX_SLUG:
+    if len(slug) > MAX_SLUG or not parsing.storable(slug):  # no slug holds a NUL: no query
         raise NotFound()
     session = await get_session()
     item = await session.scalar(

@@ -7,8 +7,14 @@ category with sub-categories stays at the top); only a category without products
 sub-categories can be deleted. A refusal raises :class:`CategoryInvalid` (the input cannot be
 accepted) or :class:`CategoryInUse` (the category is in use), with a message for people.
 
-These functions flush but never commit: the caller owns the transaction. A caller that changes
-a category locks it first (``get_or_404(..., lock=True)``), so two admins cannot interleave.
+These functions flush but never commit: the caller owns the transaction. A create under a
+parent and a change lock the rows involved (the category and its new parent) in id order, and
+check the depth rule inside that lock, so concurrent moves queue instead of deadlocking and the
+later one sees what the earlier one did (moving A under B while B moves under A: one succeeds,
+the other is refused). The database backs the rules (migration 0005: a unique index on the
+name per parent, a trigger for the depth); a change that loses a race against them is refused
+with the same message as the check. A delete locks the category (``get_or_404(...,
+lock=True)``).
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from .integrity import violated_constraint
 from .models import Category, Product
-from .slugs import slugify, unique_slug
+from .slugs import insert_with_unique_slug, slugify
 
 MAX_NAME = 120
 #: Leaves room for "-<n>" in the 140-character slug column.
 MAX_SLUG_BASE = 128
+NO_PARENT = "That parent category does not exist."
+GONE = "That category does not exist any more."
+ONE_LEVEL = "Categories go only one level deep, so that change was refused."
 
 
 class CategoryError(ValueError):
@@ -97,13 +107,23 @@ def clean_name(name: str | None) -> str:
     return cleaned
 
 
-async def _check_parent(session: AsyncSession, parent_id: int | None,
+async def _lock(session: AsyncSession, *ids: int | None) -> dict[int, Category]:
+    """The categories ``ids`` that exist, locked in id order (``FOR NO KEY UPDATE``: products
+    can still be added to them) and reloaded, so checks made now see every committed change
+    and no other change to them can interleave until this transaction ends."""
+    wanted = sorted({ident for ident in ids if ident is not None})
+    rows = (await session.scalars(
+        select(Category).where(Category.id.in_(wanted)).order_by(Category.id)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    )).all()
+    return {row.id: row for row in rows}
+
+
+async def _check_parent(session: AsyncSession, parent: Category | None,
                         moving: Category | None) -> None:
-    if parent_id is None:
-        return
-    parent = await session.get(Category, parent_id)
+    """The depth rule, for rows locked by :func:`_lock` (``parent`` None: it does not exist)."""
     if parent is None:
-        raise CategoryInvalid("That parent category does not exist.")
+        raise CategoryInvalid(NO_PARENT)
     if moving is not None and parent.id == moving.id:
         raise CategoryInvalid("A category cannot be its own parent.")
     if parent.parent_id is not None:
@@ -114,15 +134,32 @@ async def _check_parent(session: AsyncSession, parent_id: int | None,
                               "under another category.")
 
 
+def _name_taken(name: str) -> CategoryInvalid:
+    return CategoryInvalid(f"There is already a category called “{name}” there.")
+
+
 async def _check_name(session: AsyncSession, name: str, parent_id: int | None,
                       exclude: int | None) -> None:
     clash = await session.scalar(
-        select(Category.id).where(func.lower(Category.name) == name.lower(),
+        select(Category.id).where(func.lower(Category.name) == func.lower(name),
                                   Category.parent_id.is_(None) if parent_id is None
                                   else Category.parent_id == parent_id,
                                   Category.id != (exclude or 0)))
     if clash is not None:
-        raise CategoryInvalid(f"There is already a category called “{name}” there.")
+        raise _name_taken(name)
+
+
+def _refusal(error: IntegrityError, name: str) -> CategoryInvalid:
+    """The message for a write the database refused after our checks passed: a concurrent
+    change committed in between. Anything else is a bug and is raised."""
+    constraint = violated_constraint(error)
+    if constraint == "uq_categories_parent_name":
+        return _name_taken(name)
+    if constraint == "categories_one_level":
+        return CategoryInvalid(ONE_LEVEL)
+    if constraint == "categories_parent_id_fkey":
+        return CategoryInvalid(NO_PARENT)
+    raise error
 
 
 async def _child_count(session: AsyncSession, category_id: int) -> int:
@@ -134,26 +171,35 @@ async def create_category(session: AsyncSession, name: str | None,
                           parent_id: int | None) -> Category:
     """Add a category (slug from the name, unique) under ``parent_id`` (None: top level)."""
     name = clean_name(name)
-    await _check_parent(session, parent_id, None)
+    if parent_id is not None:
+        await _check_parent(session, (await _lock(session, parent_id)).get(parent_id), None)
     await _check_name(session, name, parent_id, None)
-    slug = await unique_slug(session, Category.slug,
-                             slugify(name, fallback="category", max_length=MAX_SLUG_BASE))
-    category = Category(name=name, slug=slug, parent_id=parent_id)
-    session.add(category)
-    await session.flush()
-    return category
+    base = slugify(name, fallback="category", max_length=MAX_SLUG_BASE)
+    try:
+        async with session.begin_nested():
+            return await insert_with_unique_slug(session, Category, base,
+                                                 {"name": name, "parent_id": parent_id})
+    except IntegrityError as error:
+        raise _refusal(error, name) from None
 
 
 async def change_category(session: AsyncSession, category: Category, name: str | None,
                           parent_id: int | None) -> Category:
-    """Rename ``category`` (locked by the caller) and/or move it (``parent_id`` None: top
-    level). Its slug stays, so links to it keep working."""
+    """Rename ``category`` and/or move it (``parent_id`` None: top level). Its slug stays, so
+    links to it keep working. It and its new parent are locked here, in id order."""
     name = clean_name(name)
-    if parent_id != category.parent_id:
-        await _check_parent(session, parent_id, category)
+    locked = await _lock(session, category.id, parent_id)
+    if category.id not in locked:
+        raise CategoryInvalid(GONE)
+    if parent_id != category.parent_id and parent_id is not None:
+        await _check_parent(session, locked.get(parent_id), category)
     await _check_name(session, name, parent_id, category.id)
     category.name, category.parent_id = name, parent_id
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        raise _refusal(error, name) from None
     return category
 
 

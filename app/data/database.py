@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from ..runtime.bridge import await_in_greenlet
 from .urls import async_url
@@ -61,6 +62,7 @@ class AsyncDatabase:
         if engine is None:
             engine = create_async_engine(self.url, **self.engine_options)
             event.listen(engine.sync_engine, "handle_error", _keep_cancelled_connection)
+            event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
             self._engines[loop] = engine
             self._sessionmakers[loop] = async_sessionmaker(engine, expire_on_commit=False)
         return engine
@@ -147,6 +149,33 @@ def _keep_cancelled_connection(context: ExceptionContext) -> None:
     # tests/foundation/test_cancellation.py checks both outcomes)
     if getattr(adapted, "_transaction", None) is not None:
         context.is_disconnect = False
+
+
+def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry,
+                              proxy: PoolProxiedConnection) -> None:
+    """``checkout``: a pooled connection that PostgreSQL has already closed is not handed out;
+    the pool then replaces every connection it holds, and the request gets a fresh one.
+
+    After a database restart (or a failover, or ``pg_terminate_backend``) each pooled connection
+    is dead, but nobody notices until a request uses one: without this, the first request on
+    each worker got a 503, however long after the restart it came. asyncpg notices by itself:
+    the server sends "terminating connection" and closes the socket, the worker's event loop
+    reads that while the connection sits idle in the pool, and ``is_closed()`` turns true. So
+    checking it costs no round trip, unlike ``pool_pre_ping`` (which, with asyncpg, is three:
+    BEGIN, an empty query, ROLLBACK - on every checkout, i.e. every request).
+
+    :class:`~sqlalchemy.exc.InvalidatePoolError`: one closed connection means the others are
+    probably closed too (a restart ends them all), and some may not show it yet (their end of
+    the socket not read yet); they are replaced at their next checkout rather than each
+    failing one request.
+    What this cannot see is a connection whose server vanished without closing the socket (a
+    network partition): that is what ``VITRINE_DB_POOL_PRE_PING`` is still there for.
+    """
+    connection = getattr(dbapi_connection, "_connection", None)  # SQLAlchemy's asyncpg adapter
+    is_closed = getattr(connection, "is_closed", None)
+    if is_closed is not None and is_closed():
+        log.warning("a pooled database connection was closed by the server; renewing the pool")
+        raise exc.InvalidatePoolError("connection closed by the server")
 
 
 def init_database(app: Flask) -> AsyncDatabase:

@@ -70,6 +70,9 @@ class Category(Model):
 
     __table_args__ = (
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        # Names are unique among siblings, case-insensitive (migration 0005).
+        Index("uq_categories_parent_name", func.coalesce(text("parent_id"), 0),
+              func.lower(text("name")), unique=True),
     )
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .integrity import violated_constraint
 from .models import ROLES, User
 from .passwords import hash_password_async, verify_password_async
 from .sessions import end_all_sessions
+from .tokens import revoke_all_tokens
 
 MIN_PASSWORD_LENGTH = 10
 MAX_EMAIL = 254
@@ -55,7 +58,9 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def create_user(session: AsyncSession, email: str, password: str, role: str) -> User:
-    """Add a user. Emails are unique regardless of case."""
+    """Add a user. Emails are unique regardless of case: a concurrent create of the same
+    address that commits first makes the unique index refuse this one, which is reported like
+    the check before it (:class:`UserError`), not as a server error."""
     email = email.strip()
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
@@ -63,11 +68,18 @@ async def create_user(session: AsyncSession, email: str, password: str, role: st
         raise UserError("email must be an address like name@example.com")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    taken = UserError(f"a user with email {email} already exists")
     if await find_user_by_email(session, email) is not None:
-        raise UserError(f"a user with email {email} already exists")
+        raise taken
     user = User(email=email, password_hash=await hash_password_async(password), role=role)
-    session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as error:
+        if violated_constraint(error) != "uq_users_email_lower":
+            raise
+        raise taken from None
     return user
 
 
@@ -109,3 +121,4 @@ async def set_active(session: AsyncSession, user: User, active: bool, *,
     await session.flush()
     if not active:
         await end_all_sessions(session, user.id)
+        await revoke_all_tokens(session, user.id)  # reactivation must not revive them

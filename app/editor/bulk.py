@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from ..auth.access import editor_required
 from ..data import products as svc
 from ..data.database import get_session
+from ..web import parsing
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .forms import BulkForm
@@ -27,6 +28,7 @@ from .rendering import done, message_fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
 
 MAX_IDS_PER_REQUEST = 1000  # a page shows 50; selections come from one page at a time
+BAD_SELECTION = "The selection is not valid. Reload the page and try again."
 
 
 def _limits() -> tuple[int, int]:
@@ -68,9 +70,10 @@ def _selected_ids() -> list[int]:
     if len(raw) > MAX_IDS_PER_REQUEST:
         raise BulkRefused(f"Select at most {MAX_IDS_PER_REQUEST:,} rows at a time, or use "
                           "“All matching the filter”.")
-    if not all(value.isdigit() and len(value) < 19 for value in raw):
-        raise BulkRefused("The selection is not valid. Reload the page and try again.", 400)
-    return sorted({int(value) for value in raw})
+    try:
+        return parsing.product_ids(raw, BAD_SELECTION)
+    except parsing.BadInput as error:
+        raise BulkRefused(error.message, 400) from None
 
 
 def _confirmation(count: int, limit: int) -> ResponseReturnValue:

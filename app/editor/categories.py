@@ -69,9 +69,10 @@ async def create_category() -> ResponseReturnValue:
 @bp.post("/categories/<id32:category_id>")
 @admin_required
 async def update_category(category_id: int) -> ResponseReturnValue:
-    """Rename and/or move (``parent_id`` empty = top level)."""
+    """Rename and/or move (``parent_id`` empty = top level). Not locked here: the service
+    locks the category with its new parent, in id order, so crossing moves cannot deadlock."""
     session = await get_session()
-    category = await get_or_404(session, Category, category_id, lock=True)
+    category = await get_or_404(session, Category, category_id, fresh=True)
     form = CategoryForm(formdata=request.form)
     try:
         await service.change_category(session, category, form.name.data,

@@ -14,6 +14,7 @@ from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Product
 from ..data.revisions import FIELD_LABELS, list_revisions, restorable_versions
+from ..web import parsing
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .rendering import done, page_or_fragment
@@ -21,6 +22,7 @@ from .rendering import done, page_or_fragment
 SOURCE_LABELS = {"create": "Created", "inline": "Table edit", "bulk": "Bulk action",
                  "api": "API", "restore": "Restore", "duplicate": "Duplicated",
                  "cli": "Command line"}
+MISSING_VERSIONS = "This form is missing the versions. Reload the page and try again."
 
 
 def _value(field: str, value: Any, categories: dict[int, str]) -> str:
@@ -66,14 +68,15 @@ async def history(product_id: int) -> ResponseReturnValue:
 @editor_required
 async def restore(product_id: int) -> ResponseReturnValue:
     """Restore the values of ``to_version`` as a new version (source "restore")."""
-    to_version, version = request.form.get("to_version", ""), request.form.get("version", "")
-    if not (to_version.isdigit() and version.isdigit() and len(to_version) < 10
-            and len(version) < 10):
-        abort(400, "This form is missing the versions. Reload the page and try again.")
+    try:
+        to_version = parsing.version(request.form.get("to_version"), MISSING_VERSIONS)
+        version = parsing.version(request.form.get("version"), MISSING_VERSIONS)
+    except parsing.BadInput as error:
+        abort(400, error.message)
     session = await get_session()
     try:
-        result = await svc.restore_version(session, product_id, to_version=int(to_version),
-                                           expected_version=int(version), user_id=g.user.id)
+        result = await svc.restore_version(session, product_id, to_version=to_version,
+                                           expected_version=version, user_id=g.user.id)
     except svc.RestoreError as error:
         await session.rollback()
         return await _render(await _product(product_id), status=422,

@@ -26,6 +26,7 @@ from ..catalog.ordering import Sort
 from ..catalog.page_query import Total, count_products, find_products
 from ..catalog.tree import CategoryTree, load_category_tree
 from ..data.models import Product
+from ..web import parsing
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -79,7 +80,7 @@ class EditorFilters(ListingQuery):
             "status": arg("status"),
             "stock": arg("stock"),
             "sort": arg("sort"),
-            "page": max(1, min(int(page), MAX_PAGE)) if page.isdigit() and len(page) < 7 else 1,
+            "page": parsing.page(page, maximum=MAX_PAGE),
         }
         while True:
             try:

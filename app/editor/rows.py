@@ -21,6 +21,7 @@ from ..data.categories import category_choices
 from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Product
+from ..web import parsing
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .conflicts import ROW_PAGE, conflict_response
@@ -35,10 +36,10 @@ STALE_FORM = "This form is missing the product's version. Reload the page and tr
 
 
 def _version() -> int:
-    raw = request.values.get("version", "")
-    if not raw.isdigit() or len(raw) > 9:
-        abort(400, STALE_FORM)
-    return int(raw)
+    try:
+        return parsing.version(request.values.get("version"), STALE_FORM)
+    except parsing.BadInput as error:
+        abort(400, error.message)
 
 
 async def _product_or_404(product_id: int) -> Product:

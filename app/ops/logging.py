@@ -1,10 +1,12 @@
 """JSON logs on stderr, each line of a request carrying its request id, written off the loop.
 
-The ``vitrine`` loggers hand records to a queue; a :class:`~logging.handlers.QueueListener`
-thread formats them with python-json-logger and writes them, so a slow terminal or pipe never
-blocks the loop that serves requests. What the emitting code pays is the queue handler's work:
-the message is rendered, a traceback turned into text, and the request id (the ASGI adapter's
-:data:`~app.runtime.asgi.current_request_id`) read by :class:`RequestIdFilter`.
+The ``vitrine`` loggers, and the few library loggers that matter (:data:`LIBRARY_LOGGERS`, at
+WARNING by default: ``VITRINE_LIBRARY_LOG_LEVEL``), hand records to a queue; a
+:class:`~logging.handlers.QueueListener` thread formats them with python-json-logger and writes
+them, so a slow terminal or pipe never blocks the loop that serves requests. What the emitting
+code pays is the queue handler's work: the message is rendered, a traceback turned into text,
+and the request id (the ASGI adapter's :data:`~app.runtime.asgi.current_request_id`) read by
+:class:`RequestIdFilter` - for a library's line too, when it is logged during a request.
 """
 
 from __future__ import annotations
@@ -73,21 +75,64 @@ class VitrineJsonFormatter(JsonFormatter):
         return log_data
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route the ``vitrine`` loggers through a queue to a JSON stderr handler (idempotent:
-    later calls only change the level)."""
-    global _listener
+#: Library loggers whose warnings an operator must see: Flask-Limiter falling back to memory
+#: (rate limits per worker), `limits` (its storage), Hypercorn's own errors, and SQLAlchemy's
+#: pool (connections dropped or reset). Without a handler they went nowhere: Flask-Limiter even
+#: installs a ``NullHandler``, which keeps Python's last-resort stderr output away too.
+LIBRARY_LOGGERS = ("flask-limiter", "limits", "hypercorn.error", "sqlalchemy.pool")
+
+#: The queue handlers of the ``vitrine`` loggers and of the libraries (one queue, one listener).
+_handlers: tuple[logging.Handler, logging.Handler] | None = None
+
+
+def configure_logging(level: str = "INFO", library_level: str = "WARNING") -> None:
+    """Route the ``vitrine`` loggers (at ``level``) and the :data:`LIBRARY_LOGGERS` (at
+    ``library_level``) through one queue to a JSON stderr handler (idempotent: later calls only
+    change the levels)."""
     logger = logging.getLogger("vitrine")
     logger.setLevel(level)
-    if _listener is not None:
-        return
+    own, library = _queue_handlers()
+    library.setLevel(library_level)
+    if own not in logger.handlers:
+        logger.addHandler(own)
+        logger.propagate = False
+    for name in LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if name != "hypercorn.error":  # Hypercorn sets its level itself (``loglevel``)
+            library_logger.setLevel(library_level)
+        if library not in library_logger.handlers:
+            library_logger.addHandler(library)
+        library_logger.propagate = False
+
+
+def hypercorn_handler() -> logging.Handler:
+    """The handler for Hypercorn's ``logconfig_dict`` (``hypercorn.toml``).
+
+    In a worker Hypercorn creates its ``hypercorn.error`` logger after the app is loaded and
+    replaces its handlers with a plain-text stderr one, so :func:`configure_logging` cannot
+    keep it; the dictConfig that Hypercorn applies right after puts this one back."""
+    return _queue_handlers()[1]
+
+
+def _queue_handlers() -> tuple[logging.Handler, logging.Handler]:
+    """The queue handlers for ``vitrine`` and for the libraries (the library one filters at its
+    own level), created with their listener on first use."""
+    global _listener, _handlers
+    if _handlers is not None:
+        return _handlers
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(VitrineJsonFormatter())
     _listener = logging.handlers.QueueListener(records, stream, respect_handler_level=True)
     _listener.start()
     atexit.register(_listener.stop)
+    library = _queue_handler(records)
+    library.setLevel(logging.WARNING)
+    _handlers = (_queue_handler(records), library)
+    return _handlers
+
+
+def _queue_handler(records: queue.SimpleQueue[logging.LogRecord]) -> logging.Handler:
     handler = _PreparingQueueHandler(records)
     handler.addFilter(RequestIdFilter())
-    logger.addHandler(handler)
-    logger.propagate = False
+    return handler

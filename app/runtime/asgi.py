@@ -18,16 +18,26 @@ import secrets
 import sys
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .bodies import (
+    BodyBudget,
+    BodyBudgetSpent,
+    BodyClaim,
+    BodyLimits,
+    BodyTooLarge,
+    BodyTooSlow,
+    ClientGone,
+    has_credentials,
+    read_body,
+)
 from .bridge import greenlet_spawn
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from .memory import Trimmer
+from .shutdown import connection_closing, server_terminating
+from .types import Receive, Scope, Send
 
 
 class ServedApp(Protocol):
@@ -86,10 +96,6 @@ class WSGIResult:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: list[bytes] = field(default_factory=list)
     file: FileWrapper | None = None
-
-
-class BodyTooLarge(Exception):
-    """The request body exceeded ``MAX_CONTENT_LENGTH``."""
 
 
 def split_path(scope: Scope) -> tuple[str, str]:
@@ -238,13 +244,27 @@ class RequestObserver:
         """A request ended with ``status`` (499: no response) after ``seconds``."""
 
 
+#: HTTP versions with a ``Connection`` header (HTTP/2 and 3 close with GOAWAY instead).
+_HTTP1 = frozenset({"1.0", "1.1"})
+
+#: How each refused body is answered, and the outcome logged for it.
+_REFUSALS: dict[type[Exception], tuple[int, str]] = {
+    BodyTooLarge: (413, "body_too_large"),
+    BodyTooSlow: (408, "body_timeout"),
+    BodyBudgetSpent: (503, "body_budget"),
+}
+
+
 class ASGIAdapter:
     """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
 
     def __init__(self, app: ServedApp) -> None:
         self.app = app
         config = app.config
-        self.max_body = int(config.get("MAX_CONTENT_LENGTH") or 0) or None
+        self.body_limits = BodyLimits.from_config(config)
+        self.body_budget = BodyBudget(int(config["UNAUTH_BODY_BUDGET"]))
+        self.session_cookie = str(config.get("SESSION_COOKIE_NAME") or "session")
+        self.trimmer = Trimmer()
         self.queue_timeout = float(config["REQUEST_QUEUE_TIMEOUT"])
         self.request_timeout = float(config["REQUEST_TIMEOUT"])
         self.retry_after = int(config["RETRY_AFTER_SECONDS"])
@@ -282,56 +302,52 @@ class ASGIAdapter:
             slots = self._slots[loop] = asyncio.Semaphore(self.max_concurrent)
         return slots
 
-    async def read_body(self, scope: Scope, receive: Receive) -> bytes:
-        declared = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
-        if declared is not None and self.max_body is not None:
-            try:
-                if int(declared) > self.max_body:
-                    raise BodyTooLarge
-            except ValueError:
-                pass
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise asyncio.CancelledError("client disconnected before sending its body")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if self.max_body is not None and size > self.max_body:
-                raise BodyTooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         header = next((v for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
         request_id = make_request_id(None if header is None else header.decode("latin-1"))
         current_request_id.set(request_id)
+        if server_terminating(send) and connection_closing(send):
+            # Parsed from an idle keep-alive connection the shutting-down server has just
+            # closed: its response could not be delivered, so it is not run (see .shutdown).
+            self._log(scope, 499, started, request_id, "connection_closed")
+            return
+        anonymous = not has_credentials(scope, self.session_cookie)
+        claim = BodyClaim(self.body_budget if anonymous else None)
         try:
-            body = await self.read_body(scope, receive)
-        except BodyTooLarge:
-            environ = build_environ(scope, b"")
+            try:
+                body = await read_body(scope, receive, self.body_limits, claim)
+            except ClientGone:
+                self._log(scope, 499, started, request_id, "client_disconnected")
+                return
+            except (BodyTooLarge, BodyTooSlow, BodyBudgetSpent) as refusal:
+                code, outcome = _REFUSALS[type(refusal)]
+                claim.release()  # the partial body is gone: give its bytes back at once
+                await self._refuse(scope, send, code, outcome, started, request_id)
+                return
+            environ = build_environ(scope, body)
+            del body
             environ[REQUEST_ID_KEY] = request_id
-            refused = await self._render_abort(environ, 413)
-            self.observer.finished(
-                environ, refused.status, time.perf_counter() - started, "body_too_large"
-            )
-            await self._send(send, refused, request_id)
-            self._log(scope, refused.status, started, request_id, "body_too_large")
-            return
-        except asyncio.CancelledError:
-            self._log(scope, 499, started, request_id, "client_disconnected")
-            return
-        environ = build_environ(scope, body)
-        environ[REQUEST_ID_KEY] = request_id
-        result, outcome = await self.execute(environ, receive)
+            result, outcome = await self.execute(environ, receive)
+        finally:
+            claim.release()
+            self.trimmer.released(claim.received)
         if result is None:
             self._log(scope, 499, started, request_id, outcome)
             return
-        await self._send(send, result, request_id)
+        await self._send(scope, send, result, request_id)
         self._log(scope, result.status, started, request_id, outcome)
+
+    async def _refuse(self, scope: Scope, send: Send, code: int, outcome: str,
+                      started: float, request_id: str) -> None:
+        """Answer a request whose body was refused (too large, too slow, over the budget)
+        without running it. Its body is unfinished, so the server closes the connection."""
+        environ = build_environ(scope, b"")
+        environ[REQUEST_ID_KEY] = request_id
+        refused = await self._render_abort(environ, code)
+        self.observer.finished(environ, refused.status, time.perf_counter() - started, outcome)
+        await self._send(scope, send, refused, request_id)
+        self._log(scope, refused.status, started, request_id, outcome)
 
     async def execute(
         self, environ: dict[str, Any], receive: Receive | None = None
@@ -394,8 +410,12 @@ class ASGIAdapter:
         environ["CONTENT_LENGTH"] = "0"
         return await greenlet_spawn(call_wsgi, self.app, environ)
 
-    async def _send(self, send: Send, result: WSGIResult, request_id: str) -> None:
+    async def _send(self, scope: Scope, send: Send, result: WSGIResult, request_id: str) -> None:
         headers = result.headers + [(b"x-request-id", request_id.encode("latin-1"))]
+        if scope.get("http_version", "1.1") in _HTTP1 and server_terminating(send):
+            # The server closes the connection after this response: say so, so the client does
+            # not send its next request on a connection that will not read it.
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": result.status, "headers": headers})
         if result.file is not None:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from http import HTTPStatus
 from types import TracebackType
@@ -39,6 +40,7 @@ class VitrineFlask(Flask):
         self.loop_thread = LoopThread()
         self._shutdown_hooks: list[Hook] = []
         self._asgi: ASGIAdapter | None = None
+        self._asgi_lock = threading.Lock()
         self.test_client_class = BridgedTestClient
         self.before_request(_abort_if_refused)
 
@@ -49,8 +51,13 @@ class VitrineFlask(Flask):
 
     @property
     def asgi(self) -> ASGIAdapter:
+        """The ASGI adapter, made on first use (it reads the config, which is loaded after
+        ``__init__``). Made once under a lock: test-client threads reach it at the same time,
+        and two adapters would mean two concurrency limits."""
         if self._asgi is None:
-            self._asgi = ASGIAdapter(self)
+            with self._asgi_lock:
+                if self._asgi is None:
+                    self._asgi = ASGIAdapter(self)
         return self._asgi
 
     # Flask.__call__ is the WSGI entry (environ, start_response); this app is served as ASGI

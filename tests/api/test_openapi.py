@@ -12,6 +12,7 @@ import pytest
 from app.api import responses
 from app.api.listing import MAX_PER_PAGE
 from app.api.openapi import OPERATIONS
+from app.api.schemas import IF_MATCH_PATTERN
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -94,7 +95,8 @@ def test_header_and_path_parameters(client):
     assert update["If-Match"]["in"] == "header" and update["If-Match"]["required"] is True
     delete = {p["name"]: p for p in _operation(spec, "deleteProduct")["parameters"]}
     assert delete["If-Match"]["required"] is False
-    assert delete["If-Match"]["schema"] == {"type": "string", "maxLength": 200}
+    assert delete["If-Match"]["schema"] == {"type": "string", "minLength": 1, "maxLength": 200,
+                                            "pattern": IF_MATCH_PATTERN}
     revoke = _operation(spec, "revokeToken")["parameters"][0]
     assert revoke["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 

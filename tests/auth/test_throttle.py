@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 import pytest
 import redis
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.storage import storage_from_string
 
 from app import create_app
-from app.auth.throttle import LoginThrottle, ThrottleState
+from app.auth import throttle as throttle_module
+from app.auth.throttle import LoginThrottle
+from tests.support.clients import sign_in
 
 
 def make(**kw):
@@ -78,24 +80,95 @@ def test_success_clears_the_account_but_not_the_address(app):
     assert not address.allowed
 
 
-def test_an_unreachable_store_lets_sign_in_through_and_logs_it(app):
+def test_an_unreachable_store_still_locks_and_says_once_that_protection_is_degraded(app):
     # Nothing listens on port 1: every store call fails at once with "connection refused".
     down = RedisStorage("async+redis://127.0.0.1:1/0", implementation="redispy",
                         socket_connect_timeout=0.5)
     throttle = LoginThrottle(down, per_account=3, per_address=5, window="1 minute")
 
     async def run():
-        for _ in range(4):  # more failures than the limit: none of them could be counted
+        states = []
+        for _ in range(4):  # more failures than the limit: counted in this worker's memory
+            states.append((await throttle.check("a@x", "1.1.1.1")).allowed)
             await throttle.record_failure("a@x", "1.1.1.1")
-        await throttle.record_success("a@x")
-        return await throttle.check("a@x", "1.1.1.1")
+        return states, await throttle.check("A@x", "2.2.2.2")
 
     with warnings_of("vitrine.auth") as records:
-        state = app.run_blocking(run())
-    assert state == ThrottleState(True)
-    assert len(records) == 6
-    assert all(r.getMessage() == "login throttle store unavailable" and r.exc_info
-               for r in records)
+        states, state = app.run_blocking(run())
+    assert states == [True, True, True, False]
+    assert not state.allowed and 0 < state.retry_after <= 61
+    assert [(r.levelno, r.getMessage().split(":")[0]) for r in records] == [
+        (logging.ERROR, "sign-in lockout degraded")]
+    assert records[0].exc_info
+
+
+class FlakyMemory(MemoryStorage):
+    """A memory store that can be switched off, to stand for a Redis that goes and comes."""
+
+    down = False
+
+    def _fail(self) -> None:
+        if self.down:
+            raise ConnectionError("store down")
+
+    async def acquire_entry(self, *args, **kwargs):
+        self._fail()
+        return await super().acquire_entry(*args, **kwargs)
+
+    async def get_moving_window(self, *args, **kwargs):
+        self._fail()
+        return await super().get_moving_window(*args, **kwargs)
+
+    async def clear(self, *args, **kwargs):
+        self._fail()
+        return await super().clear(*args, **kwargs)
+
+
+def test_failures_counted_during_an_outage_still_count_when_the_store_is_back(app, monkeypatch):
+    monkeypatch.setattr(throttle_module, "RETRY_STORE", 0)  # try the store on every call
+    store = FlakyMemory()
+    throttle = LoginThrottle(store, per_account=3, per_address=50, window="1 minute",
+                             local=True)
+
+    async def run():
+        await throttle.record_failure("a@x", "1.1.1.1")  # counted by both
+        store.down = True
+        for _ in range(2):  # counted in memory only: the store never sees them
+            await throttle.record_failure("a@x", "1.1.1.1")
+        store.down = False
+        return await throttle.check("a@x", "1.1.1.1"), await throttle.check("b@x", "1.1.1.1")
+
+    with warnings_of("vitrine.auth") as records:
+        account, other = app.run_blocking(run())
+    assert not account.allowed  # 1 in the store, 3 in memory: the stricter count wins
+    assert other.allowed
+    assert [(r.levelno, r.getMessage().split(":")[0]) for r in records] == [
+        (logging.ERROR, "sign-in lockout degraded"),
+        (logging.WARNING, "sign-in lockout restored")]
+
+
+def test_with_redis_stopped_fifteen_wrong_passwords_lock_the_account(make_app, sql, tmp_path):
+    """The attack from the issue: Redis down, 15 wrong passwords in a row, then the right one."""
+    from tests.support.redis_server import start_redis
+
+    redis_server = start_redis(tmp_path / "redis")  # the session's Redis is shared: not that one
+    try:
+        application = make_app(REDIS_URL=redis_server.url,
+                               RATELIMIT_KEY_PREFIX=f"vitrine-test-{uuid.uuid4().hex}")
+        client = application.test_client()
+        sql.user("ed@example.com")
+        assert sign_in(client, "ed@example.com", "wrong password!").status_code == 401
+    finally:
+        redis_server.stop()
+    with warnings_of("vitrine.auth") as records:
+        statuses = [sign_in(client, "ed@example.com", "wrong password!").status_code
+                    for _ in range(15)]
+        right = sign_in(client, "ed@example.com")
+    assert statuses == [401] * 4 + [429] * 11
+    assert right.status_code == 429 and "Too many failed sign-in attempts" in right.text
+    assert client.get("/editor/products").status_code == 302  # not signed in
+    errors = [r for r in records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "degraded" in errors[0].getMessage()
 
 
 def test_limits_come_from_the_settings(make_app):

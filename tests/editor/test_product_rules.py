@@ -54,6 +54,17 @@ def test_both_modes_refuse_with_the_same_message(data, errors):
         assert errors_of(parse_update, data, strict=strict) == errors
 
 
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_text_postgresql_cannot_store_is_refused_on_every_path(text):
+    """NUL and a lone surrogate (JSON's "\\ud800") would fail inside PostgreSQL: the rules
+    refuse them for any caller, not only at the API's JSON boundary."""
+    for strict in (True, False):
+        assert errors_of(parse_update, {"name": text}, strict=strict) == {
+            "name": "Name cannot contain control characters."}
+        assert errors_of(parse_update, {"attributes": {"brand": text}}, strict=strict) == {
+            "attributes.brand": "Brand cannot contain control characters."}
+
+
 def test_creation_names_every_missing_required_field():
     assert errors_of(parse_create, {}, strict=True) == {
         "name": "Enter a name.", "price": "Enter a price.", "category_id": "Choose a category."}

@@ -85,7 +85,7 @@ def test_requests_over_the_concurrency_limit_wait_then_get_503(app):
                     range(4),
                 )
             )
-        assert statuses[0] == 200 and statuses[-1] == 503
+        assert statuses[0] == 200 and statuses[-1] == 503, statuses
         assert set(statuses) <= {200, 503}
         assert client.get("/_probe/sleep?seconds=0").status_code == 200  # recovers
     finally:

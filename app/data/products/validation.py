@@ -62,8 +62,10 @@ MAX_ATTRIBUTE = 100
 MAX_SLUG = 220
 
 #: Control characters other than tab, newline and carriage return (whitespace, collapsed or
-#: kept): PostgreSQL text cannot hold NUL, and the others are never meant.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: kept): PostgreSQL text cannot hold NUL, and the others are never meant. Lone surrogates
+#: (JSON's "\ud800", never valid text) cannot be encoded for PostgreSQL either: refused with
+#: them, whatever path the text came by (API, form, CLI).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NO_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"

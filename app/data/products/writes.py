@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..integrity import violated_constraint
 from ..models import Category, Product
 from ..revisions import (
     ATTRIBUTE_PREFIX,
@@ -29,7 +31,7 @@ from ..revisions import (
     snapshot,
     state_at_version,
 )
-from ..slugs import slugify, unique_slug
+from ..slugs import insert_with_unique_slug, slugify
 from .errors import ProductNotFound, ProductValidationError, RestoreError
 from .loading import get_product, loaded_product, lock_product
 from .results import Conflict, Saved, UpdateResult
@@ -42,8 +44,6 @@ from .validation import (
     parse_update,
 )
 
-#: How often an insert retries when a concurrent insert took the slug it chose.
-SLUG_ATTEMPTS = 5
 NO_CATEGORY = {"category_id": "That category does not exist."}
 
 
@@ -86,28 +86,25 @@ def _columns(state: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _insert(session: AsyncSession, columns: dict[str, Any],
                   slug: str | None = None) -> Product:
-    """Insert with ``slug`` (refused if taken) or a unique slug made from the name (retried if
-    a concurrent insert takes it first)."""
-    for attempt in range(SLUG_ATTEMPTS):
-        chosen = slug or await unique_slug(session, Product.slug, slugify(columns["name"]))
-        product = Product(slug=chosen, version=1, **columns)
-        try:
-            async with session.begin_nested():
-                session.add(product)
-                await session.flush()
-        except IntegrityError as error:
-            message = str(error.orig)
-            if "category" in message:
-                raise ProductValidationError(NO_CATEGORY) from None
-            if "slug" not in message:
-                raise
-            if slug is not None:
-                raise ProductValidationError({"slug": "That slug is already taken."}) from None
-            if attempt == SLUG_ATTEMPTS - 1:
-                raise
-            continue
-        return product
-    raise AssertionError("the loop returns or raises")
+    """Insert with ``slug`` (refused if taken) or the first free slug made from the name (see
+    :func:`~app.data.slugs.insert_with_unique_slug`: concurrent creates of one name, or copies
+    of one product, each get their own). A category deleted meanwhile is refused like a
+    missing one."""
+    try:
+        async with session.begin_nested():
+            if slug is None:
+                return await insert_with_unique_slug(session, Product, slugify(columns["name"]),
+                                                     {**columns, "version": 1})
+            product = await session.scalar(
+                insert(Product).values(**columns, slug=slug, version=1)
+                .on_conflict_do_nothing(index_elements=[Product.slug]).returning(Product))
+    except IntegrityError as error:
+        if "category" not in (violated_constraint(error) or str(error.orig)):
+            raise
+        raise ProductValidationError(NO_CATEGORY) from None
+    if product is None:
+        raise ProductValidationError({"slug": "That slug is already taken."})
+    return product
 
 
 async def _record_creation(session: AsyncSession, product: Product, *, user_id: int | None,

@@ -1,0 +1,43 @@
+"""What the adapter can learn of Hypercorn's graceful shutdown, for keep-alive connections.
+
+After SIGTERM (or ``max_requests``) Hypercorn's worker sets ``WorkerContext.terminated``; from
+then on it closes each HTTP/1 connection once its current response is sent, and closes idle ones
+at once, without telling the client. Two consequences, handled by the adapter:
+
+* a response sent after that point is the connection's last: it must say ``Connection: close``
+  so the client does not send its next request into a connection that will not read it;
+* a request can still be parsed from a connection the server has *just* closed (its bytes were
+  in the socket as the idle connection was closed). Run, it could be applied and its response
+  lost; it is not run.
+
+ASGI carries neither fact, so both are read through ``send``: Hypercorn's stream's
+``app_send``, whose object holds the ``context`` and, through the protocol's ``send``, the
+``TCPServer`` and its stream ``writer``. Anything else (another server, a Hypercorn that changes
+these) reads as "not shutting down": the plain behaviour, never a failure.
+``tests/load/test_keepalive_shutdown.py`` fails if this stops seeing Hypercorn's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .types import Send
+
+
+def _owner(method: Any) -> Any:
+    return getattr(method, "__self__", None)
+
+
+def server_terminating(send: Send) -> bool:
+    """Whether the worker serving this request has begun shutting down."""
+    context = getattr(_owner(send), "context", None)
+    is_set = getattr(getattr(context, "terminated", None), "is_set", None)
+    return bool(is_set()) if callable(is_set) else False
+
+
+def connection_closing(send: Send) -> bool:
+    """Whether the server has already closed this request's connection (HTTP/1 over TCP)."""
+    protocol = _owner(getattr(_owner(send), "send", None))  # H11Protocol
+    tcp_server = _owner(getattr(protocol, "send", None))
+    is_closing = getattr(getattr(tcp_server, "writer", None), "is_closing", None)
+    return bool(is_closing()) if callable(is_closing) else False
