@@ -32,7 +32,8 @@ POOL_SAMPLE_SECONDS = 1.0
 #: Methods counted under their own name; anything else a client sends is ``other``.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: 503s the adapter decides, by its outcome; the app marks its own (UNAVAILABLE_KEY).
-_ADAPTER_CAUSES = {"overloaded": "queue_timeout", "timeout": "request_timeout"}
+_ADAPTER_CAUSES = {"overloaded": "queue_timeout", "timeout": "request_timeout",
+                   "body_budget": "body_budget"}
 
 REQUESTS = Counter(
     "vitrine_requests", "Requests answered, by Flask endpoint, method and status.",
