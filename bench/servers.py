@@ -50,7 +50,8 @@ class Server:
 
 def start_server(app: str, log_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None,
                  config: Path = ROOT / "hypercorn.toml", ready_path: str = "/healthz",
-                 timeout: float = 60, extra_args: list[str] | None = None) -> Server:
+                 timeout: float = 60, extra_args: list[str] | None = None,
+                 cwd: Path = ROOT) -> Server:
     """Start ``hypercorn --config <config> <app>`` on a free port; wait until ``ready_path``
     answers 200 (any status if ``ready_path`` is empty)."""
     port = free_port()
@@ -60,7 +61,7 @@ def start_server(app: str, log_dir: Path, *, workers: int = 1, env: dict[str, st
     command = [sys.executable, "-m", "hypercorn", "--config", str(config),
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *(extra_args or []), app]
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log_file,
+        process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=log_file,
                                    stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + timeout
