@@ -10,7 +10,7 @@ for a Redis (``TEST_REDIS_URL``, or one the run starts and stops).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -67,6 +67,22 @@ def _empty_tables(_sql_connection: psycopg.Connection) -> None:
 def sql(_sql_connection: psycopg.Connection) -> Sql:
     """Arrange and inspect rows with plain SQL (autocommit), independent of the app's loop."""
     return Sql(_sql_connection)
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., VitrineFlask]]:
+    """Build more apps on the test database (another config, real rate limits, other
+    settings): ``make_app("production", KEY=value)``; each is closed after the test."""
+    made: list[VitrineFlask] = []
+
+    def make(config_name: str = "testing", **overrides: object) -> VitrineFlask:
+        application = create_app(config_name, DATABASE_URL=database_url, **overrides)
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.close()
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 import redis
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.storage import storage_from_string
 
-from app import create_app
 from app.auth import throttle as throttle_module
 from app.auth.throttle import LoginThrottle
 from tests.support.clients import sign_in
@@ -36,21 +34,6 @@ def warnings_of(name: str) -> Iterator[list[logging.LogRecord]]:
         yield records
     finally:
         logger.removeHandler(handler)
-
-
-@pytest.fixture
-def make_app(database_url):
-    """Another app on the test database, closed after the test."""
-    apps = []
-
-    def build(**overrides):
-        application = create_app("testing", DATABASE_URL=database_url, **overrides)
-        apps.append(application)
-        return application
-
-    yield build
-    for application in apps:
-        application.close()
 
 
 def test_failures_lock_an_account_case_insensitively(app):

@@ -13,21 +13,6 @@ from app.config import ENVIRONMENTS, ConfigurationError, Settings, load_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def make_app(database_url):
-    """create_app for a config name on the test database; every app made is closed after."""
-    made = []
-
-    def make(name: str = "testing", **overrides):
-        application = create_app(name, DATABASE_URL=database_url, **overrides)
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        application.close()
-
-
 def test_environment_read_when_the_app_is_created_not_at_import(make_app, monkeypatch):
     """The module is long imported; a variable set now still reaches the next app."""
     monkeypatch.setenv("VITRINE_DB_POOL_SIZE", "7")

@@ -6,23 +6,6 @@ import uuid
 
 import pytest
 
-from app import create_app
-
-
-@pytest.fixture
-def make_app(database_url):
-    """Build another app on the test database (closed after the test)."""
-    apps = []
-
-    def build(config_name: str = "testing", **overrides):
-        application = create_app(config_name, DATABASE_URL=database_url, **overrides)
-        apps.append(application)
-        return application
-
-    yield build
-    for application in apps:
-        application.close()
-
 
 @pytest.fixture
 def redis_prefix(redis_url):
