@@ -72,7 +72,7 @@ def _configure_logging(app: VitrineFlask) -> None:
 
 
 def _register_web(app: VitrineFlask) -> None:
-    from .web import limits, reporting, security
+    from .web import limits, read_routing, reporting, response_cache, security, static_files
     from .web.errors import register_error_handlers
     from .web.htmx import add_vary_header
 
@@ -81,6 +81,9 @@ def _register_web(app: VitrineFlask) -> None:
     app.after_request(add_vary_header)
     security.init_app(app)
     limits.init_app(app)
+    read_routing.init_app(app)
+    response_cache.init_app(app)
+    static_files.init_app(app)
 
 
 def _register_blueprints(app: VitrineFlask) -> None:

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     SECRET_KEY: str = env("SECRET_KEY", _DEV_SECRET, repr=False)
     DATABASE_URL: str | None = env("DATABASE_URL", None, repr=False)
     REDIS_URL: str | None = env("REDIS_URL", None, repr=False)
+    # A streaming replica for shopper reads (app.data.replica, app.web.read_routing): used while
+    # it lags at most REPLICA_MAX_LAG seconds; a session that wrote reads the primary for
+    # READ_YOUR_WRITES seconds after.
+    DATABASE_REPLICA_URL: str | None = env("DATABASE_REPLICA_URL", None, repr=False)
+    REPLICA_MAX_LAG: float = env("VITRINE_REPLICA_MAX_LAG", 5.0, ge=0)
+    READ_YOUR_WRITES: float = env("VITRINE_READ_YOUR_WRITES", 10.0, ge=0)
     EMBEDDED_DATABASE_NAME: str = env("VITRINE_EMBEDDED_DB", "vitrine")
 
     # Request execution (see app.runtime): how many requests one worker runs at once, how long
@@ -110,6 +116,19 @@ class Settings(BaseSettings):
     # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
     BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)
     BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
+
+    # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
+    # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each
+    # worker's memory (RESPONSE_CACHE_BYTES at most); larger responses are not kept.
+    RESPONSE_CACHE: bool = env("VITRINE_RESPONSE_CACHE", True)
+    RESPONSE_CACHE_BYTES: int = env("VITRINE_RESPONSE_CACHE_BYTES", 64 * 1024 * 1024, ge=0)
+    RESPONSE_CACHE_TTL: int = env("VITRINE_RESPONSE_CACHE_TTL", 600, ge=1)
+    RESPONSE_CACHE_MAX_ENTRY: int = env("VITRINE_RESPONSE_CACHE_MAX_ENTRY", 1024 * 1024, ge=1)
+    # Compression of HTML, JSON, CSS and JS (app.runtime.compression).
+    COMPRESSION: bool = env("VITRINE_COMPRESSION", True)
+    # Cache-Control max-age of static files asked for without their content hash
+    # (app.web.static_files; hashed URLs are cached for a year).
+    STATIC_MAX_AGE: int = env("VITRINE_STATIC_MAX_AGE", 300, ge=0)
 
     LOG_LEVEL: str | None = env("VITRINE_LOG_LEVEL", None)
     # Flask-Limiter, limits, Hypercorn's errors, SQLAlchemy's pool (app.ops.logging).

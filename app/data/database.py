@@ -11,6 +11,13 @@ In a request, :func:`get_session` returns the request's ``AsyncSession``; it is 
 teardown, after a rollback if the request failed or was cancelled. Outside requests (CLI, tests,
 benchmarks), take the app's database first (``db = get_database()`` in an app context, or
 ``app.extensions["vitrine_db"]``), then ``async with db.session() as session`` on the loop.
+
+**A read replica** (``DATABASE_REPLICA_URL``, optional): a request that the web layer marks as a
+shopper read (:func:`prefer_replica`, see :mod:`app.web.read_routing`) gets its session from the
+replica when :class:`~app.data.replica.ReplicaRouter` finds it up and within
+``REPLICA_MAX_LAG``; every other request, and any request once the replica failed it, uses the
+primary. The choice is made once per request and only ever moves from the replica to the
+primary, so a request never reads the primary's state and then an older one.
 """
 
 from __future__ import annotations
@@ -34,11 +41,20 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from ..runtime.bridge import await_in_greenlet
+from .replica import ReplicaRouter
 from .urls import async_url
 
 log = logging.getLogger("vitrine.db")
 
 _SESSION_KEY = "_vitrine_db_session"
+#: The database this request reads and writes (chosen at its first use).
+_CHOSEN_KEY = "_vitrine_db_chosen"
+#: Set by :func:`prefer_replica`: this request only reads shopper data.
+_PREFER_REPLICA_KEY = "_vitrine_db_prefer_replica"
+#: The app's :class:`~app.data.replica.ReplicaRouter`, when a replica is configured.
+ROUTER_KEY = "vitrine_db_router"
+#: Seconds a connection attempt to the replica may take before its reads go to the primary.
+REPLICA_CONNECT_TIMEOUT = 2.0
 
 
 class AsyncDatabase:
@@ -81,6 +97,13 @@ class AsyncDatabase:
         """A session for code outside a request; rolled back unless committed."""
         async with self.sessionmaker()() as session:
             yield session
+
+    async def scalar_autocommit(self, statement: Any) -> Any:
+        """Run one statement outside any transaction: a single round trip (no BEGIN, no
+        ROLLBACK), for reads that need no snapshot shared with others (the catalog version)."""
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return await autocommit.scalar(statement)
 
     async def ping(self) -> None:
         """Round-trip to the database (used by ``/readyz``)."""
@@ -178,12 +201,9 @@ def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry
         raise exc.InvalidatePoolError("connection closed by the server")
 
 
-def init_database(app: Flask) -> AsyncDatabase:
-    """Create the app's database from its config and close request sessions at teardown."""
-    config = app.config
-    database = AsyncDatabase(
-        async_url(config["DATABASE_URL"]),
-        {
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The pool and connection options of the app's engines (primary and replica alike)."""
+    return {
             "pool_size": config["DB_POOL_SIZE"],
             "max_overflow": config["DB_MAX_OVERFLOW"],
             "pool_timeout": config["DB_POOL_TIMEOUT"],
@@ -194,13 +214,28 @@ def init_database(app: Flask) -> AsyncDatabase:
                 "prepared_statement_cache_size": config["DB_PREPARED_STATEMENT_CACHE_SIZE"],
                 "server_settings": server_settings(config),
             },
-        },
-    )
+        }
+
+
+def init_database(app: Flask) -> AsyncDatabase:
+    """Create the app's database (and replica) from its config; close request sessions at
+    teardown."""
+    config = app.config
+    database = AsyncDatabase(async_url(config["DATABASE_URL"]), engine_options(config))
     app.extensions["vitrine_db"] = database
     app.teardown_request(_close_request_session)
     on_shutdown = getattr(app, "on_shutdown", None)
     if on_shutdown is not None:
         on_shutdown(database.dispose_current)
+    replica_url = config.get("DATABASE_REPLICA_URL")
+    if replica_url:
+        options = engine_options(config)
+        options["connect_args"] = {**options["connect_args"], "timeout": REPLICA_CONNECT_TIMEOUT}
+        replica = AsyncDatabase(async_url(replica_url), options)
+        router = ReplicaRouter(replica, max_lag=float(config["REPLICA_MAX_LAG"]))
+        app.extensions[ROUTER_KEY] = router
+        if on_shutdown is not None:
+            on_shutdown(replica.dispose_current)
     return database
 
 
@@ -209,13 +244,76 @@ def get_database() -> AsyncDatabase:
     return current_app.extensions["vitrine_db"]
 
 
+def prefer_replica() -> None:
+    """Mark the current request as a shopper read: it may read from the replica."""
+    setattr(g, _PREFER_REPLICA_KEY, True)
+
+
+def _router() -> ReplicaRouter | None:
+    router: ReplicaRouter | None = current_app.extensions.get(ROUTER_KEY)
+    return router
+
+
+async def request_database() -> AsyncDatabase:
+    """The database the current request uses, chosen at its first use: the replica for a
+    shopper read while the replica is usable, the primary otherwise."""
+    chosen: AsyncDatabase | None = g.get(_CHOSEN_KEY)
+    if chosen is None:
+        chosen = get_database()
+        router = _router()
+        if router is not None and g.get(_PREFER_REPLICA_KEY) and await router.usable():
+            chosen = router.replica
+        setattr(g, _CHOSEN_KEY, chosen)
+    return chosen
+
+
+def _fall_back_to_primary(error: BaseException) -> AsyncDatabase:
+    """The replica failed this request: note it (the router stops using it until its next
+    check) and use the primary from now on."""
+    router = _router()
+    if router is not None:
+        router.failed(error)
+    primary = get_database()
+    setattr(g, _CHOSEN_KEY, primary)
+    return primary
+
+
+async def read_outside_transaction(statement: Any) -> Any:
+    """One autocommit statement on the request's database (falling back to the primary if
+    the replica cannot answer)."""
+    database = await request_database()
+    if database is get_database():
+        return await database.scalar_autocommit(statement)
+    try:
+        return await database.scalar_autocommit(statement)
+    except Exception as error:  # the replica is down or refused us: the primary answers
+        return await _fall_back_to_primary(error).scalar_autocommit(statement)
+
+
 async def get_session() -> AsyncSession:
-    """The current request's session, opened on first use and closed at teardown."""
-    session = g.get(_SESSION_KEY)
+    """The current request's session, opened on first use and closed at teardown.
+
+    A session on the replica takes its connection at once, so a replica that is down is found
+    here, before any query of the view, and the request reads from the primary instead."""
+    session: AsyncSession | None = g.get(_SESSION_KEY)
     if session is None:
-        session = get_database().sessionmaker()()
+        database = await request_database()
+        session = database.sessionmaker()()
+        if database is not get_database():
+            try:
+                await session.connection()
+            except Exception as error:  # the replica is down: this request reads the primary
+                await _discard(session)
+                session = _fall_back_to_primary(error).sessionmaker()()
         setattr(g, _SESSION_KEY, session)
     return session
+
+
+async def _discard(session: AsyncSession) -> None:
+    try:
+        await session.invalidate()
+    except Exception:  # nothing to give back: its connection never opened
+        log.debug("closing a replica session that never connected failed", exc_info=True)
 
 
 def _close_request_session(error: BaseException | None) -> None:

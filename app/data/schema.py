@@ -1,9 +1,9 @@
 """Which parts of the schema the models do not describe, for Alembic's autogenerate.
 
 Some tables are created by hand-written migrations and kept up to date by triggers (the facet
-ledger, the search vocabulary, the category tree's version stamp). No model declares them, so a
-plain ``flask db migrate`` would propose dropping them. ``migrations/env.py`` and the drift test
-both use :func:`include_object`, so the rule lives here once.
+ledger, the search vocabulary, the category tree's and the catalog's version stamps). No model
+declares them, so a plain ``flask db migrate`` would propose dropping them. ``migrations/env.py``
+and the drift test both use :func:`include_object`, so the rule lives here once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 #: Tables created by migrations and maintained by triggers, never by the ORM.
-TRIGGER_MAINTAINED = frozenset({"catalog_facet_counts", "catalog_words", "category_tree_version"})
+TRIGGER_MAINTAINED = frozenset({"catalog_facet_counts", "catalog_words", "category_tree_version",
+                                "catalog_version", "catalog_version_pending"})
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool,

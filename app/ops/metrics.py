@@ -64,6 +64,13 @@ POOL_OVERFLOW = Gauge(
     multiprocess_mode="liveall",
 )
 
+RESPONSE_CACHE = Counter(
+    "vitrine_response_cache",
+    "Shopper requests looked up in the response cache, by result: hit, miss, not_modified "
+    "(a 304 for the client's ETag), error (the cache's Redis failed; served uncached).",
+    ["result"],
+)
+
 
 class MetricsObserver(RequestObserver):
     """Counts what the adapter reports; samples the pool of the loop it runs on."""
