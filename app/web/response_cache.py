@@ -48,7 +48,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, request, session
+from flask import Blueprint, Response, current_app, g, request
+from flask.globals import request_ctx
 from flask.sansio.app import App
 
 from ..data.catalog_version import current_catalog_version
@@ -230,7 +231,7 @@ class ResponseCache:
         if key is None or g.get(_HIT):
             return response
         if (response.status_code != 200 or response.is_streamed or response.direct_passthrough
-                or "Set-Cookie" in response.headers or session.accessed
+                or "Set-Cookie" in response.headers or _session_was_read()
                 or response.calculate_content_length() is None):
             return response
         body = response.get_data()
@@ -246,6 +247,15 @@ class ResponseCache:
         self._pending.add(task)  # kept in the background: the response is not delayed
         task.add_done_callback(self._pending.discard)
         return response
+
+
+def _session_was_read() -> bool:
+    """Whether anything in this request read or wrote the session (a CSRF token, a signed-in
+    user): its response may then hold per-user content. Flask 3.1 marks the session accessed
+    whenever its proxy is touched, so the flag is read from the request context directly
+    (``tests/catalog/test_response_cache.py`` fails if this stops seeing it)."""
+    opened = getattr(request_ctx._get_current_object(), "_session", None)
+    return bool(getattr(opened, "accessed", True)) if opened is not None else False
 
 
 def _etag(key: str) -> str:
