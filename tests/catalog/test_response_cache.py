@@ -17,6 +17,7 @@ from flask import Blueprint, make_response, session
 from app.data.urls import libpq_dsn
 from app.web.response_cache import cache_blueprint
 from tests.support.clients import EditorClient, sign_in_client
+from tests.support.editing import save_name
 from tests.support.live import free_port
 
 from .conftest import HX, names
@@ -41,17 +42,6 @@ def lamp(sql) -> int:
 def editor(app, sql) -> EditorClient:
     sql.user("ed@example.com", role="editor")
     return sign_in_client(app, "ed@example.com")
-
-
-def save_name(editor: EditorClient, sql, product_id: int, name: str) -> None:
-    """Rename a product through the editor's inline save (the real write path)."""
-    row = sql.one("SELECT version, price, stock, category_id FROM products WHERE id = %s",
-                  product_id)
-    response = editor.put(f"/editor/products/{product_id}", {
-        "version": str(row["version"]), "name": name, "price": str(row["price"]),
-        "stock": str(row["stock"]), "category_id": str(row["category_id"]), "is_active": "y",
-        "brand": "Halden", "colour": "black", "material": "", "size": ""})
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
 
 
 @pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
