@@ -254,7 +254,7 @@ def _session_was_read() -> bool:
     user): its response may then hold per-user content. Flask 3.1 marks the session accessed
     whenever its proxy is touched, so the flag is read from the request context directly
     (``tests/catalog/test_response_cache.py`` fails if this stops seeing it)."""
-    opened = getattr(request_ctx._get_current_object(), "_session", None)
+    opened = getattr(request_ctx._get_current_object(), "_session", None)  # type: ignore[attr-defined]
     return bool(getattr(opened, "accessed", True)) if opened is not None else False
 
 
