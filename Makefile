@@ -4,13 +4,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 PRODUCTS ?= 2000
+# REPLICA=1: also start a local streaming replica that serves the shoppers' reads
+REPLICA ?=
 
 .PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench loadtest clean
 
 ## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT).
 ## One process (`flask serve`) owns the embedded PostgreSQL and stops it on Ctrl+C, TERM or HUP.
+## REPLICA=1 also clones it into a streaming replica for shopper reads (stopped with it).
 run: install
-	$(BIN)/flask --app app serve --bind 127.0.0.1:$(PORT) --products $(PRODUCTS)
+	$(BIN)/flask --app app serve --bind 127.0.0.1:$(PORT) --products $(PRODUCTS) $(if $(filter 1 yes true,$(REPLICA)),--replica)
 
 ## Install the dev extras, Chromium and Redis, lint (ruff, mypy), and run the whole test suite
 test: lint browser redis

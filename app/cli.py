@@ -9,11 +9,14 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
 
 from .data.database import get_database
 from .data.embedded import stop_embedded_server
 from .data.seed import product_count, seed_catalog
+from .data.urls import libpq_dsn
 from .data.users import UserError, create_user
+from .ops.replica_cluster import LocalServer, replicate_locally
 from .ops.supervisor import Stopped, Supervisor, hypercorn_command
 from .runtime import VitrineFlask
 
@@ -62,33 +65,52 @@ def _seed(app: VitrineFlask, products: int, seed_value: int, *, replace: bool,
               help="Address Hypercorn listens on.")
 @click.option("--products", default=2000, show_default=True, type=click.IntRange(0, 5_000_000),
               help="How many products to seed if the catalog is empty.")
+@click.option("--replica", is_flag=True,
+              help="Also start a local streaming replica for shopper reads (make run REPLICA=1).")
 @with_appcontext
-def serve_command(bind: str, products: int) -> None:
+def serve_command(bind: str, products: int, replica: bool) -> None:
     """Migrate, seed an empty catalog and serve with Hypercorn (``make run``).
 
     This process owns the embedded PostgreSQL it started: the workers get its URL and hold no
     handle, and it releases the server when serving ends, on Ctrl+C, SIGTERM and SIGHUP alike.
+    With ``--replica`` it also clones the database into a hot standby (``instance/pgreplica``,
+    :mod:`app.ops.replica_cluster`), gives the workers its URL as ``DATABASE_REPLICA_URL`` and
+    stops it by pid when serving ends.
     """
     from flask_migrate import upgrade
 
     app = _current_app()
     root = Path(app.root_path).parent
     status = 0
+    standby: LocalServer | None = None
     with Supervisor() as supervisor:
         try:
             upgrade()
             _seed(app, products, 42, replace=False, if_empty=True)
             app.close()
             env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"]}
+            if replica:
+                standby, env["DATABASE_REPLICA_URL"] = _start_replica(app)
             status = supervisor.run(hypercorn_command(bind, root / "hypercorn.toml"), cwd=root,
                                     env=env)
         except Stopped as stopped:
             click.echo(f"stopped by {stopped} before serving", err=True)
         finally:
             app.close()
+            if standby is not None:
+                standby.stop()
             stop_embedded_server(app.instance_path)
     if status:
         raise click.exceptions.Exit(status)
+
+
+def _start_replica(app: VitrineFlask) -> tuple[LocalServer, str]:
+    """A local replica of the app's database, caught up with it, and its URL."""
+    url = make_url(app.config["DATABASE_URL"])
+    standby, replica_url = replicate_locally(
+        libpq_dsn(url), Path(app.instance_path) / "pgreplica", str(url.database))
+    click.echo(f"read replica: {standby.url(str(url.database))} (pid {standby.pid})")
+    return standby, replica_url
 
 
 @click.group("users")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,3 +141,14 @@ def start_replica(primary_dsn: str, data: Path, port: int | None = None) -> Loca
     server = LocalServer(data, port or free_port(), user)
     server.start()
     return server
+
+
+def replicate_locally(primary_dsn: str, data: Path, database: str) -> tuple[LocalServer, str]:
+    """A fresh replica of ``primary_dsn`` in ``data`` (what a previous run left there, even a
+    server still running, is stopped and removed first), and the URL of its ``database``."""
+    stale = LocalServer(data, 0, None)
+    stale.stop()
+    if data.exists():
+        shutil.rmtree(data)
+    replica = start_replica(primary_dsn, data)
+    return replica, replica.url(database)
