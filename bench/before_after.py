@@ -10,7 +10,6 @@ temporary git worktree and removed afterwards. Exits non-zero only when a reques
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -18,8 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.ops.processes import children
-
+from .cpu import cpu_seconds
 from .runner import BENCH_CONFIG, catalog_note
 from .servers import ROOT, Server, start_server
 from .wrk import run_wrk
@@ -37,18 +35,6 @@ class Sample:
     rps: float
     cpu_ms: float
     errors: int
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its direct children (Hypercorn's workers)."""
-    ticks = 0
-    for process in (pid, *children(pid)):
-        try:
-            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def serve(root: Path, log_dir: Path) -> Server:

@@ -1,5 +1,9 @@
 """Measure several server variants side by side: all started at once, measured in interleaved
-rounds (A B C, A B C, ...) so that machine noise falls on every variant alike."""
+rounds (A B C, A B C, ...) so that machine noise falls on every variant alike.
+
+Next to requests/s and latency, each run records the CPU time per request of the server's
+process tree and of the PostgreSQL backends serving it (:mod:`.cpu`: each variant connects with
+its own ``application_name``)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cpu import BackendCpu, application_name, cpu_seconds
 from .servers import ROOT, Server, start_server
 from .wrk import WrkResult, run_wrk
 
@@ -30,6 +35,18 @@ class Variant:
 class Measured:
     variant: Variant
     runs: list[WrkResult]
+    #: per run: server CPU ms per request, PostgreSQL backends' CPU ms per request (None: n/a)
+    cpu_ms: list[float] = field(default_factory=list)
+    pg_cpu_ms: list[float | None] = field(default_factory=list)
+
+    @property
+    def cpu_per_request(self) -> float:
+        return statistics.median(self.cpu_ms) if self.cpu_ms else float("nan")
+
+    @property
+    def pg_cpu_per_request(self) -> float | None:
+        known = [value for value in self.pg_cpu_ms if value is not None]
+        return statistics.median(known) if known else None
 
     @property
     def rps(self) -> float:
@@ -51,24 +68,33 @@ class Measured:
 def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: int,
             log_dir: Path) -> list[Measured]:
     servers: list[Server] = []
+    dsn = database_dsn()
+    backends = [BackendCpu(dsn, application_name(index)) for index in range(len(variants))]
     try:
-        for variant in variants:
+        for index, variant in enumerate(variants):
+            env = {"VITRINE_DB_APPLICATION_NAME": application_name(index), **variant.env}
             servers.append(start_server(variant.app, log_dir, workers=variant.workers,
-                                        env=variant.env, config=BENCH_CONFIG,
+                                        env=env, config=BENCH_CONFIG,
                                         ready_path=variant.ready_path))
         for variant, server in zip(variants, servers, strict=True):  # warm-up, not counted
             run_wrk(server.url + variant.path, connections=connections, seconds=1,
                     headers=variant.headers, script=variant.script,
                     script_args=variant.script_args)
-        results: dict[str, list[WrkResult]] = {variant.name: [] for variant in variants}
+        measured = [Measured(variant, []) for variant in variants]
         for _ in range(rounds):
-            for variant, server in zip(variants, servers, strict=True):
-                results[variant.name].append(
-                    run_wrk(server.url + variant.path, connections=connections, seconds=seconds,
-                            headers=variant.headers, script=variant.script,
-                            script_args=variant.script_args)
-                )
-        return [Measured(variant, results[variant.name]) for variant in variants]
+            for variant, server, backend, result in zip(variants, servers, backends, measured,
+                                                        strict=True):
+                cpu_before, pg_before = cpu_seconds(server.pid), backend.sample()
+                run = run_wrk(server.url + variant.path, connections=connections,
+                              seconds=seconds, headers=variant.headers, script=variant.script,
+                              script_args=variant.script_args)
+                cpu_after, pg_after = cpu_seconds(server.pid), backend.sample()
+                requests = max(run.requests, 1)
+                pg_spent = BackendCpu.spent(pg_before, pg_after)
+                result.runs.append(run)
+                result.cpu_ms.append((cpu_after - cpu_before) / requests * 1000)
+                result.pg_cpu_ms.append(None if pg_spent is None else pg_spent / requests * 1000)
+        return measured
     finally:
         for server in servers:
             server.stop()
@@ -76,6 +102,18 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
 
 #: The catalog size the targets are set for.
 TARGET_PRODUCTS = 100_000
+
+
+def database_dsn() -> str:
+    """The libpq DSN of the database the benchmarked app uses."""
+    from app import create_app
+    from app.data.urls import libpq_dsn
+
+    app = create_app(LOG_LEVEL="WARNING")
+    try:
+        return libpq_dsn(app.config["DATABASE_URL"])
+    finally:
+        app.close()
 
 
 def catalog_note() -> str:
@@ -102,8 +140,12 @@ def catalog_note() -> str:
 def print_table(title: str, measured: list[Measured], baseline: str) -> None:
     base = next(m for m in measured if m.variant.name == baseline).rps
     print(f"\n{title}")
-    print(f"{'variant':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7}")
+    print(f"{'variant':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>7}"
+          f" {'cpu/req':>8} {'pg/req':>8}")
     for m in measured:
+        pg = m.pg_cpu_per_request
+        pg_text = "n/a" if pg is None else f"{pg:.2f}"
         print(f"{m.variant.name:<44} {m.rps:>9.0f} {m.p50:>8.2f} {m.p99:>8.2f} {m.errors:>7}"
-              f" {m.rps / base:>6.2f}x")
-    print(f"(ratio: against {baseline}; median of the rounds)")
+              f" {m.rps / base:>6.2f}x {m.cpu_per_request:>8.2f} {pg_text:>8}")
+    print(f"(ratio: against {baseline}; median of the rounds; cpu/req: the server's CPU ms per"
+          " request, pg/req: its PostgreSQL backends' CPU ms per request)")

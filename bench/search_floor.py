@@ -1,6 +1,9 @@
-"""Section 2: the shopper search partial against a raw floor, on the same query mix.
+"""Section 2: the shopper search partial against a raw floor and Quart, on the same query mix.
 
-* **app**: ``/products`` with ``HX-Request: true`` served by Vitrine (``app:create_app()``).
+* **app**: ``/products`` with ``HX-Request: true`` served by Vitrine (``app:create_app()``),
+  with the response cache off (every request runs its SQL), and once more with it on.
+* **Quart**: the same endpoint ported to Quart, calling the same query layer and templates
+  (:mod:`.search_quart`; it checks its bytes against Vitrine's for every URL).
 * **floor**: a minimal ASGI app on the same Hypercorn that does the least work that can give
   the same answer: for each URL it runs *the same SQL statements the catalog runs* with asyncpg
   directly (one pooled connection with the app's session settings, one transaction, as the app
@@ -135,7 +138,8 @@ def floor_app():
     from app.data.database import server_settings
     from app.data.urls import libpq_dsn
 
-    app = create_app(LOG_LEVEL="WARNING", RATELIMIT_ENABLED=False, SERVER_NAME="127.0.0.1")
+    app = create_app(LOG_LEVEL="WARNING", RATELIMIT_ENABLED=False, SERVER_NAME="127.0.0.1",
+                     RESPONSE_CACHE=False)
     relative_urls(app)
     captured = capture(app, paths())
     app.close()  # the app's own loop thread and pool are not used from here on
@@ -190,20 +194,28 @@ def run(*, rounds: int, seconds: int, connections: int, log_dir: Path) -> list[M
     mix_file.write_text("\n".join(paths()) + "\n")
     common = {"path": "/products", "headers": HX, "script": LUA,
               "script_args": [str(mix_file)]}
+    uncached = {**ENV, "VITRINE_RESPONSE_CACHE": "0"}
     variants = [
         Variant("raw floor (asyncpg + Jinja, same SQL)", "bench.search_floor:floor_app()",
-                env=ENV, **common),
-        Variant("vitrine /products htmx partial", "app:create_app()", env=ENV, **common),
+                env=uncached, **common),
+        Variant("vitrine /products htmx partial", "app:create_app()", env=uncached, **common),
+        Variant("the same endpoint on Quart", "bench.search_quart:quart_app()", env=uncached,
+                **common),
+        Variant("vitrine, response cache on", "app:create_app()", env=ENV, **common),
     ]
     catalog = catalog_note()
     measured = measure(variants, rounds=rounds, seconds=seconds, connections=connections,
                        log_dir=log_dir)
-    print_table(f"2. Search partial vs raw floor ({connections} connections, 1 worker, "
-                f"{len(MIX)} URLs, {catalog})", measured, baseline=variants[0].name)
-    floor, app = measured
-    print(f"   vitrine / raw floor: {app.rps / floor.rps:.2f}x   (target >= 0.6x)")
+    print_table(f"2. Search partial vs raw floor and Quart ({connections} connections, 1 worker,"
+                f" {len(MIX)} URLs, {catalog})", measured, baseline=variants[0].name)
+    floor, app, quart, cached = measured
+    print(f"   vitrine / raw floor: {app.rps / floor.rps:.2f}x   (target >= 0.9x)")
+    print(f"   vitrine / Quart:     {app.rps / quart.rps:.2f}x   (target >= 1.2x)")
     print(f"   vitrine p99 / p50:   {app.p99 / app.p50:.2f}    (target <= 4)")
-    print(f"   errors: vitrine {app.errors}, floor {floor.errors}   (target 0)")
+    print(f"   response cache on / off: {cached.rps / app.rps:.2f}x (the 30 URLs repeat: all hits"
+          " after the warm-up)")
+    print(f"   errors: vitrine {app.errors}, floor {floor.errors}, Quart {quart.errors}, "
+          f"cached {cached.errors}   (target 0)")
     return measured
 
 
