@@ -1,0 +1,29 @@
+"""Each worker freezes its start-up heap when the server starts it (ASGI lifespan startup), so
+the garbage collector stops walking modules, mappers and templates at every full collection."""
+
+from __future__ import annotations
+
+import gc
+
+from app.runtime.asgi import ASGIAdapter
+
+
+async def test_lifespan_startup_freezes_what_start_up_created(make_app):
+    adapter = ASGIAdapter(make_app())
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message["type"])
+
+    gc.unfreeze()
+    try:
+        await adapter({"type": "lifespan"}, receive, send)
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert frozen > 10_000  # the app, its libraries and their objects
