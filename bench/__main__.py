@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dispatch, search_floor, workers
+from . import cache_mix, dispatch, search_floor, workers
 
-SECTIONS = ("dispatch", "search", "workers")
+SECTIONS = ("dispatch", "search", "workers", "cache")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             elif section == "search":
                 measured = search_floor.run(rounds=args.rounds, seconds=args.seconds,
                                             connections=args.connections, log_dir=log_dir)
+                errors += sum(m.errors for m in measured)
+            elif section == "cache":
+                measured = cache_mix.run(rounds=args.rounds, seconds=args.seconds,
+                                         connections=args.connections, log_dir=log_dir)
                 errors += sum(m.errors for m in measured)
             elif section == "workers":
                 measured = workers.run(rounds=args.rounds, seconds=args.seconds,

@@ -29,6 +29,7 @@ class Variant:
     ready_path: str = "/healthz"
     script: str | None = None  # a wrk Lua script (e.g. varied URLs), with its arguments
     script_args: list[str] = field(default_factory=list)
+    scrape_metrics: bool = False  # read /metrics before the first and after the last round
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Measured:
     #: per run: server CPU ms per request, PostgreSQL backends' CPU ms per request (None: n/a)
     cpu_ms: list[float] = field(default_factory=list)
     pg_cpu_ms: list[float | None] = field(default_factory=list)
+    #: /metrics before the first and after the last measured round (``scrape_metrics``)
+    metrics: list[str] = field(default_factory=list)
 
     @property
     def cpu_per_request(self) -> float:
@@ -81,6 +84,7 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
                     headers=variant.headers, script=variant.script,
                     script_args=variant.script_args)
         measured = [Measured(variant, []) for variant in variants]
+        _scrape(variants, servers, measured)
         for _ in range(rounds):
             for variant, server, backend, result in zip(variants, servers, backends, measured,
                                                         strict=True):
@@ -94,6 +98,7 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
                 result.runs.append(run)
                 result.cpu_ms.append((cpu_after - cpu_before) / requests * 1000)
                 result.pg_cpu_ms.append(None if pg_spent is None else pg_spent / requests * 1000)
+        _scrape(variants, servers, measured)
         return measured
     finally:
         for server in servers:
@@ -102,6 +107,14 @@ def measure(variants: list[Variant], *, rounds: int, seconds: int, connections: 
 
 #: The catalog size the targets are set for.
 TARGET_PRODUCTS = 100_000
+
+
+def _scrape(variants: list[Variant], servers: list[Server], measured: list[Measured]) -> None:
+    import httpx
+
+    for variant, server, result in zip(variants, servers, measured, strict=True):
+        if variant.scrape_metrics:
+            result.metrics.append(httpx.get(server.url + "/metrics", timeout=10).text)
 
 
 def database_dsn() -> str:
