@@ -160,7 +160,13 @@ class RedisStore:
         except Exception as error:  # Redis down or slow: serve uncached
             self._failed(error)
             return None
-        return None if data is None else CachedResponse.loads(data)
+        if data is None:
+            return None
+        try:
+            return CachedResponse.loads(data)
+        except (ValueError, TypeError):  # not ours, or cut short: a miss, and renewed below
+            log.warning("an unreadable response cache entry in Redis was ignored")
+            return None
 
     async def set(self, key: str, value: CachedResponse) -> None:
         if time.monotonic() < self._down_until:
