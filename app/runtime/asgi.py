@@ -37,6 +37,7 @@ from .bodies import (
 )
 from .bridge import greenlet_spawn
 from .compression import (
+    Memo,
     StaticCompressionCache,
     choose_encoding,
     compress_body,
@@ -296,6 +297,7 @@ class ASGIAdapter:
         self.observer: RequestObserver = app.extensions.get(OBSERVER_KEY) or RequestObserver()
         self.compression = bool(config.get("COMPRESSION", True))
         self.static_compression = StaticCompressionCache()
+        self.compression_memo = Memo()
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -445,7 +447,7 @@ class ASGIAdapter:
         if accept_encoding is not None:
             if result.file is None:
                 headers, body = compress_body(headers, result.status, b"".join(result.body),
-                                              accept_encoding)
+                                              accept_encoding, self.compression_memo)
             else:
                 headers, body = await self._compress_file(result, accept_encoding)
         headers = headers + [(b"x-request-id", request_id.encode("latin-1"))]

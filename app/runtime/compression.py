@@ -14,12 +14,15 @@ sent), so one ``brotli.compress`` call on it is all it takes - the library used 
 ``brotli`` binding; the code here only picks the encoding and fixes the headers. Static files
 (streamed from disk in a thread) are compressed once per file version, at the best quality,
 and kept (:class:`StaticCompressionCache`); a strong ``ETag`` becomes weak, since the bytes
-differ from the file's while meaning the same.
+differ from the file's while meaning the same. A dynamic response with an ``ETag`` - one the
+response cache serves again and again - is compressed once and kept too (:class:`Memo`, by its
+body's digest), so a cache hit does not pay for compressing the same page again.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -29,9 +32,10 @@ import brotli
 
 #: Smaller bodies gain too little to pay for the work and the header.
 MIN_SIZE = 512
-#: Quality of dynamic responses: 5 is about gzip's speed with a clearly smaller result.
-BROTLI_QUALITY = 5
-GZIP_LEVEL = 6
+#: Quality of dynamic responses. On a 39 KB search partial: brotli 4 gives 4.9 KB in 0.5 ms,
+#: 5 gives 4.5 KB in 1.0 ms; gzip 4 gives 5.2 KB in 0.3 ms, 6 gives 4.9 KB in 1.4 ms.
+BROTLI_QUALITY = 4
+GZIP_LEVEL = 4
 #: Static files are compressed once per version: the best quality is worth it.
 STATIC_BROTLI_QUALITY = 11
 #: Largest static file compressed (larger ones are streamed as they are).
@@ -112,14 +116,46 @@ def encoded_headers(headers: list[tuple[bytes, bytes]], encoding: str | None,
     return result
 
 
+class Memo:
+    """Compressed bodies by encoding and body digest, bounded in bytes (least recently used
+    out first)."""
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def compress(self, body: bytes, encoding: str) -> bytes:
+        key = (encoding, hashlib.blake2b(body, digest_size=16).digest())
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None:
+                self._entries.move_to_end(key)
+                return kept
+        compressed = compress(body, encoding)
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = compressed
+                self.bytes += len(compressed)
+            while self.bytes > self.max_bytes and self._entries:
+                self.bytes -= len(self._entries.popitem(last=False)[1])
+        return compressed
+
+
 def compress_body(headers: list[tuple[bytes, bytes]], status: int, body: bytes,
-                  accept_encoding: bytes | None) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Headers and body of a whole (non-file) response, compressed if it should be."""
+                  accept_encoding: bytes | None, memo: Memo | None = None
+                  ) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of a whole (non-file) response, compressed if it should be (through
+    ``memo`` when the response has an ``ETag``: it will be asked for again)."""
     if not compressible(headers, status):
         return headers, body
     encoding = choose_encoding(accept_encoding) if len(body) >= MIN_SIZE else None
     if encoding is not None:
-        body = compress(body, encoding)
+        if memo is not None and _header(headers, b"etag") is not None:
+            body = memo.compress(body, encoding)
+        else:
+            body = compress(body, encoding)
     return encoded_headers(headers, encoding, len(body)), body
 
 

@@ -110,3 +110,13 @@ def test_the_encoding_follows_accept_encoding(header, expected):
 ])
 def test_what_is_never_compressed(headers, status, expected):
     assert compressible(headers, status) is expected
+
+
+async def test_a_page_the_cache_serves_again_is_compressed_once(app, catalog):
+    memo = app.asgi.compression_memo
+    first, first_body = await raw_get(app, "/products?q=brass", **{"Accept-Encoding": "br"})
+    held = memo.bytes
+    second, second_body = await raw_get(app, "/products?q=brass", **{"Accept-Encoding": "br"})
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second_body == first_body and brotli.decompress(second_body)
+    assert memo.bytes == held > 0  # the second answer came from the memo
