@@ -204,17 +204,17 @@ def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry
 def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """The pool and connection options of the app's engines (primary and replica alike)."""
     return {
-            "pool_size": config["DB_POOL_SIZE"],
-            "max_overflow": config["DB_MAX_OVERFLOW"],
-            "pool_timeout": config["DB_POOL_TIMEOUT"],
-            "pool_pre_ping": config["DB_POOL_PRE_PING"],
-            "pool_recycle": config["DB_POOL_RECYCLE"],
-            "query_cache_size": config["DB_QUERY_CACHE_SIZE"],
-            "connect_args": {
-                "prepared_statement_cache_size": config["DB_PREPARED_STATEMENT_CACHE_SIZE"],
-                "server_settings": server_settings(config),
-            },
-        }
+        "pool_size": config["DB_POOL_SIZE"],
+        "max_overflow": config["DB_MAX_OVERFLOW"],
+        "pool_timeout": config["DB_POOL_TIMEOUT"],
+        "pool_pre_ping": config["DB_POOL_PRE_PING"],
+        "pool_recycle": config["DB_POOL_RECYCLE"],
+        "query_cache_size": config["DB_QUERY_CACHE_SIZE"],
+        "connect_args": {
+            "prepared_statement_cache_size": config["DB_PREPARED_STATEMENT_CACHE_SIZE"],
+            "server_settings": server_settings(config),
+        },
+    }
 
 
 def init_database(app: Flask) -> AsyncDatabase:
