@@ -30,8 +30,8 @@ log = logging.getLogger("vitrine.db.replica")
 
 #: Seconds an answer about the replica is trusted before it is asked again.
 CHECK_INTERVAL = 1.0
-#: Seconds the check may take; slower counts as unusable.
-CHECK_TIMEOUT = 1.0
+#: Seconds the check may take (the first one opens a connection); slower counts as unusable.
+CHECK_TIMEOUT = 2.0
 
 #: The replica's delay in seconds (0 on a primary, or when all WAL received is replayed).
 LAG_SQL = text("""
