@@ -19,9 +19,9 @@ from app.web.response_cache import cache_blueprint
 from tests.support.clients import EditorClient, sign_in_client
 from tests.support.editing import save_name
 from tests.support.live import free_port
+from tests.support.response_cache import cache_count
 
 from .conftest import HX, names
-from .test_metrics_helpers import cache_count
 
 
 def rename_unseen(database_url: str, product_id: int, name: str) -> None:
