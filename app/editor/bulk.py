@@ -16,6 +16,7 @@ from ..auth.access import editor_required
 from ..data import products as svc
 from ..data.database import get_session
 from ..web import parsing
+from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .forms import BulkForm
@@ -91,6 +92,7 @@ def _confirmation(count: int, limit: int) -> ResponseReturnValue:
 
 @bp.post("/products/bulk")
 @editor_required
+@once
 async def bulk() -> ResponseReturnValue:
     session = await get_session()
     form = BulkForm(formdata=request.form)
@@ -122,7 +124,6 @@ async def bulk() -> ResponseReturnValue:
                                     status=status, message=message, kind="error",
                                     back=url_for("editor.products", **filters.args()))
         return message_fragment(message, status)
-    await session.commit()
     label = BulkForm.ACTIONS[form.action.data].lower()
     notice = {"text": f"{label.capitalize()}: changed {result.changed:,} of {result.matched:,} "
                       f"product{'' if result.matched == 1 else 's'}."}

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import insert_token
-from tests.support.clients import PASSWORD
+from tests.support.clients import PASSWORD, command_key
 from tests.support.html import csrf_token, parse
 
 pytestmark = pytest.mark.live
@@ -41,10 +41,20 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         live.stop()
 
 
+class _FormClient(httpx.AsyncClient):
+    """Posts forms as the editor's pages do: each with its own one-time command key."""
+
+    async def post(self, url, *, data=None, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        if "json" not in kwargs and (data is None or (isinstance(data, dict)
+                                                      and "command_key" not in data)):
+            data = {**(data or {}), "command_key": command_key()}
+        return await super().post(url, data=data, **kwargs)
+
+
 def _client(base_url: str) -> httpx.AsyncClient:
     # No keep-alive: every request is a new connection, which either worker may accept.
-    return httpx.AsyncClient(base_url=base_url, timeout=60,
-                             limits=httpx.Limits(max_keepalive_connections=0))
+    return _FormClient(base_url=base_url, timeout=60,
+                       limits=httpx.Limits(max_keepalive_connections=0))
 
 
 @asynccontextmanager
