@@ -62,20 +62,24 @@ def form_value(field: str, value: Any, method: str) -> str:
 
 
 def who(author: str | None, source: str) -> str:
+    """Who made a change, for a note beside a conflicting value."""
     name = author or "an automated task"
-    return f"{name} (bulk change)" if source == "bulk" else name
+    return f"{name}, bulk change" if source == "bulk" else name
 
 
 def merged_text(merged_with: tuple[svc.MergedChange, ...]) -> str:
-    """"Merged with ana@example.com's change to Brand and Price." (one clause per author)."""
-    by_author: dict[str, list[str]] = {}
+    """"Merged with ana@example.com’s change to Brand and Price." (one clause per author and
+    kind of change)."""
+    by_author: dict[tuple[str, bool], list[str]] = {}
     for change in merged_with:
         label = FIELD_LABELS.get(change.field, change.field)
-        by_author.setdefault(who(change.author, change.source), []).append(label)
+        author = (change.author or "an automated task", change.source == "bulk")
+        by_author.setdefault(author, []).append(label)
     clauses = []
-    for author, labels in by_author.items():
+    for (author, bulk), labels in by_author.items():
         listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-        clauses.append(f"{author}’s change{'s' if len(labels) > 1 else ''} to {listed}")
+        kind = "bulk change" if bulk else "change"
+        clauses.append(f"{author}’s {kind}{'s' if len(labels) > 1 else ''} to {listed}")
     return "Merged with " + "; ".join(clauses) + "."
 
 
