@@ -73,8 +73,8 @@ def merged_text(merged_with: tuple[svc.MergedChange, ...]) -> str:
     by_author: dict[tuple[str, bool], list[str]] = {}
     for change in merged_with:
         label = FIELD_LABELS.get(change.field, change.field)
-        author = (change.author or "an automated task", change.source == "bulk")
-        by_author.setdefault(author, []).append(label)
+        key = (change.author or "an automated task", change.source == "bulk")
+        by_author.setdefault(key, []).append(label)
     clauses = []
     for (author, bulk), labels in by_author.items():
         listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
