@@ -206,8 +206,10 @@ def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str,
             continue
         mine = revision["user_id"] == user and revision["source"] == SOURCE[via]
         if not mine or (pid, version) in claimed or version <= sent:
-            if via == "editor" and revision["user_id"] != user and version > sent and same:
-                verdict.unchanged += 1  # merged with a colleague who had set the same values
+            if (via == "editor" and version > sent and same
+                    and (revision["user_id"] != user or (pid, version) in claimed)):
+                # Merged with changes that had already set these values: nothing to record.
+                verdict.unchanged += 1
             elif revision["user_id"] != user:
                 verdict.problem(f"{where}: revision {version} is not by {entry['user']}")
             elif revision["source"] != SOURCE[via]:
