@@ -260,3 +260,19 @@ def test_every_write_form_and_button_renders_a_fresh_key(editor, admin, lamp):
     keys = [i.get("value") for i in parse(table).find_all("input") if
             i.get("name") == "command_key"]
     assert len(keys) == len(set(keys))
+
+
+def test_the_bulk_form_gets_a_fresh_key_after_each_change(editor, sql, category):
+    """The bulk form stays on the page: its next Apply must be a new command."""
+    ids = [str(sql.product(f"Lamp {n}", category_id=category, price="10.00")) for n in range(2)]
+    key = command_key()
+    response = editor.post("/editor/products/bulk", {"command_key": key, "action": "deactivate",
+                                                     "scope": "selected", "ids": ids})
+    fresh = parse(response.text).find("hx-partial", hx_target="#bulk-key")
+    assert fresh is not None
+    new_key = fresh.find("input").get("value")
+    assert new_key and new_key != key
+    again = editor.post("/editor/products/bulk", {"command_key": new_key, "action": "activate",
+                                                  "scope": "selected", "ids": ids})
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
+    assert sql.scalar("SELECT count(*) FROM products WHERE is_active") == 2
