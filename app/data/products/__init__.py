@@ -48,7 +48,8 @@ Functions (all ``async``; ``session`` is an ``AsyncSession``):
 * ``deactivate_product(session, id, *, expected_version, user_id, source)`` (soft delete) and
   ``reactivate_product(...)`` (undo) ``-> Saved | Conflict``
 * ``duplicate_product(session, id, *, user_id, source="duplicate") -> Product``
-* ``restore_version(session, id, *, to_version, expected_version, user_id) -> Saved | Conflict``
+* ``restore_version(session, id, *, to_version, expected_version, user_id, merge=False,
+  fields=None) -> Saved | Conflict``
 * ``bulk_update(session, ids, BulkAction(...), *, user_id, source="bulk") -> BulkResult``
 """
 
