@@ -19,7 +19,8 @@ Only outcomes that changed something are kept: a refused request (4xx) rolls bac
 included, so the same key may be sent again once the input is corrected.
 
 Rows older than ``COMMAND_KEY_TTL`` seconds are deleted lazily: :func:`claim` runs one indexed
-``DELETE`` at most once every :data:`PURGE_EVERY` seconds per worker.
+``DELETE`` of at most :data:`PURGE_BATCH` rows, skipping rows another purge has locked, at most
+once every :data:`PURGE_EVERY` seconds per worker.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,8 @@ from .models import CommandKey
 
 #: Seconds between two lazy purges of expired keys (per worker process).
 PURGE_EVERY = 60.0
+#: Most expired keys one purge deletes (the rest go at the next one): bounded work per request.
+PURGE_BATCH = 5000
 _last_purge = 0.0
 
 
@@ -74,8 +77,11 @@ async def _purge_expired(session: AsyncSession, ttl_seconds: int) -> None:
     if now - _last_purge < PURGE_EVERY:
         return
     _last_purge = now
-    await session.execute(delete(CommandKey).where(
-        CommandKey.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, ttl_seconds)))
+    # SKIP LOCKED: two workers purging at once never wait for each other's transaction.
+    await session.execute(text(
+        "DELETE FROM command_keys WHERE ctid IN (SELECT ctid FROM command_keys"
+        " WHERE created_at < now() - make_interval(secs => :ttl)"
+        " LIMIT :batch FOR UPDATE SKIP LOCKED)"), {"ttl": ttl_seconds, "batch": PURGE_BATCH})
 
 
 async def claim(session: AsyncSession, *, scope: str, key: str, user_id: int | None,
