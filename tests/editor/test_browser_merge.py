@@ -134,3 +134,36 @@ def test_a_double_click_on_bulk_apply_applies_once(live_server, page, sql, shop)
     assert prices == [Decimal("132.00"), Decimal("17.05")]  # x1.1 once, not x1.21
     assert sql.scalar("SELECT count(*) FROM product_revisions") == 2
     assert page.errors == []
+
+
+def test_a_stale_restore_asks_about_the_later_field_and_keeps_the_rest(live_server, page,
+                                                                      colleague, sql, shop):
+    lamp = shop["lamp"]
+    sign_in(page, live_server.url, "ed@example.com")
+    open_row(page, lamp)
+    page.fill(f"#f-{lamp}-price", "99.00")
+    save(page, lamp)
+    page.wait_for_selector(f"#product-{lamp}:not(.editing)")
+    page.goto(f"{live_server.url}/editor/products/{lamp}/history")  # opened at version 2
+
+    colleague.reload()
+    open_row(colleague, lamp)
+    colleague.fill(f"#f-{lamp}-price", "130.00")
+    colleague.fill(f"#f-{lamp}-stock", "9")
+    save(colleague, lamp)
+    colleague.wait_for_selector(f"#product-{lamp}:not(.editing)")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("form.restore button:has-text('Restore version 1')")
+    box = page.locator(".restore-conflict")
+    box.wait_for()
+    assert box.locator("tr.differs").count() == 1
+    assert "130.00" in box.inner_text() and "ana@example.com" in box.inner_text()
+    assert axe_violations(page, ".restore-conflict") == []
+    page.screenshot(path=f"{SHOTS}/i12-restore-conflict-1280.png", full_page=True)
+    box.locator("input[type=checkbox]").check()
+    box.locator("button[type=submit]").click()
+    page.wait_for_selector("#messages >> text=Restored version 1")
+    row = sql.one("SELECT price, stock FROM products WHERE id = %s", lamp)
+    assert row == {"price": Decimal("120.00"), "stock": 9}  # the later stock edit is kept
+    assert [e for e in page.errors if "status of 409" not in e] == []
