@@ -276,3 +276,38 @@ def test_the_bulk_form_gets_a_fresh_key_after_each_change(editor, sql, category)
                                                   "scope": "selected", "ids": ids})
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
     assert sql.scalar("SELECT count(*) FROM products WHERE is_active") == 2
+
+
+@pytest.mark.parametrize(("method", "path", "data", "location"), [
+    ("POST", "/stock", {"stock": "9", "version": "1"}, "/editor/products"),
+    ("POST", "/active", {"is_active": "0", "version": "1"}, "/editor/products"),
+    ("POST", "/duplicate", {}, "/editor/products"),
+    ("POST", "/restore", None, "/editor/products/{id}/history"),
+])
+def test_plain_form_posts_redirect_and_a_repeat_redirects_the_same(editor, sql, lamp,
+                                                                   category, method, path,
+                                                                   data, location):
+    if data is None:  # a restore needs a version to go back to
+        editor.put(f"/editor/products/{lamp}", form(category, price="12.00"))
+        data = {"to_version": "1", "version": "2"}
+    before = revision_count(sql)
+    first, second = twice(editor, method, f"/editor/products/{lamp}{path}", data, htmx=False)
+    assert first.status_code == 303
+    assert first.headers["Location"] == location.format(id=lamp)
+    assert_replayed(first, second)
+    assert revision_count(sql) == before + 1
+
+
+def test_a_merged_save_without_javascript_says_so_after_the_redirect(editor, sql, lamp,
+                                                                     category):
+    sql.execute("UPDATE products SET version = 2, stock = 1 WHERE id = %s", lamp)
+    sql.execute("INSERT INTO product_revisions (product_id, user_id, source, version, changes)"
+                " VALUES (%s, NULL, 'api', 2, %s)", lamp,
+                '{"stock": {"before": 5, "after": 1}}')
+    response = editor.post(f"/editor/products/{lamp}", form(category, price="12.00"),
+                           htmx=False)
+    assert response.status_code == 303
+    page = editor.get("/editor/products").text
+    assert "Saved “Brass Lamp”. Merged with an automated task’s change to Stock." in page
+    row = sql.one("SELECT price, stock FROM products WHERE id = %s", lamp)
+    assert (row["price"], row["stock"]) == (Decimal("12.00"), 1)

@@ -493,3 +493,13 @@ def test_creating_with_errors_keeps_the_new_row_form(editor, sql, category):
     assert field_error(html, "new", "category_id") == "Choose a category."
     assert field_value(html, "new", "name") == "Desk Lamp"
     assert sql.scalar("SELECT count(*) FROM products") == 0
+
+
+def test_a_stock_conflict_is_resolved_with_keep_mine(editor, second_editor, sql, lamp):
+    second_editor.patch(f"/editor/products/{lamp}/stock", {"stock": "1", "version": "1"})
+    conflict = editor.patch(f"/editor/products/{lamp}/stock", {"stock": "9", "version": "1"})
+    resend = hidden_values(conflict.text, f"conflict-form-{lamp}")
+    assert resend["version"] == "2" and "stock" not in resend  # the choice is the radio
+    response = editor.patch(f"/editor/products/{lamp}/stock", {**resend, "stock": "9"})
+    assert response.status_code == 200
+    assert product_row(sql, lamp)["stock"] == 9
