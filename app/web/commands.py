@@ -96,7 +96,7 @@ async def run_once(view: Callable[[], Awaitable[ResponseReturnValue]], *, scope:
         await session.rollback()
         return refuse(outcome)
     response = make_response(await view())
-    if response.status_code >= 400 or response.is_streamed:
+    if response.status_code >= 400:
         await session.rollback()  # a refusal changes nothing, and frees its key
         return response
     headers = [(name, value) for name, value in response.headers.items()
