@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
     BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)
     BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
+    # Commands applied at most once (app.data.commands): how long a command key and its
+    # outcome are kept (a repeat within this time replays the first outcome).
+    COMMAND_KEY_TTL: int = env("VITRINE_COMMAND_KEY_TTL", 86_400, ge=60)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

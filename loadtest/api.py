@@ -2,7 +2,9 @@
 prices with conditional PATCHes (``If-Match`` with the ETag it read), sometimes on the same hot
 products the editors are changing, so some writes are refused with 412.
 
-Every PATCH is written to the ledger (:mod:`.ledger`)."""
+Every PATCH carries an ``Idempotency-Key``; some are retried with the same key, as a client
+whose answer was lost would, and must be answered with the first outcome, not applied again.
+Every PATCH (and retry) is written to the ledger (:mod:`.ledger`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import itertools
 import json
 import random
 import time
+import uuid
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -20,6 +23,7 @@ from .settings import LoadSettings
 from .vocabulary import phrase
 
 HOT_SHARE = 0.5
+RETRY_SHARE = 0.1  # PATCHes sent again with the same Idempotency-Key (a retry)
 
 _tokens = itertools.count()
 
@@ -93,16 +97,27 @@ class ApiUser(FastHttpUser):
         if new_price == price:
             new_price = price + Decimal("1.00")
         body = json.dumps({"price": f"{new_price:.2f}"})
+        key = str(uuid.uuid4())
+        # Sometimes the client retries (its answer "lost"): the same Idempotency-Key again.
+        for _attempt in range(2 if self.rng.random() < RETRY_SHARE else 1):
+            self.patch_price(product_id, body, etag, key, int(product["version"]),
+                             f"{new_price:.2f}")
+
+    def patch_price(self, product_id: int, body: str, etag: str, key: str, sent_version: int,
+                    price: str) -> None:
         with self.client.request("PATCH", f"/api/v1/products/{product_id}", data=body,
                                  headers={**self.headers, "If-Match": etag,
+                                          "Idempotency-Key": key,
                                           "Content-Type": "application/json"},
                                  name="/api/v1/products/[id] (PATCH)",
                                  catch_response=True) as response:
             status = response.status_code
             version = json.loads(response.text).get("version") if status == 200 else None
-            ledger.shared().record(via="api", user=self.account, product_id=product_id,
-                                   sent_version=int(product["version"]), status=status,
-                                   version=version, values={"price": f"{new_price:.2f}"})
+            ledger.shared().record(
+                via="api", user=self.account, product_id=product_id,
+                sent_version=sent_version, status=status, version=version,
+                values={"price": price}, key=key,
+                replayed=response.headers.get("Idempotent-Replayed") == "true")
             if status in (200, 412):
                 response.success()
             else:

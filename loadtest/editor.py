@@ -1,22 +1,32 @@
-"""The editor journey: sign in, filter the table, edit rows in place, change stock - several
-editors at once, often on the same few ("hot") products, so some saves meet a newer version.
+"""The editor journey: sign in, filter the table, edit rows in place, change stock, bulk price
+changes - several editors at once, often on the same few ("hot") products, so some saves meet
+a newer version.
 
 Requests are the ones the editor page sends: htmx requests carry ``HX-Request`` and the CSRF
 token from the page's ``<meta name="csrf-token">`` as ``X-CSRFToken``; a row save is the row
-form (``PUT /editor/products/<id>`` with every field and the row's ``version``). A save answered
-409 shows both versions; this editor then keeps theirs, as the page offers.
+form (``PUT /editor/products/<id>`` with every field, the row's ``version`` and the form's
+one-time ``command_key``). Editors change different fields (price, stock, brand), so two of
+them on one product often merge field by field; a save answered 409 (the same field changed
+by someone else) shows just that field, and this editor then keeps theirs, as the page
+offers. Some saves and bulk actions are double-submitted - the same command key twice at once,
+as a double-click sends them - and must be applied once.
 
-Every save is written to the ledger (:mod:`.ledger`) with what was sent and what came back.
+Every save and bulk action is written to the ledger (:mod:`.ledger`) with what was sent and
+what came back, once per answer.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import re
+import secrets
 import time
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
+import gevent
 from locust import FastHttpUser, between, task
 
 from . import ledger
@@ -26,6 +36,12 @@ from .vocabulary import phrase
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HOT_SHARE = 0.35  # how often an editor picks one of the hot products
+DOUBLE_SAVE = 0.1  # how often a save is double-submitted (the same command key twice at once)
+DOUBLE_BULK = 0.3  # how often a bulk action is
+#: Which fields one save changes: disjoint choices, so editors of one product often merge.
+FIELD_CHOICES = (("price",), ("stock",), ("attributes.brand",), ("price", "stock"))
+BRANDS = ("Halden", "Nordlys", "Lumen", "Oakridge", "Vellum", "Marlow")
+CHANGED = re.compile(r"changed ([\d,]+) of")
 
 _accounts = itertools.count()
 
@@ -74,13 +90,13 @@ class EditorUser(FastHttpUser):
         return self.rng.choice(list(self.rows)) if self.rows else None
 
     def record(self, response, *, product_id: int, sent_version: int,
-               values: dict[str, object]) -> None:
+               values: dict[str, object], key: str) -> None:
         """Ledger entry for a save; 200 and 409 are both correct answers to a versioned save."""
         status = response.status_code
         version = rows(response.text).get(product_id) if status == 200 else None
         ledger.shared().record(via="editor", user=self.email, product_id=product_id,
                                sent_version=sent_version, status=status, version=version,
-                               values=values)
+                               values=values, key=key, replayed=replayed(response))
         if status == 200 and version is not None:
             self.rows[product_id] = version
             response.success()
@@ -88,6 +104,20 @@ class EditorUser(FastHttpUser):
             response.success()
         else:
             response.failure(f"save answered {status}")
+
+    def send(self, method: str, url: str, body: str, name: str, times: int,
+             answer: Any) -> None:
+        """Send one request ``times`` times at once (a double-click), ``answer(response)``
+        for each response."""
+        def once() -> None:
+            with self.client.request(method, url, data=body, headers={**self.htmx(), **FORM},
+                                     name=name, catch_response=True) as response:
+                answer(response)
+
+        gevent.joinall([gevent.spawn(once) for _ in range(times)], raise_error=True)
+
+    def times(self, share: float) -> int:
+        return 2 if self.rng.random() < share else 1
 
     # -- tasks ------------------------------------------------------------------------------
     @task(3)
@@ -109,7 +139,7 @@ class EditorUser(FastHttpUser):
 
     @task(5)
     def edit_a_row(self) -> None:
-        """Open the row form, think, change the price (and sometimes stock), save."""
+        """Open the row form, think, change some fields (price, stock or brand), save."""
         product_id = self.pick_product()
         if product_id is None:
             return
@@ -120,31 +150,43 @@ class EditorUser(FastHttpUser):
                 response.failure(f"edit form answered {response.status_code}")
                 return
             fields = form_fields(response.text)
-        if "version" not in fields or "price" not in fields:
+        if "version" not in fields or "price" not in fields or "command_key" not in fields:
             return
         time.sleep(self.rng.uniform(0.5, 2.5))  # reading, typing
-        price = Decimal(fields["price"] or "0")
-        new_price = max(Decimal("1.00"), (price * Decimal(self.rng.choice(
-            ("0.9", "0.95", "1.05", "1.1", "1.2")))).quantize(Decimal("0.01")))
-        if new_price == price:
-            new_price = price + Decimal("1.00")
-        values: dict[str, object] = {"price": f"{new_price:.2f}"}
-        fields["price"] = f"{new_price:.2f}"
-        if self.rng.random() < 0.3:
+        values = self.change(fields, self.rng.choice(FIELD_CHOICES))
+        sent_version = int(fields["version"])
+        conflict = []
+
+        def answer(response: Any) -> None:
+            self.record(response, product_id=product_id, sent_version=sent_version,
+                        values=values, key=fields["command_key"])
+            conflict.append(response.status_code == 409)
+
+        self.send("PUT", f"/editor/products/{product_id}", urlencode(fields),
+                  "/editor/products/[id] (save, htmx)", self.times(DOUBLE_SAVE), answer)
+        if any(conflict):  # "Discard my changes": back to the current row
+            self.client.get(f"/editor/products/{product_id}/row", headers=self.htmx(),
+                            name="/editor/products/[id]/row (htmx)")
+
+    def change(self, fields: dict[str, str], which: tuple[str, ...]) -> dict[str, object]:
+        """Change ``which`` fields of the row form in place; the values as history stores
+        them."""
+        values: dict[str, object] = {}
+        if "price" in which:
+            price = Decimal(fields["price"] or "0")
+            new_price = max(Decimal("1.00"), (price * Decimal(self.rng.choice(
+                ("0.9", "0.95", "1.05", "1.1", "1.2")))).quantize(Decimal("0.01")))
+            if new_price == price:
+                new_price = price + Decimal("1.00")
+            fields["price"] = values["price"] = f"{new_price:.2f}"
+        if "stock" in which:
             stock = int(fields.get("stock") or 0) + self.rng.randint(1, 20)
             fields["stock"] = str(stock)
             values["stock"] = stock
-        sent_version = int(fields["version"])
-        with self.client.put(f"/editor/products/{product_id}", data=urlencode(fields),
-                             headers={**self.htmx(), **FORM},
-                             name="/editor/products/[id] (save, htmx)",
-                             catch_response=True) as response:
-            self.record(response, product_id=product_id, sent_version=sent_version,
-                        values=values)
-            conflict = response.status_code == 409
-        if conflict:  # "Keep theirs": back to the current row
-            self.client.get(f"/editor/products/{product_id}/row", headers=self.htmx(),
-                            name="/editor/products/[id]/row (htmx)")
+        if "attributes.brand" in which:
+            brand = self.rng.choice([b for b in BRANDS if b != fields.get("brand")])
+            fields["brand"] = values["attributes.brand"] = brand
+        return values
 
     @task(2)
     def change_stock(self) -> None:
@@ -165,10 +207,48 @@ class EditorUser(FastHttpUser):
         if sent_version is None:
             return
         stock = self.rng.randint(0, 500)
-        body = urlencode({"stock": str(stock), "version": str(sent_version)})
+        key = secrets.token_urlsafe(18)  # the row's stock box renders one per row
+        body = urlencode({"stock": str(stock), "version": str(sent_version),
+                          "command_key": key})
         with self.client.patch(f"/editor/products/{product_id}/stock", data=body,
                                headers={**self.htmx(), **FORM},
                                name="/editor/products/[id]/stock (htmx)",
                                catch_response=True) as response:
             self.record(response, product_id=product_id, sent_version=sent_version,
-                        values={"stock": stock})
+                        values={"stock": stock}, key=key)
+
+    @task(1)
+    def bulk_price_change(self) -> None:
+        """Select two or three rows of the table (often a hot one), "Change price by amount",
+        Apply - sometimes double-clicked."""
+        if len(self.rows) < 2:
+            return
+        ids = self.rng.sample(sorted(self.rows), min(len(self.rows), self.rng.randint(2, 3)))
+        if self.settings.hot_ids and self.rng.random() < HOT_SHARE:
+            ids[0] = self.rng.choice(self.settings.hot_ids)
+        ids = sorted(set(ids))
+        key = secrets.token_urlsafe(18)
+        body = urlencode([("command_key", key), ("action", "price_amount"),
+                          ("value", self.rng.choice(("1", "-1", "2.50"))),
+                          ("scope", "selected"), *(("ids", str(i)) for i in ids)])
+
+        def answer(response: Any) -> None:
+            status = response.status_code
+            found = CHANGED.search(response.text) if status == 200 else None
+            changed = int(found.group(1).replace(",", "")) if found else None
+            ledger.shared().record(via="editor", kind="bulk", user=self.email, status=status,
+                                   product_ids=ids, changed=changed, key=key,
+                                   replayed=replayed(response))
+            if status == 200 and changed is not None:
+                self.rows.update(rows(response.text))
+                response.success()
+            else:
+                response.failure(f"bulk answered {status}")
+
+        self.send("POST", "/editor/products/bulk", body, "/editor/products/bulk (htmx)",
+                  self.times(DOUBLE_BULK), answer)
+
+
+def replayed(response: Any) -> bool:
+    """Whether the answer is the stored outcome of the same command key sent before."""
+    return (response.headers.get("Idempotent-Replayed") or "") == "true"

@@ -3,13 +3,19 @@
 The Locust process appends one JSON line per edit (``LOADTEST_LEDGER``); after the run,
 :mod:`.verify` compares it with the database. Each entry:
 
-``via``            ``editor`` (inline row save, stock change) or ``api`` (PATCH)
+``via``            ``editor`` (inline row save, stock change, bulk action) or ``api`` (PATCH)
+``kind``           ``save`` (default) or ``bulk``
 ``user``           the account that made it
-``product_id``     the product
+``product_id``     the product (a save)
 ``sent_version``   the version the edit was based on (form field / ``If-Match``)
 ``status``         the HTTP status (200 saved; 409 editor conflict; 412 API conflict; other)
 ``version``        the product's version after a successful save (from the response)
-``values``         the fields the edit set, as the service stores them in history
+``values``         the fields the edit changed, as the service stores them in history
+                   (``price``, ``stock``, ``attributes.brand``)
+``key``            the command key (form field / ``Idempotency-Key``); a double-submit sends
+                   the same key twice and writes two entries
+``replayed``       the answer said ``Idempotent-Replayed: true`` (the first outcome, again)
+``product_ids``    the products a bulk action was sent for; ``changed``: how many it changed
 """
 
 from __future__ import annotations
@@ -32,11 +38,16 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", buffering=1, encoding="utf-8")
 
-    def record(self, *, via: str, user: str, product_id: int, sent_version: int, status: int,
-               version: int | None = None, values: dict[str, Any] | None = None) -> None:
+    def record(self, *, via: str, user: str, status: int, product_id: int | None = None,
+               sent_version: int | None = None, version: int | None = None,
+               values: dict[str, Any] | None = None, **extra: Any) -> None:
+        """One edit; ``extra`` holds ``kind``, ``key``, ``replayed``, ``product_ids`` and
+        ``changed`` where they apply."""
         entry = {"t": round(time.time(), 3), "via": via, "user": user, "product_id": product_id,
                  "sent_version": sent_version, "status": status, "version": version,
-                 "values": values or {}}
+                 "values": values or {}, **extra}
+        if product_id is None:
+            del entry["product_id"], entry["sent_version"], entry["version"], entry["values"]
         self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
 
 

@@ -218,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     entries = ledger.read(ledger_path)
     verdict = verify(entries, url, user_ids, since)
     say()
-    say(f"Nothing lost: {verdict.saved} saves, {verdict.conflicts} conflicts, "
-        f"{verdict.unchanged} saves with nothing to change - "
+    say(f"Nothing lost, nothing twice: {verdict.saved} saves ({verdict.merged} merged field by "
+        f"field), {verdict.conflicts} conflicts, {verdict.unchanged} saves with nothing to "
+        f"change, {verdict.bulk} bulk actions, {verdict.repeats} repeated command keys "
+        "answered with the first outcome - "
         + ("all accounted for in products and product_revisions" if verdict.ok
            else f"{len(verdict.problems)} PROBLEMS"))
     for problem in verdict.problems:

@@ -1,13 +1,28 @@
-"""After the run: nothing was lost. The ledger (what the load was told) against the database.
+"""After the run: nothing was lost and nothing was applied twice. The ledger (what the load was
+told) against the database.
+
+Saves (the editor's row saves and stock edits, API PATCHes):
 
 * Every save answered 200 is in ``products`` and in ``product_revisions``: a revision by that
-  account, at the version the response gave, recording the values that were sent; and it was
-  made on top of the version the editor had seen (``sent_version + 1``): no lost update.
+  account, at the version the response gave, recording the values that were sent - or, for an
+  editor save merged with a colleague who had set the same value, no change to record (the
+  field already held it). An API save is made on top of the version it sent (``If-Match``:
+  strict, ``sent_version + 1``). An editor save from an older version is merged field by
+  field: it may land later, but never over a colleague's change to a field it also changed
+  (that must have been a 409): no lost update, per field.
 * Every conflict was genuine and answered as designed (409 for the editor, 412 for the API):
-  someone else's revision had moved the product past the version that was sent.
-* Nothing else: no other status for a save, and no revision by a load account that the load was
-  not told about (a conflict that wrote anyway, a save that failed but committed).
-* The final rows hold the last saved value of every field the load changed.
+  for the API someone had moved the product past the version sent; for the editor someone
+  had changed one of the same fields to another value since.
+* A command key sent twice (the load double-submits some saves and bulk actions) was applied
+  once: every answer with that key gives the same status and version, and at most one of them
+  is not a replay.
+
+Bulk actions: their revisions (source ``bulk``) by the load add up to the products the
+acknowledged bulk commands said they changed, counted once per key.
+
+Nothing else: no other status, and no revision by a load account that the load was not told
+about. Finally, per field: the final row holds the value of the last change to that field,
+and that change was one the load was told about.
 """
 
 from __future__ import annotations
@@ -26,13 +41,18 @@ from app.data.urls import libpq_dsn
 from .ledger import CONFLICT_STATUS
 
 SOURCE = {"editor": "inline", "api": "api"}
+UNKNOWN = object()
+NEWEST = 1 << 31
 
 
 @dataclass
 class Verdict:
     saved: int = 0
-    unchanged: int = 0  # 200 for a save that changed nothing (no new version, no revision)
+    unchanged: int = 0  # 200 for a save that changed nothing (no new revision of its own)
+    merged: int = 0  # editor saves from an older version merged with colleagues' changes
     conflicts: int = 0
+    repeats: int = 0  # answers to a command key sent again (replays, not applied again)
+    bulk: int = 0  # bulk commands acknowledged (distinct keys)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -47,40 +67,127 @@ class Verdict:
 
 
 def _same(field_name: str, expected: Any, stored: Any) -> bool:
-    if stored is None:
-        return expected is None
+    if stored is None or expected is None:
+        return stored is None and expected is None
     if field_name == "price":
         return Decimal(str(expected)) == Decimal(str(stored))
     return str(expected) == str(stored)
 
 
-def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str, int],
-           since: datetime) -> Verdict:
-    verdict = Verdict()
+def _current(row: dict[str, Any], name: str) -> Any:
+    if name.startswith("attributes."):
+        return (row.get("attributes") or {}).get(name.removeprefix("attributes."))
+    return row.get(name)
+
+
+class History:
+    """Every revision of the touched products since the run started, and the rows now: the
+    value of a field at any version of the run (undoing later revisions from the row)."""
+
+    def __init__(self, revisions: list[dict[str, Any]], products: dict[int, dict[str, Any]]):
+        self.products = products
+        self.by_product: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for revision in sorted(revisions, key=lambda r: r["version"]):
+            self.by_product[revision["product_id"]].append(revision)
+        self.at = {(r["product_id"], r["version"]): r for r in revisions}
+
+    def value(self, pid: int, name: str, version: int) -> Any:
+        row = self.products.get(pid)
+        if row is None:
+            return UNKNOWN
+        value = _current(row, name)
+        for revision in reversed(self.by_product[pid]):
+            if revision["version"] <= version:
+                break
+            change = (revision["changes"] or {}).get(name)
+            if change is not None:
+                value = change.get("before")
+        return value
+
+    def changed_between(self, pid: int, name: str, after: int, before: int) -> list[dict]:
+        """Revisions with ``after < version < before`` that changed ``name``."""
+        return [r for r in self.by_product[pid] if after < r["version"] < before
+                and name in (r["changes"] or {})]
+
+    def top(self, pid: int) -> int:
+        revisions = self.by_product.get(pid)
+        return revisions[-1]["version"] if revisions else 0
+
+
+def _load(database_url: str, entries: list[dict[str, Any]], user_ids: dict[str, int],
+          since: datetime) -> tuple[History, list[dict[str, Any]]]:
+    touched = sorted({e["product_id"] for e in entries if "product_id" in e}
+                     | {pid for e in entries for pid in e.get("product_ids", ())})
     with psycopg.connect(libpq_dsn(database_url), row_factory=dict_row) as connection:
         revisions = connection.execute(
             "SELECT product_id, version, user_id, source, changes FROM product_revisions"
-            " WHERE created_at >= %s AND user_id = ANY(%s)",
-            (since, list(user_ids.values()))).fetchall()
-        touched = sorted({e["product_id"] for e in entries})
+            " WHERE created_at >= %s AND (product_id = ANY(%s) OR user_id = ANY(%s))",
+            (since, touched, list(user_ids.values()))).fetchall()
         products = {row["id"]: row for row in connection.execute(
-            "SELECT id, version, price, stock FROM products WHERE id = ANY(%s)",
-            (touched,)).fetchall()}
-        versions_reached = {row["product_id"]: row["top"] for row in connection.execute(
-            "SELECT product_id, max(version) AS top FROM product_revisions"
-            " WHERE product_id = ANY(%s) GROUP BY product_id", (touched,)).fetchall()}
-    by_key = {(r["product_id"], r["version"]): r for r in revisions}
-    claimed: set[tuple[int, int]] = set()
-    last_value: dict[tuple[int, str], tuple[int, Any]] = {}
+            "SELECT id, version, price, stock, is_active, name, attributes FROM products"
+            " WHERE id = ANY(%s)", (sorted({r["product_id"] for r in revisions} | set(touched)),)
+        ).fetchall()}
+    return History(revisions, products), revisions
 
+
+def _check_repeats(entries: list[dict[str, Any]], verdict: Verdict) -> list[dict[str, Any]]:
+    """One entry per command key (the first answer); repeats must agree with it."""
+    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    unique = []
     for entry in entries:
-        via, status, pid = entry["via"], entry["status"], entry["product_id"]
-        sent, version = entry["sent_version"], entry["version"]
+        key = entry.get("key")
+        if key is None:
+            unique.append(entry)
+            continue
+        if not by_key[key]:
+            unique.append(entry)
+        by_key[key].append(entry)
+    for key, sent in by_key.items():
+        if len(sent) < 2:
+            continue
+        verdict.repeats += len(sent) - 1
+        where = f"command key {key[:8]}… ({sent[0].get('kind', 'save')})"
+        if len({(e["status"], e.get("version"), e.get("changed")) for e in sent}) > 1:
+            verdict.problem(f"{where}: sent {len(sent)} times, answered differently: "
+                            f"{[(e['status'], e.get('version')) for e in sent]}")
+        applied = [e for e in sent if e["status"] == 200 and not e.get("replayed")]
+        if len(applied) > 1:
+            verdict.problem(f"{where}: applied {len(applied)} times (no replay)")
+    return unique
+
+
+def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str, int],
+           since: datetime) -> Verdict:
+    verdict = Verdict()
+    history, revisions = _load(database_url, entries, user_ids, since)
+    load_users = set(user_ids.values())
+    claimed: set[tuple[int, int]] = set()
+    bulk_changed = 0
+
+    for entry in _check_repeats(entries, verdict):
+        via, status = entry["via"], entry["status"]
+        if entry.get("kind") == "bulk":
+            if status == 200:
+                verdict.bulk += 1
+                bulk_changed += int(entry.get("changed") or 0)
+            else:
+                verdict.problem(f"bulk by {entry['user']}: answered {status}, expected 200")
+            continue
+        pid, sent, version = entry["product_id"], entry["sent_version"], entry["version"]
+        user = user_ids.get(entry["user"])
         where = f"{via} {entry['user']} product {pid} (sent version {sent})"
+        values = entry["values"]
         if status == CONFLICT_STATUS[via]:
             verdict.conflicts += 1
-            if versions_reached.get(pid, 0) <= sent:
-                verdict.problem(f"{where}: answered {status} but nobody had saved a newer version")
+            if via == "api":
+                if history.top(pid) <= sent:
+                    verdict.problem(f"{where}: answered {status} but nobody had saved a newer "
+                                    "version")
+            elif not any(not _same(name, value, r["changes"][name].get("after"))
+                         for name, value in values.items()
+                         for r in history.changed_between(pid, name, sent, NEWEST)):
+                verdict.problem(f"{where}: answered {status} but nobody had changed "
+                                f"{', '.join(values)} to another value")
             continue
         if status != 200:
             verdict.problem(f"{where}: answered {status}, expected 200 or {CONFLICT_STATUS[via]}")
@@ -88,41 +195,76 @@ def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str,
         if version is None:
             verdict.problem(f"{where}: 200 without the new version in the response")
             continue
-        if version == sent:
-            verdict.unchanged += 1
+        revision = history.at.get((pid, version))
+        same = all(_same(n, v, history.value(pid, n, version)) for n, v in values.items())
+        if revision is None:
+            if version == sent and same:
+                verdict.unchanged += 1  # nothing to change: no new version
+            else:
+                verdict.problem(f"{where}: reported saved as version {version}, no such "
+                                "revision")
+            continue
+        mine = revision["user_id"] == user and revision["source"] == SOURCE[via]
+        if not mine or (pid, version) in claimed or version <= sent:
+            if (via == "editor" and version > sent and same
+                    and (revision["user_id"] != user or (pid, version) in claimed)):
+                # Merged with changes that had already set these values: nothing to record.
+                verdict.unchanged += 1
+            elif revision["user_id"] != user:
+                verdict.problem(f"{where}: revision {version} is not by {entry['user']}")
+            elif revision["source"] != SOURCE[via]:
+                verdict.problem(f"{where}: revision {version} has source "
+                                f"{revision['source']}")
+            else:
+                verdict.problem(f"{where}: revision {version} was already reported by "
+                                "another save")
             continue
         verdict.saved += 1
-        if version != sent + 1:
-            verdict.problem(f"{where}: saved as version {version}, not on top of {sent}")
-        revision = by_key.get((pid, version))
-        if revision is None:
-            verdict.problem(f"{where}: reported saved as version {version}, no such revision")
-            continue
         claimed.add((pid, version))
-        if revision["user_id"] != user_ids.get(entry["user"]):
-            verdict.problem(f"{where}: revision {version} is not by {entry['user']}")
-        if revision["source"] != SOURCE[via]:
-            verdict.problem(f"{where}: revision {version} has source {revision['source']}")
-        for name, value in entry["values"].items():
+        if version != sent + 1:
+            if via == "api":
+                verdict.problem(f"{where}: saved as version {version}, not on top of {sent}")
+            else:
+                verdict.merged += 1
+        for name, value in values.items():
             change = (revision["changes"] or {}).get(name)
-            if change is None or not _same(name, value, change.get("after")):
+            if change is None:
+                if not _same(name, value, history.value(pid, name, version)):
+                    verdict.problem(f"{where}: revision {version} does not record "
+                                    f"{name}={value}")
+            elif not _same(name, change.get("after"), value):
                 verdict.problem(f"{where}: revision {version} does not record {name}={value}")
-            if last_value.get((pid, name), (0, None))[0] < version:
-                last_value[(pid, name)] = (version, value)
+            # No lost update: nobody else changed this field to another value in between.
+            for other in history.changed_between(pid, name, sent, version):
+                if not _same(name, other["changes"][name].get("after"), value):
+                    verdict.problem(f"{where}: saved {name} over version {other['version']}'s "
+                                    "change to it without a conflict")
+                    break
 
-    for key in sorted(set(by_key) - claimed):
-        verdict.problem(f"product {key[0]} version {key[1]}: written by a load account, but the "
-                        "load was never told it was saved")
-    latest: dict[int, int] = defaultdict(int)
-    for (pid, version) in claimed:
-        latest[pid] = max(latest[pid], version)
-    for pid, version in latest.items():
-        row = products.get(pid)
-        if row is None or row["version"] != version:
-            verdict.problem(f"product {pid}: at version {row and row['version']}, the last save "
-                            f"the load was told about is {version}")
-    for (pid, name), (_version, value) in last_value.items():
-        row = products.get(pid)
-        if row is not None and not _same(name, value, row[name]):
-            verdict.problem(f"product {pid}: {name} is {row[name]}, last saved value was {value}")
+    bulk_revisions = [r for r in revisions if r["source"] == "bulk"
+                      and r["user_id"] in load_users]
+    if len(bulk_revisions) != bulk_changed:
+        verdict.problem(f"bulk: {len(bulk_revisions)} bulk revisions by the load, but the "
+                        f"acknowledged bulk commands changed {bulk_changed} products")
+    claimed |= {(r["product_id"], r["version"]) for r in bulk_revisions}
+    for revision in revisions:
+        key = (revision["product_id"], revision["version"])
+        if revision["user_id"] in load_users and key not in claimed:
+            verdict.problem(f"product {key[0]} version {key[1]}: written by a load account, "
+                            "but the load was never told it was saved")
+    # Per field: the row holds the last change to it, and that change was acknowledged.
+    last: dict[tuple[int, str], dict[str, Any]] = {}
+    for revision in sorted(revisions, key=lambda r: r["version"]):
+        for name in revision["changes"] or {}:
+            last[(revision["product_id"], name)] = revision
+    for (pid, name), revision in sorted(last.items(), key=lambda item: str(item[0])):
+        row = history.products.get(pid)
+        if row is None or name == "slug" or revision["user_id"] not in load_users:
+            continue
+        if name in ("price", "stock", "is_active", "name") or name.startswith("attributes."):
+            stored = _current(row, name)
+            if not _same(name, revision["changes"][name].get("after"), stored):
+                verdict.problem(f"product {pid}: {name} is {stored}, the last change to it "
+                                f"(version {revision['version']}) set "
+                                f"{revision['changes'][name].get('after')}")
     return verdict

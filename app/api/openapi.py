@@ -21,7 +21,14 @@ from . import responses
 from .blueprint import bp
 from .http import PATCH_TYPES, conditional, json_response
 from .listing import ApiListingQuery
-from .schemas import IfMatch, IfMatchOptional, ProductRef, TokenCreate, TokenRef
+from .schemas import (
+    IdempotencyKey,
+    IfMatchIdempotent,
+    IfMatchOptionalIdempotent,
+    ProductRef,
+    TokenCreate,
+    TokenRef,
+)
 from .spec import Operation, Reply, Security, build_document
 
 ERRORS = {
@@ -32,13 +39,18 @@ ERRORS = {
     403: Reply("The caller's role may not do this.", responses.Error),
     404: Reply("No such product (inactive products are visible to token holders only).",
                responses.Error),
-    412: Reply("If-Match does not name the current version; nothing changed. Preconditions "
-               "are evaluated last (RFC 9110 13.2.1): a request that is otherwise invalid "
-               "gets its 4xx instead.", responses.Error,
-               ("ETag",)),
+    409: Reply("A request with the same Idempotency-Key is still being processed; nothing was "
+               "changed by this one. Retry later to get its outcome.", responses.Error,
+               ("Retry-After",)),
+    412: Reply("If-Match does not name the current version; nothing changed. The API never "
+               "merges a stale change field by field (the editor's screens do, for people): "
+               "re-read, decide, and send the new ETag. Preconditions are evaluated last "
+               "(RFC 9110 13.2.1): a request that is otherwise invalid gets its 4xx instead.",
+               responses.Error, ("ETag",)),
     413: Reply("The body is larger than the server accepts.", responses.Error),
     415: Reply("The body is not JSON.", responses.Error),
-    422: Reply("Valid JSON with invalid fields; `fields` names each one.", responses.Error),
+    422: Reply("Valid JSON with invalid fields; `fields` names each one. Also: an "
+               "Idempotency-Key already used for a different request.", responses.Error),
     428: Reply("If-Match is required (checked after the body, like 412).", responses.Error),
     429: Reply("Rate limit reached; retry after `Retry-After` seconds.", responses.Error,
                ("Retry-After",)),
@@ -70,10 +82,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "POST", "/products", "api.create_product", "createProduct",
         "Create a product (recorded in its history with source `api`).",
-        body=ProductCreate, security=BEARER,
-        responses={201: Reply("Created.", responses.Product,
-                              ("ETag", "Location", "Last-Modified")),
-                   **_errors(400, 401, 403, 413, 415, 422, 429)}),
+        body=ProductCreate, headers=IdempotencyKey, security=BEARER,
+        responses={201: Reply("Created (or, with `Idempotent-Replayed`, created by an earlier "
+                              "request with the same Idempotency-Key).", responses.Product,
+                              ("ETag", "Location", "Last-Modified", "Idempotent-Replayed")),
+                   **_errors(400, 401, 403, 409, 413, 415, 422, 429)}),
     Operation(
         "GET", "/products/{ref}", "api.product_detail", "getProduct",
         "One product by id or slug.",
@@ -83,18 +96,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "PATCH", "/products/{ref}", "api.update_product", "updateProduct",
         "Change some fields, if the product is still at the version in If-Match.",
-        path_params=ProductRef, headers=IfMatch, body=ProductUpdate, body_types=PATCH_TYPES,
-        security=BEARER,
+        path_params=ProductRef, headers=IfMatchIdempotent, body=ProductUpdate,
+        body_types=PATCH_TYPES, security=BEARER,
         responses={200: Reply("The product after the change.", responses.Product,
-                              PRODUCT_HEADERS),
-                   **_errors(400, 401, 403, 404, 412, 413, 415, 422, 428, 429)}),
+                              (*PRODUCT_HEADERS, "Idempotent-Replayed")),
+                   **_errors(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 429)}),
     Operation(
         "DELETE", "/products/{ref}", "api.delete_product", "deleteProduct",
         "Soft delete: deactivate the product (kept with its history).",
-        path_params=ProductRef, headers=IfMatchOptional, security=BEARER,
+        path_params=ProductRef, headers=IfMatchOptionalIdempotent, security=BEARER,
         responses={200: Reply("The product, now inactive.", responses.Product,
-                              PRODUCT_HEADERS),
-                   **_errors(400, 401, 403, 404, 412, 429)}),
+                              (*PRODUCT_HEADERS, "Idempotent-Replayed")),
+                   **_errors(400, 401, 403, 404, 409, 412, 422, 429)}),
     Operation(
         "GET", "/categories", "api.categories", "listCategories",
         "Every category (one level of sub-categories via parent_id).",
@@ -130,8 +143,12 @@ INFO = {
         "The Vitrine catalog for scripts and integrations. Reads are public; changes need an "
         "editor's token (`Authorization: Bearer vit_...`), issued at `POST /tokens` to a "
         "signed-in editor or with `flask --app app tokens create`. Every change is recorded "
-        "in the product's history with source `api`. Requests are rate limited per client "
-        "address (429 with `Retry-After`)."
+        "in the product's history with source `api`. Changes are conditional: `If-Match` "
+        "with the product's ETag, 412 when it changed meanwhile (strict HTTP semantics, no "
+        "field-level merge). Every POST, PATCH and DELETE of a product accepts an "
+        "`Idempotency-Key` header (the IETF httpapi idempotency-key draft): a retry with the "
+        "same key and body gets the first response again and changes nothing twice. Requests "
+        "are rate limited per client address (429 with `Retry-After`)."
     ),
 }
 SECURITY_SCHEMES = {

@@ -135,6 +135,10 @@ class ResponseHeaders(BaseModel):
     last_modified: str = Field(alias="Last-Modified")
     location: str = Field(alias="Location")
     retry_after: str = Field(alias="Retry-After", pattern="^[0-9]+$")
+    idempotent_replayed: str = Field(alias="Idempotent-Replayed", pattern="^true$",
+                                     description="This is the stored response of an earlier "
+                                                 "request with the same Idempotency-Key; "
+                                                 "nothing was changed again.")
     www_authenticate: str = Field(alias="WWW-Authenticate")
     csrf_token: str = Field(alias="X-CSRFToken", description="A session caller's CSRF token "
                                                              "for its next POST or DELETE.")

@@ -41,6 +41,16 @@ class TokenRef(BaseModel):
     token_id: int = Field(ge=1, le=MAX_INT)
 
 
+#: ``Idempotency-Key`` (kept here, below the views, so the document and the check agree).
+IDEMPOTENCY_KEY = (
+    "Makes a retry safe: a key of your choosing, unique per change (e.g. a UUID, as a quoted "
+    "sf-string or bare). The same key with the same request replays the first response "
+    "(`Idempotent-Replayed: true`) without changing anything again; with a different request "
+    "it is a 422; while the first request is still running, a 409. Kept for 24 hours by "
+    "default. Only successful changes are stored.")
+MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY_PATTERN = r'^("[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}"|[\x21\x23-\x7e]{1,255})$'
+
 IF_MATCH = "The product's ETag from GET (its version, quoted or bare), or `*`."
 MAX_IF_MATCH = 200
 #: A list of entity tags (RFC 9110 8.8.3), or ``*``; anything else (also empty) is a 400.
@@ -61,3 +71,20 @@ class IfMatchOptional(BaseModel):
     if_match: str | None = Field(None, alias="If-Match", min_length=1,
                                  max_length=MAX_IF_MATCH, pattern=IF_MATCH_PATTERN,
                                  description=IF_MATCH)
+
+
+class IdempotencyKey(BaseModel):
+    """A write that may be retried safely (:mod:`app.api.idempotency`)."""
+
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", min_length=1,
+                                        max_length=MAX_IDEMPOTENCY_KEY + 2,
+                                        pattern=IDEMPOTENCY_KEY_PATTERN,
+                                        description=IDEMPOTENCY_KEY)
+
+
+class IfMatchIdempotent(IfMatch, IdempotencyKey):
+    """``PATCH``: If-Match, and optionally an Idempotency-Key."""
+
+
+class IfMatchOptionalIdempotent(IfMatchOptional, IdempotencyKey):
+    """``DELETE``: If-Match when sent, and optionally an Idempotency-Key."""

@@ -7,6 +7,9 @@ strict for JSON) the editor uses, recording each change in the product's history
 version), else 428; a stale one gets 412 and nothing changes. A malformed ``If-Match`` (empty,
 over-long, not entity tags) is a 400, and the precondition is evaluated only once the request is
 otherwise valid (RFC 9110 13.2.1): a PATCH without a valid body is a 400 whatever it sends.
+The API never merges: a stale ``If-Match`` is a 412 even when the fields do not overlap (the
+editor's field-level merge is for people; a script re-reads and decides). Writes accept an
+``Idempotency-Key`` (:mod:`.idempotency`), which also commits them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..web import parsing
 from .auth import optional_bearer, require_editor_token
 from .blueprint import bp
 from .http import PATCH_TYPES, ApiError, conditional, json_response, read_json
+from .idempotency import idempotent
 from .responses import CategoryList
 from .schemas import IF_MATCH_PATTERN, MAX_IF_MATCH
 from .serializers import product_etag, serialize_category, serialize_product
@@ -73,6 +77,7 @@ async def categories() -> ResponseReturnValue:
 
 
 @bp.post("/products")
+@idempotent
 async def create_product() -> ResponseReturnValue:
     bearer = await require_editor_token()
     session = await get_session()
@@ -82,13 +87,13 @@ async def create_product() -> ResponseReturnValue:
                                                        source=SOURCE)
     except product_service.ProductValidationError as error:
         raise ApiError(422, INVALID, fields=error.errors) from None
-    await session.commit()
     response = _product_response(product, 201)
     response.headers["Location"] = serialize_product(product).url
     return response
 
 
 @bp.patch("/products/<ref>")
+@idempotent
 async def update_product(ref: str) -> ResponseReturnValue:
     bearer = await require_editor_token()
     product = await product_or_404(ref, include_inactive=True)
@@ -110,6 +115,7 @@ async def update_product(ref: str) -> ResponseReturnValue:
 
 
 @bp.delete("/products/<ref>")
+@idempotent
 async def delete_product(ref: str) -> ResponseReturnValue:
     """Soft delete: the product is deactivated (hidden from shoppers), its row and history kept."""
     bearer = await require_editor_token()
@@ -178,5 +184,4 @@ def _stale(current: Product) -> ApiError:
 async def _finish(result: product_service.UpdateResult) -> Response:
     if isinstance(result, product_service.Conflict):
         raise _stale(result.current)
-    await (await get_session()).commit()
-    return _product_response(result.product)
+    return _product_response(result.product)  # committed by @idempotent

@@ -19,7 +19,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     func,
@@ -203,3 +205,32 @@ class ApiToken(Model):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+
+class CommandKey(Model):
+    """One state-changing command, applied at most once (:mod:`app.data.commands`).
+
+    A form or an API client sends a one-time key with each command; the row is inserted in the
+    same transaction as the change, so a repeat of the key finds it (or waits for the
+    transaction that is inserting it) and gets the stored outcome instead of a second change.
+    ``scope`` separates the editor's forms (``web``) from each API user's own keys
+    (``api:<user id>``); ``fingerprint`` is a digest of the endpoint and body the key was first
+    used with; ``status``, ``headers`` and ``body`` (zlib) are the response to replay. Rows
+    older than ``COMMAND_KEY_TTL`` are deleted lazily (migration 0006).
+    """
+
+    __tablename__ = "command_keys"
+
+    scope: Mapped[str] = mapped_column(String(40), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[list[Any] | None] = mapped_column(JSONB)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (
+        PrimaryKeyConstraint("scope", "key", name="pk_command_keys"),
+        Index("ix_command_keys_created_at", "created_at"),
+    )

@@ -166,6 +166,49 @@ async def state_at_version(session: AsyncSession, product: Product,
     return state
 
 
+@dataclass(frozen=True)
+class Since:
+    """What happened to a product after ``version``: its state then (``base``), and for each
+    field changed since, who changed it last (email, None for a system task or deleted user)
+    and how (the revision's source)."""
+
+    version: int
+    base: dict[str, Any]
+    authors: dict[str, tuple[str | None, str]]
+
+
+async def history_since(session: AsyncSession, product: Product, version: int) -> Since:
+    """The base of a three-way merge (:mod:`app.data.merge`): the product as it was at
+    ``version`` and who changed which field after it. Raises :class:`HistoryIncomplete` like
+    :func:`state_at_version` (also for a version that is not the current or an earlier one)."""
+    if version == product.version:
+        return Since(version=version, base=snapshot(product), authors={})
+    if not 1 <= version < product.version:
+        raise HistoryIncomplete(f"version {version} is not an earlier version")
+    rows = (await session.execute(
+        select(ProductRevision, User.email)
+        .outerjoin(User, User.id == ProductRevision.user_id)
+        .where(ProductRevision.product_id == product.id,
+               ProductRevision.version > version,
+               ProductRevision.version <= product.version)
+        .order_by(ProductRevision.version.desc(), ProductRevision.id.desc())
+    )).all()
+    by_version = {revision.version: (revision, email) for revision, email in rows}
+    missing = [v for v in range(version + 1, product.version + 1) if v not in by_version]
+    if missing:
+        raise HistoryIncomplete(
+            f"version {version} cannot be rebuilt: no history for version {missing[0]}")
+    state = snapshot(product)
+    authors: dict[str, tuple[str | None, str]] = {}
+    for number in range(product.version, version, -1):
+        revision, email = by_version[number]
+        for field, change in revision.changes.items():
+            if field in state or field.startswith(ATTRIBUTE_PREFIX):
+                state[field] = change.get("before")
+                authors.setdefault(field, (email, revision.source))
+    return Since(version=version, base=state, authors=authors)
+
+
 async def restorable_versions(session: AsyncSession, product: Product) -> set[int]:
     """Every earlier version that :func:`state_at_version` can rebuild."""
     versions = set(

@@ -1,7 +1,8 @@
 """The editors' workspace: inline table editing, bulk actions and history.
 
 * :mod:`.rows` - the product table's rows (edit in place, create, delete, duplicate)
-* :mod:`.conflicts` - the 409 that shows the editor's values beside the current ones
+* :mod:`.conflicts` - what a save merged with, and the 409 that asks about the fields both
+  sides changed (field-level merge, :mod:`app.data.merge`)
 * :mod:`.table` - what the whole table renders (the table view and bulk actions redraw it)
 * :mod:`.bulk` - bulk actions on selected or filtered rows
 * :mod:`.history` - a product's history and restoring earlier versions
@@ -9,9 +10,10 @@
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
 * :mod:`.listing` - filters and pages of the table; :mod:`.forms`, :mod:`.rendering` - helpers
 
-Every route checks the role on the server (:mod:`app.auth.access`); the views hold no SQL:
-products, categories and users are read and written through :mod:`app.data` (the product
-service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.data.users`).
+Every write view is applied at most once (:func:`app.web.commands.once` and its one-time
+command key). Every route checks the role on the server (:mod:`app.auth.access`); the views
+hold no SQL: products, categories and users are read and written through :mod:`app.data` (the
+product service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.data.users`).
 """
 
 from . import bulk, categories, history, rows, users  # noqa: F401 - they register the routes

@@ -1,7 +1,9 @@
 """Bulk actions on the editor table: the selected rows, or every row matching the filter.
 
 One action is one transaction through :func:`app.data.products.bulk_update`: all rows change or
-none. More rows than ``BULK_CONFIRM_LIMIT`` (default 500) are refused until the editor confirms;
+none, and it is applied at most once (:func:`app.web.commands.once`: a double-click on Apply is
+one change; the form, which stays on the page, gets a fresh key with every success). More rows
+than ``BULK_CONFIRM_LIMIT`` (default 500) are refused until the editor confirms;
 ``BULK_MAX_ROWS`` (default 20,000) is a hard ceiling.
 """
 
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
 from ..data import products as svc
 from ..data.database import get_session
 from ..web import parsing
+from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .forms import BulkForm
@@ -29,6 +32,7 @@ from .table import PAGE, REGION, table_context
 
 MAX_IDS_PER_REQUEST = 1000  # a page shows 50; selections come from one page at a time
 BAD_SELECTION = "The selection is not valid. Reload the page and try again."
+FRESH_KEY = "partials/editor/fresh_key.html"
 
 
 def _limits() -> tuple[int, int]:
@@ -91,6 +95,7 @@ def _confirmation(count: int, limit: int) -> ResponseReturnValue:
 
 @bp.post("/products/bulk")
 @editor_required
+@once
 async def bulk() -> ResponseReturnValue:
     session = await get_session()
     form = BulkForm(formdata=request.form)
@@ -122,11 +127,14 @@ async def bulk() -> ResponseReturnValue:
                                     status=status, message=message, kind="error",
                                     back=url_for("editor.products", **filters.args()))
         return message_fragment(message, status)
-    await session.commit()
     label = BulkForm.ACTIONS[form.action.data].lower()
     notice = {"text": f"{label.capitalize()}: changed {result.changed:,} of {result.matched:,} "
                       f"product{'' if result.matched == 1 else 's'}."}
     if not is_htmx():
         return done(notice, url_for("editor.products", **filters.args()))
-    return page_or_fragment(PAGE, REGION, notice=notice, **await table_context(session, filters))
+    response = make_response(page_or_fragment(PAGE, REGION, notice=notice,
+                                              **await table_context(session, filters)))
+    response.set_data(response.get_data()
+                      + render_template(FRESH_KEY, target="bulk-key").encode())
+    return response
 

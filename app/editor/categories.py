@@ -14,6 +14,7 @@ from ..data import categories as service
 from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Category
+from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .forms import CategoryForm
@@ -42,7 +43,7 @@ async def _refused(error: service.CategoryError, form_key: str,
 
 
 async def _finish(notice: str) -> ResponseReturnValue:
-    await (await get_session()).commit()
+    """Render the outcome; :func:`~app.web.commands.once` commits it with its command key."""
     if not is_htmx():
         return done(notice, url_for("editor.categories"))
     return await _render(notice={"text": notice})
@@ -56,6 +57,7 @@ async def categories() -> ResponseReturnValue:
 
 @bp.post("/categories")
 @admin_required
+@once
 async def create_category() -> ResponseReturnValue:
     form = CategoryForm(formdata=request.form)
     try:
@@ -68,6 +70,7 @@ async def create_category() -> ResponseReturnValue:
 
 @bp.post("/categories/<id32:category_id>")
 @admin_required
+@once
 async def update_category(category_id: int) -> ResponseReturnValue:
     """Rename and/or move (``parent_id`` empty = top level). Not locked here: the service
     locks the category with its new parent, in id order, so crossing moves cannot deadlock."""
@@ -84,6 +87,7 @@ async def update_category(category_id: int) -> ResponseReturnValue:
 
 @bp.route("/categories/<id32:category_id>/delete", methods=["POST", "DELETE"])
 @admin_required
+@once
 async def delete_category(category_id: int) -> ResponseReturnValue:
     session = await get_session()
     category = await get_or_404(session, Category, category_id, lock=True)

@@ -9,11 +9,15 @@ from flask import flash, make_response, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from ..data.products import ProductNotFound
+from ..web.commands import new_command_key
 from ..web.errors import error_response
 from ..web.htmx import is_htmx, retarget_to_messages
 from .blueprint import bp
 
 PRODUCT_GONE = "That product does not exist (any more)."
+
+# Every editor form renders a one-time command key (``command_field()`` in macros.html).
+bp.add_app_template_global(new_command_key, "command_key")
 
 
 def notice_html(notice: dict[str, Any] | None) -> str:

@@ -1,11 +1,15 @@
 """The product table and its rows: show, edit in place, save, single-field edits, create,
 soft delete with undo, duplicate.
 
-Every state change sends the row's ``version``; the product service writes only if it is still
-current and otherwise returns the current row, which is shown beside the editor's values (409)
-so they can choose (:mod:`.conflicts`). Each endpoint answers htmx with the row fragment
-(``<tr>``) and a plain browser with a full page. A product deleted meanwhile is a 404
-(:func:`.rendering.product_gone`).
+Every state change sends the row's ``version`` (the version the editor's form or row was opened
+at). The product service merges field by field (:mod:`app.data.merge`): changes to fields
+nobody else touched since are saved into a new version and the notice names whose changes were
+kept; only fields both changed to different values come back as a 409 that shows just those
+fields, with a choice per field (:mod:`.conflicts`). Every state change also carries a one-time
+command key and is applied at most once (:func:`app.web.commands.once`: a double-click or a
+retry replays the first response; the decorator commits, the views do not). Each endpoint
+answers htmx with the row fragment (``<tr>``) and a plain browser with a full page. A product
+deleted meanwhile is a 404 (:func:`.rendering.product_gone`).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Product
 from ..web import parsing
+from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
-from .conflicts import ROW_PAGE, conflict_response
+from .conflicts import ROW_PAGE, conflict_response, saved_notice
 from .forms import ProductRowForm, StockForm, as_choices
 from .listing import EditorFilters
 from .rendering import done, fragment, page_or_fragment
@@ -104,8 +109,10 @@ async def edit_row(product_id: int) -> ResponseReturnValue:
 
 @bp.route("/products/<id64:product_id>", methods=["PUT", "POST"])
 @editor_required
+@once
 async def save_row(product_id: int) -> ResponseReturnValue:
-    """Save the row form: 200 display row, 422 form with errors, 409 both versions."""
+    """Save the row form: 200 display row (merged with others' changes to other fields), 422
+    form with errors, 409 the fields both changed."""
     session = await get_session()
     version = _version()
     product = await _product_or_404(product_id)
@@ -116,27 +123,26 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     try:
         result = await svc.update_product(session, product_id, changes,
                                           expected_version=version, user_id=g.user.id,
-                                          source="inline")
+                                          source="inline", merge=True)
     except svc.ProductValidationError as error:
         # Nothing was written. No rollback here: it would expire the product rendered below;
-        # the request's teardown ends the transaction.
+        # the command's wrapper rolls back after rendering.
         form.add_product_errors(error.errors)
         return await _row_form(form, product=product, version=version, status=422)
-    if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
-        return await conflict_response(result.current, changes.values(),
+    if isinstance(result, svc.Conflict):  # nothing written; the wrapper rolls back
+        return await conflict_response(result,
                                        url_for("editor.save_row", product_id=product_id), "put")
-    await session.commit()
-    notice = {"text": f"Saved “{result.product.name}”." if result.changed
-              else f"No changes to “{result.product.name}”."}
+    notice = saved_notice(result)
     if not is_htmx():
         return done(notice, url_for("editor.products"))
-    return _row(result.product)
+    return _row(result.product, notice=notice if result.merged_with else None)
 
 
 # -- single-field edits -------------------------------------------------------------------------
 
 @bp.route("/products/<id64:product_id>/active", methods=["PATCH", "POST"])
 @editor_required
+@once
 async def set_active(product_id: int) -> ResponseReturnValue:
     """Toggle shown/hidden from the row (``is_active`` = "1" or "0")."""
     wanted = request.values.get("is_active")
@@ -148,6 +154,7 @@ async def set_active(product_id: int) -> ResponseReturnValue:
 
 @bp.route("/products/<id64:product_id>/stock", methods=["PATCH", "POST"])
 @editor_required
+@once
 async def set_stock(product_id: int) -> ResponseReturnValue:
     """Change the stock from the row; a bad number is shown next to the stock field (422)."""
     form = StockForm(formdata=request.form)
@@ -166,31 +173,29 @@ async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
     session = await get_session()
     version = _version()
     result = await svc.update_product(session, product_id, changes, expected_version=version,
-                                      user_id=g.user.id, source="inline")
-    if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
-        return await conflict_response(result.current, changes.values(), url, "patch")
-    await session.commit()
-    text = (notice or "Saved “{name}”.").format(name=result.product.name)
+                                      user_id=g.user.id, source="inline", merge=True)
+    if isinstance(result, svc.Conflict):  # nothing written; the wrapper rolls back
+        return await conflict_response(result, url, "patch")
+    saved = saved_notice(result, notice)
     if not is_htmx():
-        return done({"text": text}, url_for("editor.products"))
-    return _row(result.product, notice={"text": text} if notice else None)
+        return done(saved, url_for("editor.products"))
+    return _row(result.product, notice=saved if notice or result.merged_with else None)
 
 
 # -- soft delete and undo -----------------------------------------------------------------------
 
 @bp.delete("/products/<id64:product_id>")
 @editor_required
+@once
 async def deactivate(product_id: int) -> ResponseReturnValue:
     """Soft delete: the product is hidden from shoppers; the notice offers Undo."""
     session = await get_session()
     version = _version()
     result = await svc.deactivate_product(session, product_id, expected_version=version,
-                                          user_id=g.user.id, source="inline")
-    if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
+                                          user_id=g.user.id, source="inline", merge=True)
+    if isinstance(result, svc.Conflict):  # nothing written; the wrapper rolls back
         return await conflict_response(
-            result.current, {"is_active": False},
-            url_for("editor.set_active", product_id=product_id), "patch")
-    await session.commit()
+            result, url_for("editor.set_active", product_id=product_id), "patch")
     product = result.product
     notice = {"text": f"“{product.name}” is now hidden from shoppers.",
               "undo_url": url_for("editor.reactivate", product_id=product.id),
@@ -202,6 +207,7 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
 
 @bp.post("/products/<id64:product_id>/reactivate")
 @editor_required
+@once
 async def reactivate(product_id: int) -> ResponseReturnValue:
     """Undo a soft delete (version-checked like every change)."""
     return await _single_field(product_id, svc.ProductUpdate(is_active=True),
@@ -213,11 +219,11 @@ async def reactivate(product_id: int) -> ResponseReturnValue:
 
 @bp.post("/products/<id64:product_id>/duplicate")
 @editor_required
+@once
 async def duplicate(product_id: int) -> ResponseReturnValue:
     """Copy the product (inactive, "… (copy)"); htmx inserts the new row after the original."""
     session = await get_session()
     copy = await svc.duplicate_product(session, product_id, user_id=g.user.id)
-    await session.commit()
     notice = {"text": f"Created “{copy.name}” (inactive until you activate it)."}
     if not is_htmx():
         return done(notice, url_for("editor.products"))
@@ -234,6 +240,7 @@ async def new_row() -> ResponseReturnValue:
 
 @bp.post("/products")
 @editor_required
+@once
 async def create() -> ResponseReturnValue:
     session = await get_session()
     form = ProductRowForm(formdata=request.form)
@@ -246,7 +253,6 @@ async def create() -> ResponseReturnValue:
         await session.rollback()
         form.add_product_errors(error.errors)
         return await _row_form(form, product=None, version=None, status=422)
-    await session.commit()
     notice = {"text": f"Created “{product.name}”."}
     if not is_htmx():
         return done(notice, url_for("editor.products"))

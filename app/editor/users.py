@@ -18,6 +18,7 @@ from ..data import users as service
 from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import ROLES, User
+from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .forms import RoleForm, UserCreateForm
@@ -63,6 +64,7 @@ async def users() -> ResponseReturnValue:
 
 @bp.post("/users")
 @admin_required
+@once
 async def create_user_view() -> ResponseReturnValue:
     session = await get_session()
     form = UserCreateForm(formdata=request.form)
@@ -77,12 +79,12 @@ async def create_user_view() -> ResponseReturnValue:
         form.password.data = ""
         return await _render(status=422, errors={NEW: message[:1].upper() + message[1:]},
                              create_form=form)
-    await session.commit()
     return await _finish(f"Created the {user.role} {user.email}.")
 
 
 @bp.post("/users/<id32:user_id>/role")
 @admin_required
+@once
 async def change_role(user_id: int) -> ResponseReturnValue:
     session = await get_session()
     form = RoleForm(formdata=request.form)
@@ -99,12 +101,12 @@ async def change_role(user_id: int) -> ResponseReturnValue:
         return await _finish(notice)
     if user.id == g.user.id:
         await sign_in(session, user.id)  # keep the admin who demoted themselves signed in
-    await session.commit()
     return await _finish(f"{user.email} is now an {user.role}.")
 
 
 @bp.post("/users/<id32:user_id>/active")
 @admin_required
+@once
 async def set_user_active(user_id: int) -> ResponseReturnValue:
     wanted = request.form.get("is_active")
     if wanted not in ("0", "1"):
@@ -115,7 +117,6 @@ async def set_user_active(user_id: int) -> ResponseReturnValue:
         await service.set_active(session, user, wanted == "1", active_admins=admins)
     except service.UserError as error:
         return await _refused(error, user_id)
-    await session.commit()
     notice = f"{user.email} is {'active again' if user.is_active else 'deactivated'}."
     if not user.is_active and user.id == g.user.id:
         return done(notice, url_for("auth.login"))

@@ -65,3 +65,25 @@ def field_error(html: str, key: object, name: str) -> str | None:
     """The error message shown next to the row form's field, if any."""
     error = parse(html).find("span", class_="field-error", id=f"err-{key}-{name}")
     return error.text if error else None
+
+
+def conflict_rows(html: str) -> dict[str, tuple[str, str]]:
+    """The fields a 409 asks about: ``{form field: (mine, theirs)}`` as the editor reads them."""
+    rows = {}
+    for row in parse(html).select("table.conflict-table tr.differs"):
+        mine, theirs = row.find("td", class_="mine"), row.find("td", class_="theirs")
+        assert mine is not None and theirs is not None
+        rows[row.get("data-field") or ""] = (mine.text, theirs.text)
+    return rows
+
+
+def hidden_values(html: str, form_id: str) -> dict[str, str]:
+    """The hidden inputs a form sends (inside it or tied to it by ``form=``)."""
+    page = parse(html)
+    values = {}
+    for field in page.find_all("input", type="hidden"):
+        inside = page.find("form", id=form_id)
+        if field.get("form") == form_id or (inside is not None and field.node in
+                                            inside.node.descendants):
+            values[field.get("name") or ""] = field.get("value") or ""
+    return values

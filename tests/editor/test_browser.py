@@ -101,9 +101,10 @@ def test_a_conflict_shows_both_values_and_the_editor_chooses(live_server, page, 
     conflict = page.locator(f"#product-{lamp}.conflict")
     conflict.wait_for()
     price_row = conflict.locator("tr.differs", has_text="Price")
-    assert price_row.locator("td.mine").inner_text() == "110.00"
-    assert price_row.locator("td.theirs").inner_text() == "130.00"
+    assert price_row.locator("td.mine").inner_text().strip() == "Keep mine: 110.00"
+    assert price_row.locator("td.theirs").inner_text().strip().startswith("Keep theirs: 130.00")
     assert sql.scalar("SELECT price FROM products WHERE id = %s", lamp) == Decimal("130.00")
+    price_row.locator("input.keep-mine").check()  # a choice per field (issue 12)
     page.click(f"#product-{lamp} button.overwrite")
     page.wait_for_selector(f"#product-{lamp}:not(.conflict)")
     assert page.inner_text(f"#product-{lamp} td.price") == "110.00"

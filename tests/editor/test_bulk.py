@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.html import parse
+
 
 @pytest.fixture
 def rows(sql, category):
@@ -185,3 +187,23 @@ def test_bulk_without_csrf_is_refused(editor, sql, rows):
                                                      "ids": [str(r) for r in rows]}, csrf=False)
     assert response.status_code == 400
     assert sql.scalar("SELECT count(*) FROM products WHERE is_active") == 3
+
+
+def test_a_row_save_opened_before_a_bulk_change_merges_with_it(editor, sql, rows, category):
+    """A bulk change is a set of field changes: a row opened before it keeps its price when
+    the row's editor changed only the name; changing the price too is the one question."""
+    lamp = rows[0]
+    assert bulk(editor, "price_percent", [lamp], value="10").status_code == 200
+    data = {"version": "1", "name": "Lamp Zero", "price": "10.00", "stock": "0",
+            "category_id": str(category), "is_active": "y"}
+    response = editor.put(f"/editor/products/{lamp}", data)
+    assert response.status_code == 200
+    assert "Merged with ed@example.com’s bulk change to Price." in response.text
+    row = sql.one("SELECT name, price FROM products WHERE id = %s", lamp)
+    assert row == {"name": "Lamp Zero", "price": Decimal("11.00")}
+    other = rows[1]
+    bulk(editor, "price_amount", [other], value="1")
+    conflict = editor.put(f"/editor/products/{other}", {**data, "name": "Lamp 1",
+                                                        "price": "5.00", "stock": "1"})
+    assert conflict.status_code == 409
+    assert [r.get("data-field") for r in parse(conflict.text).select("tr.differs")] == ["price"]

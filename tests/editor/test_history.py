@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from tests.support.html import parse
+
 
 @pytest.fixture
 def lamp(sql, category) -> int:
@@ -101,3 +103,66 @@ def test_restore_needs_versions(editor, lamp):
 
 def test_history_of_a_missing_product_is_404(editor):
     assert editor.get("/editor/products/77/history").status_code == 404
+
+
+def test_restore_from_a_stale_page_merges_with_fields_it_does_not_touch(editor, sql, lamp,
+                                                                        category):
+    save(editor, lamp, category, 1, price="12.00")           # version 2: the page is opened
+    save(editor, lamp, category, 2, price="12.00", stock="9")  # version 3: a later stock edit
+    response = editor.post(f"/editor/products/{lamp}/restore",
+                           {"to_version": "1", "version": "2"})
+    assert response.status_code == 200
+    assert "Restored version 1 as version 4." in response.text
+    assert "Merged with ed@example.com’s change to Stock." in response.text
+    row = sql.one("SELECT price, stock FROM products")
+    assert row == {"price": Decimal("10.00"), "stock": 9}  # the later stock edit is kept
+    last = sql.one("SELECT changes FROM product_revisions WHERE version = 4")
+    assert last["changes"] == {"price": {"before": "12.00", "after": "10.00"}}
+
+
+def test_a_stale_restore_shows_the_fields_changed_since_and_lets_the_editor_choose(
+        editor, sql, lamp, category):
+    save(editor, lamp, category, 1, price="12.00", name="Big Lamp")  # v2: page opened
+    save(editor, lamp, category, 2, price="13.00", name="Big Lamp", stock="9")  # v3: later
+    response = editor.post(f"/editor/products/{lamp}/restore",
+                           {"to_version": "1", "version": "2"})
+    assert response.status_code == 409
+    box = parse(response.text).find("div", class_="restore-conflict")
+    assert box is not None
+    fields = [row.get("data-field") for row in box.select("tr.differs")]
+    assert fields == ["price"]  # only what changed on both sides, never the stock
+    assert "10.00" in box.text and "13.00" in box.text and "ed@example.com" in box.text
+    resend = {i.get("name"): i.get("value") for i in box.find_all("input", type="hidden")
+              if i.get("name") != "fields"}
+    hidden_fields = [i.get("value") for i in box.find_all("input", type="hidden")
+                     if i.get("name") == "fields"]
+    assert resend["version"] == "3" and hidden_fields == ["name"]
+    assert sql.scalar("SELECT version FROM products") == 3  # nothing written
+    # The editor ticks nothing: the name is restored, the later price and stock are kept.
+    done = editor.post(f"/editor/products/{lamp}/restore",
+                       {**resend, "fields": hidden_fields})
+    assert done.status_code == 200
+    row = sql.one("SELECT name, price, stock FROM products")
+    assert row == {"name": "Brass Lamp", "price": Decimal("13.00"), "stock": 9}
+
+
+def test_a_stale_restore_where_the_editor_ticks_the_field_restores_it(editor, sql, lamp,
+                                                                     category):
+    save(editor, lamp, category, 1, price="12.00")
+    save(editor, lamp, category, 2, price="13.00")
+    response = editor.post(f"/editor/products/{lamp}/restore",
+                           {"to_version": "1", "version": "2"}, htmx=False)
+    assert response.status_code == 409 and "<!doctype html>" in response.text
+    done = editor.post(f"/editor/products/{lamp}/restore",
+                       {"to_version": "1", "version": "3", "choose": "1",
+                        "fields": ["price"]})
+    assert done.status_code == 200
+    assert sql.scalar("SELECT price FROM products") == Decimal("10.00")
+
+
+def test_restore_refuses_unknown_field_names(editor, sql, lamp, category):
+    save(editor, lamp, category, 1, price="12.00")
+    response = editor.post(f"/editor/products/{lamp}/restore",
+                           {"to_version": "1", "version": "2", "choose": "1",
+                            "fields": ["password_hash"]})
+    assert response.status_code == 400

@@ -1,5 +1,6 @@
 """Concurrent writes against a real two-worker server: a unique value created twice at once, copies
-of one product, API creates of one name, and crossing category moves.
+of one product, API creates of one name, crossing category moves, and one command key (a form's,
+an API Idempotency-Key) sent twice at once.
 
 Each race is a few rounds of requests sent together (``asyncio.gather``, a new connection per
 request so both workers take part). What a user would notice is asserted: never a 500, the same
@@ -12,13 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 
 import httpx
+import psycopg
 import pytest
 
+from app.data.urls import libpq_dsn
 from tests.api.conftest import insert_token
-from tests.support.clients import PASSWORD
+from tests.support.clients import PASSWORD, command_key
 from tests.support.html import csrf_token, parse
 
 pytestmark = pytest.mark.live
@@ -41,10 +45,20 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         live.stop()
 
 
+class _FormClient(httpx.AsyncClient):
+    """Posts forms as the editor's pages do: each with its own one-time command key."""
+
+    async def post(self, url, *, data=None, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        if "json" not in kwargs and (data is None or (isinstance(data, dict)
+                                                      and "command_key" not in data)):
+            data = {**(data or {}), "command_key": command_key()}
+        return await super().post(url, data=data, **kwargs)
+
+
 def _client(base_url: str) -> httpx.AsyncClient:
     # No keep-alive: every request is a new connection, which either worker may accept.
-    return httpx.AsyncClient(base_url=base_url, timeout=60,
-                             limits=httpx.Limits(max_keepalive_connections=0))
+    return _FormClient(base_url=base_url, timeout=60,
+                       limits=httpx.Limits(max_keepalive_connections=0))
 
 
 @asynccontextmanager
@@ -221,3 +235,108 @@ def test_chained_moves_and_creates_never_make_a_two_level_tree(server, sql):
         _assert_refused_for_depth(responses)
         assert 1 <= [r.status_code for r in responses].count(200) <= 2
     _tree_is_one_level_deep(sql)
+
+
+# -- commands applied at most once ---------------------------------------------------------------
+
+@contextmanager
+def _row_locked(database_url: str, product_id: int) -> Iterator[psycopg.Connection]:
+    """Hold the product's row lock from outside, so requests that change it wait inside their
+    transaction (after claiming their command key) until the block ends."""
+    with psycopg.connect(libpq_dsn(database_url)) as connection:
+        connection.execute("SELECT 1 FROM products WHERE id = %s FOR UPDATE", (product_id,))
+        yield connection
+        connection.rollback()
+
+
+async def _until_waiting(sql, count: int) -> None:
+    """Until ``count`` of the server's backends wait on a lock (the requests are inside)."""
+    for _ in range(400):
+        waiting = sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                             " 'Lock' AND application_name LIKE 'vitrine%%'")
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} requests reached the database")
+
+
+def _save(category: int, key: str, price: str) -> dict[str, str]:
+    return {"command_key": key, "version": "1", "name": "Brass Lamp", "price": price,
+            "stock": "5", "category_id": str(category), "is_active": "y"}
+
+
+def test_the_same_command_key_sent_twice_at_once_is_applied_once(server, sql):
+    """A double-click reaching both workers: every round, both requests answer the same and
+    exactly one revision is written."""
+    sql.user("ed@example.com", role="editor")
+    category = sql.category("Lighting")
+    lamps = [sql.product(f"Lamp {n}", category_id=category, price="10.00")
+             for n in range(ROUNDS * 2)]
+
+    async def race() -> list[list[httpx.Response]]:
+        async with _signed_in(server, "ed@example.com") as editor:
+            rounds = []
+            for lamp in lamps:
+                data = _save(category, command_key(), "12.00")
+                rounds.append(list(await asyncio.gather(*(
+                    editor.put(f"/editor/products/{lamp}", data=data) for _ in range(2)))))
+            return rounds
+
+    for lamp, responses in zip(lamps, _run(race()), strict=True):
+        _assert_no_server_error(responses)
+        assert [r.status_code for r in responses] == [200, 200]
+        assert responses[0].text == responses[1].text
+        assert sql.scalar("SELECT count(*) FROM product_revisions WHERE product_id = %s",
+                          lamp) == 1
+
+
+def test_a_duplicate_arriving_while_the_first_is_in_its_transaction_waits_and_replays(
+        server, sql, database_url):
+    sql.user("ed@example.com", role="editor")
+    category = sql.category("Lighting")
+    lamp = sql.product("Brass Lamp", category_id=category, price="10.00")
+
+    async def race() -> list[httpx.Response]:
+        async with _signed_in(server, "ed@example.com") as editor:
+            data = _save(category, command_key(), "12.00")
+            with _row_locked(database_url, lamp):
+                sends = [asyncio.ensure_future(editor.put(f"/editor/products/{lamp}", data=data))
+                         for _ in range(2)]
+                # One waits on the product's row, the other on the first one's command key.
+                await _until_waiting(sql, 2)
+            return list(await asyncio.gather(*sends))
+
+    responses = _run(race())
+    _assert_no_server_error(responses)
+    assert [r.status_code for r in responses] == [200, 200]
+    assert sorted(r.headers.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
+    assert sql.scalar("SELECT count(*) FROM product_revisions WHERE product_id = %s", lamp) == 1
+    assert sql.scalar("SELECT price FROM products WHERE id = %s", lamp) == Decimal("12.00")
+
+
+def test_an_api_key_still_in_progress_is_409_then_replays(server, sql, database_url):
+    editor = sql.user("api@example.com", role="editor")
+    insert_token(sql, editor, API_TOKEN)
+    lamp = sql.product("Brass Lamp", category_id=sql.category("Lighting"), price="10.00")
+    headers = {"Authorization": f"Bearer {API_TOKEN}", "If-Match": '"1"',
+               "Idempotency-Key": '"6f1c2f0e-8d1e-4c55-9b8e-3d3c1e0b7a10"'}
+
+    async def race() -> list[httpx.Response]:
+        async with _client(server) as client:
+            with _row_locked(database_url, lamp):
+                first = asyncio.ensure_future(client.patch(
+                    f"/api/v1/products/{lamp}", headers=headers, json={"price": "12.00"}))
+                await _until_waiting(sql, 1)
+                during = await client.patch(f"/api/v1/products/{lamp}", headers=headers,
+                                            json={"price": "12.00"})
+            done = await first  # once the first request has answered, its outcome is stored
+            after = await client.patch(f"/api/v1/products/{lamp}", headers=headers,
+                                       json={"price": "12.00"})
+            return [done, during, after]
+
+    first, during, after = _run(race())
+    assert first.status_code == 200 and first.json()["version"] == 2
+    assert during.status_code == 409 and "still being processed" in during.json()["error"]
+    assert after.status_code == 200 and after.headers["Idempotent-Replayed"] == "true"
+    assert after.json() == first.json() and after.headers["ETag"] == first.headers["ETag"]
+    assert sql.scalar("SELECT count(*) FROM product_revisions WHERE product_id = %s", lamp) == 1

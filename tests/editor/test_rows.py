@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.clients import EditorClient, sign_in_client
 
-from .conftest import field_error, field_value, row_html
+from .conftest import conflict_rows, field_error, field_value, hidden_values, row_html
 
 
 @pytest.fixture
@@ -230,9 +230,9 @@ def second_editor(app, sql) -> EditorClient:
     return sign_in_client(app, "second@example.com")
 
 
-def test_the_second_save_from_an_old_version_gets_both_values_and_saves_nothing(
+def test_the_second_save_from_an_old_version_asks_only_about_the_field_both_changed(
         editor, second_editor, sql, lamp, category):
-    # Both open the row at version 1.
+    # Both open the row at version 1; both change the price, only the first the stock.
     editor.get(f"/editor/products/{lamp}/edit", htmx=True)
     second_editor.get(f"/editor/products/{lamp}/edit", htmx=True)
     assert second_editor.put(f"/editor/products/{lamp}",
@@ -242,11 +242,76 @@ def test_the_second_save_from_an_old_version_gets_both_values_and_saves_nothing(
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else changed" in html
-    assert '<td class="mine">12.00</td><td class="theirs">15.00</td>' in html
-    assert '<td class="mine">7</td><td class="theirs">5</td>' in html
-    assert 'name="version" value="2"' in html  # "save mine" carries the current version
+    assert conflict_rows(html) == {"price": ("Keep mine: 12.00", "Keep theirs: 15.00 "
+                                             "(second@example.com)")}
+    resend = hidden_values(html, f"conflict-form-{lamp}")
+    assert resend["version"] == "2"  # the choice is sent against the current version
+    assert resend["stock"] == "7" and "price" not in resend  # my other change goes along
+    assert "Your other changes (Stock) will be saved" in html
     assert product_row(sql, lamp)["price"] == Decimal("15.00")
+    assert product_row(sql, lamp)["stock"] == 5
     assert [r["source"] for r in revisions(sql, lamp)] == ["inline"]
+
+
+def test_disjoint_changes_from_an_old_version_merge_and_say_so(
+        editor, second_editor, sql, lamp, category):
+    assert second_editor.put(f"/editor/products/{lamp}",
+                             form_data(category, brand="Nordlys")).status_code == 200
+    response = editor.put(f"/editor/products/{lamp}", form_data(category, price="12.00"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "12.00" in row_html(html, lamp) and "Nordlys" in row_html(html, lamp)
+    assert "Merged with second@example.com’s change to Brand." in html
+    assert 'role="status"' in html
+    row = product_row(sql, lamp)
+    assert row["price"] == Decimal("12.00") and row["attributes"]["brand"] == "Nordlys"
+    assert row["version"] == 3
+    # History records only what this editor changed: never a reversal of the brand.
+    assert revisions(sql, lamp)[-1]["changes"] == {"price": {"before": "10.00",
+                                                             "after": "12.00"}}
+
+
+def test_the_same_value_on_both_sides_is_no_conflict(editor, second_editor, sql, lamp,
+                                                     category):
+    second_editor.put(f"/editor/products/{lamp}", form_data(category, price="12.00"))
+    response = editor.put(f"/editor/products/{lamp}", form_data(category, price="12.00",
+                                                                name="Brass Lamp XL"))
+    assert response.status_code == 200
+    assert product_row(sql, lamp)["name"] == "Brass Lamp XL"
+    assert revisions(sql, lamp)[-1]["changes"] == {"name": {"before": "Brass Lamp",
+                                                            "after": "Brass Lamp XL"}}
+
+
+def test_keep_mine_applies_only_my_fields_and_keeps_the_colleagues_other_field(
+        editor, second_editor, sql, lamp, category):
+    # The issue's case: they change price and brand; I change name and price.
+    second_editor.put(f"/editor/products/{lamp}", form_data(category, price="15.00",
+                                                            brand="Nordlys"))
+    conflict = editor.put(f"/editor/products/{lamp}", form_data(category, price="12.00",
+                                                                name="Brass Lamp XL"))
+    assert conflict.status_code == 409 and list(conflict_rows(conflict.text)) == ["price"]
+    resend = hidden_values(conflict.text, f"conflict-form-{lamp}")
+    response = editor.put(f"/editor/products/{lamp}", {**resend, "price": "12.00"})  # mine
+    assert response.status_code == 200
+    row = product_row(sql, lamp)
+    assert (row["name"], row["price"], row["attributes"]["brand"]) == (
+        "Brass Lamp XL", Decimal("12.00"), "Nordlys")
+    mine = revisions(sql, lamp)[-1]
+    assert mine["user_id"] != revisions(sql, lamp)[-2]["user_id"]
+    assert set(mine["changes"]) == {"name", "price"}  # never the brand
+
+
+def test_keep_theirs_for_the_conflict_still_saves_my_other_change(
+        editor, second_editor, sql, lamp, category):
+    second_editor.put(f"/editor/products/{lamp}", form_data(category, price="15.00"))
+    conflict = editor.put(f"/editor/products/{lamp}", form_data(category, price="12.00",
+                                                                stock="7"))
+    resend = hidden_values(conflict.text, f"conflict-form-{lamp}")
+    response = editor.put(f"/editor/products/{lamp}", {**resend, "price": "15.00"})
+    assert response.status_code == 200
+    row = product_row(sql, lamp)
+    assert (row["price"], row["stock"]) == (Decimal("15.00"), 7)
+    assert revisions(sql, lamp)[-1]["changes"] == {"stock": {"before": 5, "after": 7}}
 
 
 def test_after_a_conflict_the_editor_can_overwrite_with_the_new_version(
@@ -304,9 +369,20 @@ def test_inline_stock_from_an_old_version_is_a_conflict(editor, second_editor, s
     response = editor.patch(f"/editor/products/{lamp}/stock", {"stock": "9", "version": "1"})
     html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert '<td class="mine">9</td><td class="theirs">1</td>' in html
+    assert conflict_rows(html) == {"stock": ("Keep mine: 9",
+                                             "Keep theirs: 1 (second@example.com)")}
     assert f'hx-patch="/editor/products/{lamp}/stock"' in html
     assert product_row(sql, lamp)["stock"] == 1
+
+
+def test_inline_stock_from_an_old_version_merges_with_another_field(editor, second_editor,
+                                                                    sql, lamp):
+    second_editor.patch(f"/editor/products/{lamp}/active", {"is_active": "0", "version": "1"})
+    response = editor.patch(f"/editor/products/{lamp}/stock", {"stock": "9", "version": "1"})
+    assert response.status_code == 200
+    assert "Merged with second@example.com’s change to Active." in response.text
+    row = product_row(sql, lamp)
+    assert (row["stock"], row["is_active"], row["version"]) == (9, False, 3)
 
 
 def test_toggling_active_inline(editor, sql, lamp):
@@ -342,19 +418,34 @@ def test_the_delete_button_asks_for_confirmation(editor, lamp):
     assert 'hx-confirm="Delete “Brass Lamp”?' in html
 
 
-def test_undo_after_someone_else_changed_it_is_a_conflict(editor, second_editor, sql, lamp):
+def test_undo_after_someone_else_changed_another_field_merges(editor, second_editor, sql,
+                                                               lamp):
     editor.delete(f"/editor/products/{lamp}?version=1")
     second_editor.patch(f"/editor/products/{lamp}/stock", {"stock": "2", "version": "2"})
     response = editor.post(f"/editor/products/{lamp}/reactivate", {"version": "2"})
-    assert response.status_code == 409
-    assert product_row(sql, lamp)["is_active"] is False
+    assert response.status_code == 200
+    row = product_row(sql, lamp)
+    assert (row["is_active"], row["stock"]) == (True, 2)
 
 
-def test_delete_from_an_old_version_is_a_conflict(editor, sql, lamp):
+def test_undo_after_active_went_back_and_forth_applies(editor, second_editor, sql,
+                                                       lamp):
+    editor.delete(f"/editor/products/{lamp}?version=1")
+    second_editor.patch(f"/editor/products/{lamp}/active", {"is_active": "1", "version": "2"})
+    second_editor.patch(f"/editor/products/{lamp}/active", {"is_active": "0", "version": "3"})
+    # Active went back to what the undo started from: a real change by them (versions 3, 4)
+    # that leaves the value as it was is not a change to merge against: the undo applies.
+    response = editor.post(f"/editor/products/{lamp}/reactivate", {"version": "2"})
+    assert response.status_code == 200
+    assert product_row(sql, lamp)["is_active"] is True
+
+
+def test_delete_from_an_old_version_merges_with_a_stock_change(editor, sql, lamp):
     editor.patch(f"/editor/products/{lamp}/stock", {"stock": "2", "version": "1"})
     response = editor.delete(f"/editor/products/{lamp}?version=1")
-    assert response.status_code == 409
-    assert product_row(sql, lamp)["is_active"] is True
+    assert response.status_code == 200
+    row = product_row(sql, lamp)
+    assert (row["is_active"], row["stock"]) == (False, 2)
 
 
 def test_duplicate_inserts_an_inactive_copy_row(editor, sql, lamp):
@@ -402,3 +493,13 @@ def test_creating_with_errors_keeps_the_new_row_form(editor, sql, category):
     assert field_error(html, "new", "category_id") == "Choose a category."
     assert field_value(html, "new", "name") == "Desk Lamp"
     assert sql.scalar("SELECT count(*) FROM products") == 0
+
+
+def test_a_stock_conflict_is_resolved_with_keep_mine(editor, second_editor, sql, lamp):
+    second_editor.patch(f"/editor/products/{lamp}/stock", {"stock": "1", "version": "1"})
+    conflict = editor.patch(f"/editor/products/{lamp}/stock", {"stock": "9", "version": "1"})
+    resend = hidden_values(conflict.text, f"conflict-form-{lamp}")
+    assert resend["version"] == "2" and "stock" not in resend  # the choice is the radio
+    response = editor.patch(f"/editor/products/{lamp}/stock", {**resend, "stock": "9"})
+    assert response.status_code == 200
+    assert product_row(sql, lamp)["stock"] == 9

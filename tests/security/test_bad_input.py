@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.clients import signed_in
+from tests.support.clients import command_key, signed_in
 from tests.support.html import csrf_token, parse
 
 LISTINGS = ("/products", "/api/v1/products", "/editor/products")
@@ -157,7 +157,8 @@ def test_validation_errors_do_not_reflect_markup(editor_client, sql, hostile_cat
     assert page.status_code == 200
     csrf = csrf_token(editor_client.get("/editor/products").data)
     version = sql.scalar("SELECT version FROM products WHERE id = %s", product)
-    form = {"csrf_token": csrf, "version": version, "name": XSS[1], "price": XSS[0],
+    form = {"csrf_token": csrf, "command_key": command_key(), "version": version,
+            "name": XSS[1], "price": XSS[0],
             "stock": XSS[2], "category_id": XSS[3], "brand": XSS[4], "description": XSS[0]}
     response = editor_client.post(f"/editor/products/{product}", data=form,
                                   headers={"HX-Request": "true", "X-CSRFToken": csrf})
@@ -211,7 +212,8 @@ def test_nul_characters_in_editor_forms_are_a_validation_error(editor_client, sq
     product = sql.product("Lamp", category_id=category)
     csrf = csrf_token(editor_client.get("/editor/products").data)
     form = {"version": "1", "name": "Lamp", "price": "1.00", "stock": "1",
-            "category_id": str(category), "description": "", field: "a\x00b"}
+            "category_id": str(category), "description": "", field: "a\x00b",
+            "command_key": command_key()}
     response = editor_client.post(f"/editor/products/{product}", data=form,
                                   headers={"HX-Request": "true", "X-CSRFToken": csrf})
     assert response.status_code in (200, 422)  # refused, or saved without the NUL

@@ -7,6 +7,7 @@ an :class:`EditorClient` that adds the CSRF token and htmx headers to its reques
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from .html import csrf_token
@@ -31,9 +32,16 @@ def signed_in(client: Any, email: str, password: str = PASSWORD) -> Any:
     return client
 
 
+def command_key() -> str:
+    """A fresh one-time command key, like the one each editor form renders."""
+    return secrets.token_urlsafe(18)
+
+
 class EditorClient:
     """Wraps Flask's test client: ``htmx=True`` sends ``HX-Request``; state-changing calls
-    send ``X-CSRFToken`` unless ``csrf=False``."""
+    send ``X-CSRFToken`` unless ``csrf=False``, and a fresh one-time ``command_key`` with a
+    form body (a dict or none) that has none, as every editor form does, unless
+    ``key=False``."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -56,8 +64,10 @@ class EditorClient:
                                **kwargs)
 
     def send(self, method: str, url: str, data: Any = None, *, htmx: bool = True,
-             csrf: bool = True, **kwargs: Any):
+             csrf: bool = True, key: bool = True, **kwargs: Any):
         headers = self._headers(htmx, csrf, kwargs.pop("headers", None))
+        if key and (data is None or isinstance(data, dict)) and "json" not in kwargs:
+            data = {"command_key": command_key(), **(data or {})}
         return self.client.open(url, method=method, data=data, headers=headers, **kwargs)
 
     def post(self, url: str, data: Any = None, **kwargs: Any):

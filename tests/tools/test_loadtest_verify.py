@@ -1,50 +1,77 @@
-"""The load test's "nothing lost" check: an honest ledger of real saves passes, and every way a
-ledger and the database can disagree (a save nobody was told about, a save that never happened,
-a conflict that was not one, a lost update, a wrong value, an unexpected status) is reported."""
+"""The load test's "nothing lost, nothing twice" check: an honest ledger of real saves passes
+(strict API saves, editor saves merged field by field, a genuine conflict, a double-submitted
+save replayed, a bulk action), and every way a ledger and the database can disagree (a save
+nobody was told about, a save that never happened, a conflict that was not one, a lost update
+of a field, a command applied twice, a wrong value, an unexpected status, a bulk change not
+accounted for, a final value that is not the last change) is reported."""
 
 from __future__ import annotations
 
 import copy
 from datetime import datetime
+from decimal import Decimal
 
 import psycopg
 import pytest
 
-from app.data.products import Saved, update_product
+from app.data.products import BulkAction, Conflict, Saved, bulk_update, update_product
 from app.data.urls import libpq_dsn
 from loadtest.verify import verify
+
+KEY = "k" * 24
 
 
 @pytest.fixture
 def history(sql, run_db, database_url):
-    """Real saves through the write service: an editor changes the price (version 1 -> 2), an
-    API client the stock (2 -> 3), and a second editor's save based on version 2 is refused as
-    a conflict. Returns (the honest ledger, user ids, the time before the saves)."""
+    """Real changes through the write service, as the load makes them:
+
+    1. ed (editor) changes the price from version 1 (-> 2);
+    2. bot (API, strict) changes the stock from version 2 (-> 3);
+    3. kim (editor) changes the brand from version 1: merged with both (-> 4); her
+       double-click is answered twice, the second a replay;
+    4. lee (editor) changes the price from version 1: a conflict with ed's price (409);
+    5. ed's bulk "+1.00" on the product (-> 5).
+
+    Returns (the honest ledger, user ids, the time before the changes, the product id)."""
     with psycopg.connect(libpq_dsn(database_url)) as connection:
         since: datetime = connection.execute("SELECT now()").fetchone()[0]
-    users = {"ed": sql.user("ed@example.com"), "bot": sql.user("bot@example.com"),
-             "kim": sql.user("kim@example.com")}
+    users = {name: sql.user(f"{name}@example.com") for name in ("ed", "bot", "kim", "lee")}
     product = sql.product("Brass Lamp", category_id=sql.category("Lighting"), price="10.00",
-                          stock=3)
+                          stock=3, attributes={"brand": "Halden"})
 
-    def save(user, data, version, source):
+    def save(user, data, version, source, merge=False):
         async def go(session):
             return await update_product(session, product, data, expected_version=version,
-                                        user_id=users[user], source=source)
+                                        user_id=users[user], source=source, merge=merge)
         return run_db(go, commit=True)
 
-    assert isinstance(save("ed", {"price": "12.50"}, 1, "inline"), Saved)
+    assert isinstance(save("ed", {"price": "12.50"}, 1, "inline", merge=True), Saved)
     assert isinstance(save("bot", {"stock": 7}, 2, "api"), Saved)
-    assert not isinstance(save("kim", {"price": "11.00"}, 2, "inline"), Saved)
+    merged = save("kim", {"attributes": {"brand": "Nordlys"}}, 1, "inline", merge=True)
+    assert isinstance(merged, Saved) and merged.product.version == 4
+    assert isinstance(save("lee", {"price": "11.00"}, 1, "inline", merge=True), Conflict)
+
+    async def bulk(session):
+        return await bulk_update(session, [product], BulkAction("adjust_price",
+                                                                amount=Decimal("1.00")),
+                                 user_id=users["ed"])
+    assert run_db(bulk, commit=True).changed == 1
     ledger = [
         {"via": "editor", "user": "ed", "product_id": product, "sent_version": 1,
-         "status": 200, "version": 2, "values": {"price": "12.50"}},
+         "status": 200, "version": 2, "values": {"price": "12.50"}, "key": "a" * 24},
         {"via": "api", "user": "bot", "product_id": product, "sent_version": 2,
          "status": 200, "version": 3, "values": {"stock": 7}},
-        {"via": "editor", "user": "kim", "product_id": product, "sent_version": 2,
-         "status": 409, "version": None, "values": {"price": "11.00"}},
+        {"via": "editor", "user": "kim", "product_id": product, "sent_version": 1,
+         "status": 200, "version": 4, "values": {"attributes.brand": "Nordlys"}, "key": KEY},
+        {"via": "editor", "user": "kim", "product_id": product, "sent_version": 1,
+         "status": 200, "version": 4, "values": {"attributes.brand": "Nordlys"}, "key": KEY,
+         "replayed": True},
+        {"via": "editor", "user": "lee", "product_id": product, "sent_version": 1,
+         "status": 409, "version": None, "values": {"price": "11.00"}, "key": "b" * 24},
+        {"via": "editor", "kind": "bulk", "user": "ed", "product_ids": [product],
+         "status": 200, "changed": 1, "key": "c" * 24},
     ]
-    return ledger, users, since
+    return ledger, users, since, product
 
 
 def check(ledger, users, since, database_url):
@@ -52,10 +79,11 @@ def check(ledger, users, since, database_url):
 
 
 def test_an_honest_ledger_is_all_accounted_for(history, database_url):
-    ledger, users, since = history
+    ledger, users, since, _ = history
     verdict = check(ledger, users, since, database_url)
     assert verdict.ok, verdict.problems
-    assert (verdict.saved, verdict.conflicts, verdict.unchanged) == (2, 1, 0)
+    assert (verdict.saved, verdict.merged, verdict.conflicts, verdict.unchanged) == (3, 1, 1, 0)
+    assert (verdict.repeats, verdict.bulk) == (1, 1)
 
 
 def doctored(ledger, index, **changes):
@@ -69,16 +97,66 @@ def doctored(ledger, index, **changes):
 
 @pytest.mark.parametrize(("index", "changes", "expected"), [
     (1, {"drop": True}, "never told it was saved"),
-    (1, {"version": 4}, "no such revision"),
-    (2, {"sent_version": 3}, "nobody had saved a newer version"),
+    (1, {"version": 6}, "no such revision"),
+    (4, {"sent_version": 5}, "nobody had changed price to another value"),
+    # Kim set the same brand: agreeing with a colleague is no conflict.
+    (4, {"values": {"attributes.brand": "Nordlys"}},
+     "nobody had changed attributes.brand to another value"),
     (1, {"sent_version": 1}, "not on top of 1"),
     (0, {"values": {"price": "99.00"}}, "does not record price=99.00"),
     (0, {"status": 500}, "answered 500, expected 200 or 409"),
     (1, {"user": "ed"}, "is not by ed"),
     (1, {"via": "editor"}, "has source api"),
+    (3, {"replayed": False}, "applied 2 times"),
+    (3, {"version": 5}, "answered differently"),
+    (5, {"changed": 0}, "acknowledged bulk commands changed 0 products"),
 ])
 def test_every_disagreement_is_reported(history, database_url, index, changes, expected):
-    ledger, users, since = history
+    ledger, users, since, _ = history
     verdict = check(doctored(ledger, index, **changes), users, since, database_url)
     assert not verdict.ok
     assert any(expected in problem for problem in verdict.problems), verdict.problems
+
+
+def test_a_save_over_a_colleagues_field_without_a_conflict_is_a_lost_update(
+        history, sql, run_db, database_url):
+    """A service that let a stale save overwrite the price would be caught."""
+    ledger, users, since, product = history
+
+    async def blind(session):
+        return await update_product(session, product, {"price": "11.00"},
+                                    expected_version=None, user_id=users["lee"],
+                                    source="inline")
+    assert run_db(blind, commit=True).product.version == 6
+    entries = [*ledger, {"via": "editor", "user": "lee", "product_id": product,
+                         "sent_version": 1, "status": 200, "version": 6,
+                         "values": {"price": "11.00"}, "key": "d" * 24}]
+    verdict = check(entries, users, since, database_url)
+    assert any("saved price over version 2's change to it without a conflict" in problem
+               for problem in verdict.problems), verdict.problems
+
+
+def test_a_final_value_that_is_not_the_last_change_is_reported(history, sql, database_url):
+    ledger, users, since, product = history
+    sql.execute("UPDATE products SET stock = 99 WHERE id = %s", product)
+    verdict = check(ledger, users, since, database_url)
+    assert any(f"product {product}: stock is 99, the last change to it (version 3) set 7"
+               in problem for problem in verdict.problems), verdict.problems
+
+
+def test_a_merged_save_with_nothing_left_to_change_counts_as_unchanged(
+        history, sql, run_db, database_url):
+    ledger, users, since, product = history
+
+    async def same(session):  # kim, from version 1, sets the brand ed's colleague already set
+        return await update_product(session, product, {"attributes": {"brand": "Nordlys"}},
+                                    expected_version=1, user_id=users["kim"],
+                                    source="inline", merge=True)
+    result = run_db(same, commit=True)
+    assert isinstance(result, Saved) and not result.changed
+    entries = [*ledger, {"via": "editor", "user": "kim", "product_id": product,
+                         "sent_version": 1, "status": 200, "version": 5,
+                         "values": {"attributes.brand": "Nordlys"}, "key": "e" * 24}]
+    verdict = check(entries, users, since, database_url)
+    assert verdict.ok, verdict.problems
+    assert verdict.unchanged == 1

@@ -43,18 +43,20 @@ Functions (all ``async``; ``session`` is an ``AsyncSession``):
 
 * ``get_product(session, id) -> Product | None``
 * ``create_product(session, data, *, user_id, source="create", slug=None) -> Product``
-* ``update_product(session, id, data, *, expected_version, user_id, source) -> Saved | Conflict``
+* ``update_product(session, id, data, *, expected_version, user_id, source, merge=False,
+  keep_mine=()) -> Saved | Conflict`` (``merge``: field-level three-way merge, see :mod:`.writes`)
 * ``deactivate_product(session, id, *, expected_version, user_id, source)`` (soft delete) and
   ``reactivate_product(...)`` (undo) ``-> Saved | Conflict``
 * ``duplicate_product(session, id, *, user_id, source="duplicate") -> Product``
-* ``restore_version(session, id, *, to_version, expected_version, user_id) -> Saved | Conflict``
+* ``restore_version(session, id, *, to_version, expected_version, user_id, merge=False,
+  fields=None) -> Saved | Conflict``
 * ``bulk_update(session, ids, BulkAction(...), *, user_id, source="bulk") -> BulkResult``
 """
 
 from .bulk import BulkAction, BulkResult, bulk_update
 from .errors import BulkError, ProductNotFound, ProductValidationError, RestoreError
 from .loading import WITH_CATEGORY, get_product
-from .results import Conflict, Saved, UpdateResult
+from .results import Conflict, MergedChange, Saved, UpdateResult
 from .validation import (
     ATTRIBUTE_KEYS,
     Attributes,
@@ -74,8 +76,9 @@ from .writes import (
 
 __all__ = [
     "ATTRIBUTE_KEYS", "Attributes", "BulkAction", "BulkError", "BulkResult", "Conflict",
-    "ProductCreate", "ProductNotFound", "ProductUpdate", "ProductValidationError",
-    "RestoreError", "Saved", "UpdateResult", "WITH_CATEGORY", "bulk_update", "create_product",
+    "MergedChange", "ProductCreate", "ProductNotFound", "ProductUpdate",
+    "ProductValidationError", "RestoreError", "Saved", "UpdateResult", "WITH_CATEGORY",
+    "bulk_update", "create_product",
     "deactivate_product", "duplicate_product", "get_product", "parse_create", "parse_update",
     "reactivate_product", "restore_version", "update_product",
 ]

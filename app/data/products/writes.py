@@ -5,11 +5,19 @@ the caller saw, and writes with ``UPDATE products ... WHERE id = :id AND version
 bumping ``version``: a stale caller gets :class:`~.results.Conflict` and nothing is written,
 so no update is ever lost. The functions flush but never commit (the caller owns the
 transaction).
+
+A caller that passes ``merge=True`` (the editor) gets a field-level three-way merge instead of
+a whole-row conflict (:mod:`app.data.merge`): the base is rebuilt from history at the version
+the caller saw, fields changed on one side only merge into a new version
+(:attr:`~.results.Saved.merged_with` says whose changes were kept), and only fields both sides
+changed to different values come back as a :class:`~.results.Conflict` with ``merge`` set;
+``keep_mine`` names the conflicting fields the caller chose to overwrite. The history records
+only the fields the caller's change actually changed. The API stays strict (no merge).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..integrity import violated_constraint
+from ..merge import Merge, three_way, without_base
 from ..models import Category, Product
 from ..revisions import (
     ATTRIBUTE_PREFIX,
@@ -26,6 +35,7 @@ from ..revisions import (
     HistoryIncomplete,
     creation_changes,
     diff,
+    history_since,
     price_text,
     record_revision,
     snapshot,
@@ -34,7 +44,7 @@ from ..revisions import (
 from ..slugs import insert_with_unique_slug, slugify
 from .errors import ProductNotFound, ProductValidationError, RestoreError
 from .loading import get_product, loaded_product, lock_product
-from .results import Conflict, Saved, UpdateResult
+from .results import Conflict, MergedChange, Saved, UpdateResult
 from .validation import (
     MAX_NAME,
     ProductCreate,
@@ -136,26 +146,57 @@ async def create_product(session: AsyncSession, data: ProductCreate | Mapping[st
 async def update_product(session: AsyncSession, product_id: int,
                          data: ProductUpdate | Mapping[str, Any], *,
                          expected_version: int | None, user_id: int | None,
-                         source: str) -> UpdateResult:
+                         source: str, merge: bool = False,
+                         keep_mine: Collection[str] = ()) -> UpdateResult:
     """Change the fields given if the product is still at ``expected_version``.
 
     ``data`` is a validated :class:`ProductUpdate` or a mapping, parsed lax. Returns
     :class:`Saved` (with the recorded changes, possibly none) or :class:`Conflict` (with the
     current row). ``expected_version=None`` skips the check: only for callers that were
-    explicitly told to overwrite (e.g. ``If-Match: *``). Raises :class:`ProductNotFound`,
+    explicitly told to overwrite (e.g. ``If-Match: *``). With ``merge=True`` a stale version is
+    merged field by field (see the module docstring). Raises :class:`ProductNotFound`,
     :class:`ProductValidationError`.
     """
     changes = data if isinstance(data, ProductUpdate) else parse_update(data, strict=False)
     cleaned = changes.values()
     product = await lock_product(session, product_id)
-    if expected_version is not None and product.version != expected_version:
+    current = snapshot(product)
+    if expected_version is None or product.version == expected_version:
+        after = _apply(current, cleaned)
+        merged: tuple[MergedChange, ...] = ()
+    elif not merge:
         return Conflict(current=await loaded_product(session, product_id),
                         expected_version=expected_version)
-    if "category_id" in cleaned and cleaned["category_id"] != product.category_id:
-        await _check_category(session, cleaned["category_id"])
-    before = snapshot(product)
-    return await _write(session, product, before, _apply(before, cleaned),
-                        user_id=user_id, source=source)
+    else:
+        try:
+            since = await history_since(session, product, expected_version)
+        except HistoryIncomplete:
+            outcome = without_base(_changed_only(current, _apply(current, cleaned)), current)
+            return await _conflict(session, product_id, expected_version, outcome, {})
+        outcome = three_way(since.base, _apply(since.base, cleaned), current)
+        if set(outcome.conflicts) - set(keep_mine):
+            return await _conflict(session, product_id, expected_version, outcome,
+                                   since.authors)
+        after = outcome.result(keep_mine)
+        merged = tuple(MergedChange(field, *since.authors.get(field, (None, "inline")))
+                       for field in outcome.theirs_kept)
+    if after["category_id"] != product.category_id:
+        await _check_category(session, after["category_id"])
+    result = await _write(session, product, current, after, user_id=user_id, source=source)
+    if isinstance(result, Saved) and merged:
+        return Saved(product=result.product, changes=result.changes, merged_with=merged)
+    return result
+
+
+def _changed_only(current: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {field: value for field, value in after.items() if current.get(field) != value}
+
+
+async def _conflict(session: AsyncSession, product_id: int, expected_version: int,
+                    outcome: Merge,
+                    authors: dict[str, tuple[str | None, str]]) -> Conflict:
+    return Conflict(current=await loaded_product(session, product_id),
+                    expected_version=expected_version, merge=outcome, authors=authors)
 
 
 async def _write(session: AsyncSession, product: Product, before: dict[str, Any],
@@ -183,21 +224,21 @@ async def _write(session: AsyncSession, product: Product, before: dict[str, Any]
 
 async def deactivate_product(session: AsyncSession, product_id: int, *,
                              expected_version: int | None, user_id: int | None,
-                             source: str) -> UpdateResult:
+                             source: str, merge: bool = False) -> UpdateResult:
     """Soft delete: hide the product from shoppers (``is_active = false``), keeping its row and
     history so it can be undone with :func:`reactivate_product`."""
     return await update_product(session, product_id, ProductUpdate(is_active=False),
                                 expected_version=expected_version, user_id=user_id,
-                                source=source)
+                                source=source, merge=merge)
 
 
 async def reactivate_product(session: AsyncSession, product_id: int, *,
                              expected_version: int | None, user_id: int | None,
-                             source: str) -> UpdateResult:
+                             source: str, merge: bool = False) -> UpdateResult:
     """Undo a soft delete (``is_active = true``)."""
     return await update_product(session, product_id, ProductUpdate(is_active=True),
                                 expected_version=expected_version, user_id=user_id,
-                                source=source)
+                                source=source, merge=merge)
 
 
 async def duplicate_product(session: AsyncSession, product_id: int, *,
@@ -217,23 +258,43 @@ async def duplicate_product(session: AsyncSession, product_id: int, *,
 
 async def restore_version(session: AsyncSession, product_id: int, *, to_version: int,
                           expected_version: int | None, user_id: int | None,
-                          source: str = "restore") -> UpdateResult:
+                          source: str = "restore", merge: bool = False,
+                          fields: Collection[str] | None = None) -> UpdateResult:
     """Bring back the values the product had at ``to_version`` as a new version (history is
-    never rewritten). Version-checked like :func:`update_product`. Raises
-    :class:`RestoreError` if that version cannot be rebuilt or its category is gone."""
+    never rewritten). Version-checked like :func:`update_product`; with ``merge=True`` a
+    restore from a page opened at an older version is merged like any change: the values it
+    brings back are *mine*, fields changed since that page was opened are *theirs*, and a field
+    on both sides is a conflict the caller must decide. ``fields`` limits the restore to those
+    fields (None: every field). Raises :class:`RestoreError` if that version cannot be rebuilt
+    or its category is gone."""
     product = await lock_product(session, product_id)
-    if expected_version is not None and product.version != expected_version:
+    current = snapshot(product)
+    stale = expected_version is not None and product.version != expected_version
+    if stale and not merge and expected_version is not None:
         return Conflict(current=await loaded_product(session, product_id),
                         expected_version=expected_version)
     try:
         target = await state_at_version(session, product, to_version)
+        since = await history_since(session, product,
+                                    product.version if expected_version is None
+                                    else expected_version)
     except HistoryIncomplete as error:
         raise RestoreError(str(error)) from None
-    if target["category_id"] != product.category_id and await session.get(
-            Category, target["category_id"]) is None:
+    wanted = {field: value for field, value in target.items()
+              if fields is None or field in fields}
+    outcome = three_way(since.base, {**since.base, **wanted}, current)
+    if outcome.conflicts:
+        return await _conflict(session, product_id, since.version, outcome, since.authors)
+    after = outcome.result()
+    if after["category_id"] != product.category_id and await session.get(
+            Category, after["category_id"]) is None:
         raise RestoreError(f"version {to_version}'s category no longer exists")
-    return await _write(session, product, snapshot(product), target, user_id=user_id,
-                        source=source)
+    result = await _write(session, product, current, after, user_id=user_id, source=source)
+    merged = tuple(MergedChange(field, *since.authors.get(field, (None, "inline")))
+                   for field in outcome.theirs_kept)
+    if isinstance(result, Saved) and merged:
+        return Saved(product=result.product, changes=result.changes, merged_with=merged)
+    return result
 
 
 __all__ = ["create_product", "deactivate_product", "duplicate_product",
