@@ -6,6 +6,12 @@ current and otherwise returns the current row, which is shown beside the editor'
 so they can choose (:mod:`.conflicts`). Each endpoint answers htmx with the row fragment
 (``<tr>``) and a plain browser with a full page. A product deleted meanwhile is a 404
 (:func:`.rendering.product_gone`).
+
+Where the editor is: the outcome of an htmx row action is shown in the row itself (``row_notice``,
+announced with ``role="status"``; a delete's Undo sits there), and ``focus`` tells editor.js which
+control gets the focus after the swap (the Edit link after a save or cancel, Undo after a delete).
+Without JavaScript every row action is a plain form whose answer redirects back to the filtered
+list the editor came from (:func:`.rendering.back_to_list`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from .blueprint import bp
 from .conflicts import ROW_PAGE, conflict_response
 from .forms import ProductRowForm, StockForm, as_choices
 from .listing import EditorFilters
-from .rendering import done, fragment, page_or_fragment
+from .rendering import back_to_list, done, fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
 
 ROW = "partials/editor/row.html"
@@ -47,10 +53,13 @@ async def _product_or_404(product_id: int) -> Product:
                             fresh=True)
 
 
-def _row(product: Product, *, status: int = 200, notice: dict[str, Any] | None = None,
-         **context: Any) -> ResponseReturnValue:
-    return page_or_fragment(ROW_PAGE, ROW, status=status, notice=notice, product=product,
-                            title=product.name, **context)
+def _row(product: Product, *, status: int = 200, row_notice: dict[str, Any] | None = None,
+         focus: str | None = None, **context: Any) -> ResponseReturnValue:
+    """The display row; ``row_notice`` is shown in it, ``focus`` names the control editor.js
+    focuses after the swap (``edit``, ``undo``)."""
+    return page_or_fragment(ROW_PAGE, ROW, status=status, product=product, title=product.name,
+                            row_notice=row_notice, focus=focus, here=back_to_list(),
+                            **context)
 
 
 def _form_for(product: Product) -> ProductRowForm:
@@ -68,7 +77,8 @@ async def _row_form(form: ProductRowForm, *, product: Product | None, version: i
     form.category_id.choices = as_choices(
         choices if product else [("", "Choose a category…"), *choices])
     return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, form=form, product=product,
-                            version=version, title=product.name if product else "New product")
+                            version=version, title=product.name if product else "New product",
+                            here=back_to_list())
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -91,8 +101,8 @@ async def products() -> ResponseReturnValue:
 @bp.get("/products/<id64:product_id>/row")
 @editor_required
 async def row(product_id: int) -> ResponseReturnValue:
-    """The display row (Cancel and "keep theirs" come back here)."""
-    return _row(await _product_or_404(product_id))
+    """The display row (Cancel and "keep theirs" come back here, to the row's Edit link)."""
+    return _row(await _product_or_404(product_id), focus="edit")
 
 
 @bp.get("/products/<id64:product_id>/edit")
@@ -129,8 +139,8 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     notice = {"text": f"Saved “{result.product.name}”." if result.changed
               else f"No changes to “{result.product.name}”."}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return _row(result.product)
+        return done(notice, back_to_list())
+    return _row(result.product, row_notice=notice, focus="edit")
 
 
 # -- single-field edits -------------------------------------------------------------------------
@@ -162,7 +172,8 @@ async def set_stock(product_id: int) -> ResponseReturnValue:
 
 
 async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
-                        notice: str | None = None) -> ResponseReturnValue:
+                        notice: str | None = None,
+                        focus: str | None = None) -> ResponseReturnValue:
     session = await get_session()
     version = _version()
     result = await svc.update_product(session, product_id, changes, expected_version=version,
@@ -172,16 +183,19 @@ async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
     await session.commit()
     text = (notice or "Saved “{name}”.").format(name=result.product.name)
     if not is_htmx():
-        return done({"text": text}, url_for("editor.products"))
-    return _row(result.product, notice={"text": text} if notice else None)
+        return done({"text": text}, back_to_list())
+    # In-place edits keep the focus where the editor put it (editor.js); an undo goes to Edit.
+    return _row(result.product, row_notice={"text": text}, focus=focus)
 
 
 # -- soft delete and undo -----------------------------------------------------------------------
 
 @bp.delete("/products/<id64:product_id>")
+@bp.post("/products/<id64:product_id>/delete")
 @editor_required
 async def deactivate(product_id: int) -> ResponseReturnValue:
-    """Soft delete: the product is hidden from shoppers; the notice offers Undo."""
+    """Soft delete: the product is hidden from shoppers; the notice in the row offers Undo
+    (``POST .../delete`` is the same, for forms: the row's and a browser without JavaScript)."""
     session = await get_session()
     version = _version()
     result = await svc.deactivate_product(session, product_id, expected_version=version,
@@ -196,8 +210,8 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
               "undo_url": url_for("editor.reactivate", product_id=product.id),
               "undo_version": product.version, "product_id": product.id}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return _row(product, notice=notice)
+        return done(notice, back_to_list())
+    return _row(product, row_notice=notice, focus="undo")
 
 
 @bp.post("/products/<id64:product_id>/reactivate")
@@ -206,7 +220,7 @@ async def reactivate(product_id: int) -> ResponseReturnValue:
     """Undo a soft delete (version-checked like every change)."""
     return await _single_field(product_id, svc.ProductUpdate(is_active=True),
                                url_for("editor.set_active", product_id=product_id),
-                               notice="“{name}” is shown to shoppers again.")
+                               notice="“{name}” is shown to shoppers again.", focus="edit")
 
 
 # -- duplicate and create -----------------------------------------------------------------------
@@ -220,8 +234,9 @@ async def duplicate(product_id: int) -> ResponseReturnValue:
     await session.commit()
     notice = {"text": f"Created “{copy.name}” (inactive until you activate it)."}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return fragment(ROW, status=201, notice=notice, product=copy, fresh=True)
+        return done(notice, back_to_list())
+    return fragment(ROW, status=201, row_notice=notice, focus="edit", product=copy, fresh=True,
+                    here=back_to_list())
 
 
 @bp.get("/products/new")
@@ -249,5 +264,6 @@ async def create() -> ResponseReturnValue:
     await session.commit()
     notice = {"text": f"Created “{product.name}”."}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return fragment(ROW, status=201, notice=notice, product=product, fresh=True)
+        return done(notice, back_to_list())
+    return fragment(ROW, status=201, row_notice=notice, focus="edit", product=product,
+                    fresh=True, here=back_to_list())
