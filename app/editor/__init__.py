@@ -3,7 +3,9 @@
 * :mod:`.rows` - the product table's rows (edit in place, create, delete, duplicate)
 * :mod:`.conflicts` - the 409 that shows the editor's values beside the current ones
 * :mod:`.table` - what the whole table renders (the table view and bulk actions redraw it)
-* :mod:`.bulk` - bulk actions on selected or filtered rows
+* :mod:`.bulk` - bulk actions on selected or filtered rows; :mod:`.confirmations` - the signed
+  confirmation of a large or destructive bulk action
+* :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.categories`, :mod:`.users` - admin pages
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
@@ -14,7 +16,14 @@ products, categories and users are read and written through :mod:`app.data` (the
 service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.data.users`).
 """
 
-from . import bulk, categories, history, rows, users  # noqa: F401 - they register the routes
+from . import (  # noqa: F401 - they register the routes
+    bulk,
+    categories,
+    history,
+    rows,
+    session_expiry,
+    users,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

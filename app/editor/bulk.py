@@ -98,8 +98,10 @@ def _choice_from_form(filters: EditorFilters) -> BulkChoice:
 
 
 def _action(choice: BulkChoice) -> svc.BulkAction:
-    if choice.action in ("activate", "deactivate"):
-        return svc.BulkAction(choice.action)
+    if choice.action == "activate":
+        return svc.BulkAction("activate")
+    if choice.action == "deactivate":
+        return svc.BulkAction("deactivate")
     if choice.action == "set_category":
         return svc.BulkAction("set_category", category_id=choice.category_id)
     value = Decimal(choice.value or "0")

@@ -1,4 +1,8 @@
-"""A product's history (who, when, how, before/after) and restoring an earlier version."""
+"""A product's history (who, when, how, before/after) and restoring an earlier version.
+
+The page's whole ``#history`` region - heading, summary, entries - is the fragment a restore
+swaps, so nothing on the page still shows the name or version from before the restore; the
+outcome of a restore is shown at the top of that region and gets the focus (editor.js)."""
 
 from __future__ import annotations
 
@@ -49,8 +53,9 @@ async def _render(product: Product, *, status: int = 200,
                         "changes": changes})
     restorable = await restorable_versions(session, product)
     return page_or_fragment("editor/history.html", "partials/editor/history.html",
-                            status=status, notice=notice, product=product, entries=entries,
-                            restorable=restorable, title=f"History of {product.name}")
+                            status=status, history_notice=notice, product=product,
+                            entries=entries, restorable=restorable,
+                            title=f"History of {product.name}")
 
 
 async def _product(product_id: int) -> Product:

@@ -71,12 +71,15 @@ def _form_for(product: Product) -> ProductRowForm:
     })
 
 
-async def _row_form(form: ProductRowForm, *, product: Product | None, version: int | None,
-                    status: int = 200) -> ResponseReturnValue:
+async def row_form_response(form: ProductRowForm, *, product: Product | None,
+                            version: int | None, status: int = 200,
+                            notice: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """The row form (a new product's when ``product`` is None) with ``form``'s values."""
     choices = await category_choices(await get_session())
     form.category_id.choices = as_choices(
         choices if product else [("", "Choose a category…"), *choices])
-    return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, form=form, product=product,
+    return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, notice=notice, form=form,
+                            product=product,
                             version=version, title=product.name if product else "New product",
                             here=back_to_list())
 
@@ -109,7 +112,7 @@ async def row(product_id: int) -> ResponseReturnValue:
 @editor_required
 async def edit_row(product_id: int) -> ResponseReturnValue:
     product = await _product_or_404(product_id)
-    return await _row_form(_form_for(product), product=product, version=product.version)
+    return await row_form_response(_form_for(product), product=product, version=product.version)
 
 
 @bp.route("/products/<id64:product_id>", methods=["PUT", "POST"])
@@ -122,7 +125,7 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     form = ProductRowForm(formdata=request.form)
     changes = form.validate_update()
     if changes is None:
-        return await _row_form(form, product=product, version=version, status=422)
+        return await row_form_response(form, product=product, version=version, status=422)
     try:
         result = await svc.update_product(session, product_id, changes,
                                           expected_version=version, user_id=g.user.id,
@@ -131,7 +134,7 @@ async def save_row(product_id: int) -> ResponseReturnValue:
         # Nothing was written. No rollback here: it would expire the product rendered below;
         # the request's teardown ends the transaction.
         form.add_product_errors(error.errors)
-        return await _row_form(form, product=product, version=version, status=422)
+        return await row_form_response(form, product=product, version=version, status=422)
     if isinstance(result, svc.Conflict):  # nothing written; teardown ends the transaction
         return await conflict_response(result.current, changes.values(),
                                        url_for("editor.save_row", product_id=product_id), "put")
@@ -244,7 +247,7 @@ async def duplicate(product_id: int) -> ResponseReturnValue:
 async def new_row() -> ResponseReturnValue:
     """An empty row form, which htmx puts at the top of the table."""
     form = ProductRowForm(formdata=None)
-    return await _row_form(form, product=None, version=None)
+    return await row_form_response(form, product=None, version=None)
 
 
 @bp.post("/products")
@@ -254,13 +257,13 @@ async def create() -> ResponseReturnValue:
     form = ProductRowForm(formdata=request.form)
     new_product = form.validate_create()
     if new_product is None:
-        return await _row_form(form, product=None, version=None, status=422)
+        return await row_form_response(form, product=None, version=None, status=422)
     try:
         product = await svc.create_product(session, new_product, user_id=g.user.id)
     except svc.ProductValidationError as error:
         await session.rollback()
         form.add_product_errors(error.errors)
-        return await _row_form(form, product=None, version=None, status=422)
+        return await row_form_response(form, product=None, version=None, status=422)
     await session.commit()
     notice = {"text": f"Created “{product.name}”."}
     if not is_htmx():
