@@ -112,8 +112,8 @@ class EditorFilters(ListingQuery):
                 if not refused & raw.keys():  # pragma: no cover - every field has a default
                     return cls()
                 for name in refused:
-                    raw.pop(name, None)
-                ignored |= refused
+                    if raw.pop(name, None) not in ("", [""]):
+                        ignored.add(name)  # typed or linked, not merely left empty
                 continue
             filters._ignored = frozenset(ignored)
             return filters

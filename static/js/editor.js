@@ -257,8 +257,16 @@
       marked.focus();
       return;
     }
-    const editing = document.querySelector("tr[data-edit-row] [aria-invalid='true']") ||
-      document.querySelector("tr[data-edit-row] [autofocus]");
+    // A row form htmx just swapped in has its [autofocus] field focused already; after a refused
+    // save the focus goes on to the first field with an error instead.
+    const formRow = document.activeElement.closest && document.activeElement.closest("tr[data-edit-row]");
+    const invalid = formRow && formRow.querySelector("[aria-invalid='true']");
+    if (invalid && document.activeElement.getAttribute("aria-invalid") !== "true") {
+      invalid.focus();
+      if (invalid.select) invalid.select();
+      return;
+    }
+    const editing = document.querySelector("tr[data-edit-row] [autofocus]");
     if (editing && !editing.closest("tr").contains(document.activeElement)) {
       editing.focus();
       if (editing.select) editing.select();

@@ -204,3 +204,9 @@ def test_a_row_action_over_htmx_notes_its_outcome_in_the_row(editor, sql, catego
     assert row.find("a", class_="edit").has("data-focus-me")  # focus back on this row's Edit
     cancel = editor.get(f"/editor/products/{lamp}/row", htmx=True).get_data(as_text=True)
     assert parse(cancel).find("a", class_="edit").has("data-focus-me")
+
+
+def test_empty_filter_fields_are_not_reported_as_ignored(editor, many):
+    html = editor.get("/editor/products?q=&status=&sort=&stock=&min_price=",
+                      htmx=True).get_data(as_text=True)
+    assert "is not known" not in html and "not a price" not in html
