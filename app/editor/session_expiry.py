@@ -52,7 +52,7 @@ def _sign_in_row(key: int | str, values: list[tuple[str, str]], *, status: int =
     name = next((value for field, value in values if field == "name"), "")
     return page_or_fragment(ROW_PAGE, SIGN_IN_ROW, status=status, key=key, values=values,
                             resume_url=resume_url, error=error, email=email, message=ENDED,
-                            fresh_csrf=generate_csrf(), title=name or "Sign in again")
+                            title=name or "Sign in again")
 
 
 @on_session_expired("editor.save_row", "editor.create")
