@@ -25,6 +25,7 @@ from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Product
 from ..data.products import WITH_CATEGORY
+from ..web.limits import limit_blueprint
 from .blueprint import bp
 from .forms import ProductRowForm
 from .rendering import page_or_fragment
@@ -39,6 +40,11 @@ ENDED = ("Your session has ended, so nothing was saved. Sign in again to get bac
          "changes: what you typed is kept.")
 
 __all__ = ["resume", "resume_new", "signed_out_row"]
+
+# Signing in here counts against the same per-address limit as the sign-in page.
+limit_blueprint(bp, "RATELIMIT_LOGIN", scope="login", methods=["POST"],
+                endpoints={"editor.resume", "editor.resume_new"},
+                error_message="Too many sign-in attempts.")
 
 
 def _carried() -> list[tuple[str, str]]:
