@@ -331,3 +331,19 @@ def test_signed_out_in_another_tab_sign_in_in_the_row_and_save(editor_page, sql,
     page.fill(f"#product-{shop['lamps'][0]} .stock-input", "4")
     page.keyboard.press("Tab")
     page.wait_for_selector(f"#product-{shop['lamps'][0]}[data-version='2']")
+
+
+def test_escape_in_an_open_select_only_closes_the_select(editor_page, shop):
+    page = editor_page
+    lamp = shop["lamps"][0]
+    select = f"#f-{lamp}-category_id"
+    page.click(f"#product-{lamp} td.name")
+    page.focus(select)
+    page.keyboard.press("Alt+ArrowDown")
+    assert page.evaluate(f"document.querySelector('{select}').matches(':open')")
+    page.keyboard.press("Escape")
+    assert not page.evaluate(f"document.querySelector('{select}').matches(':open')")
+    assert page.locator(f"#product-{lamp}.editing").count() == 1
+    assert page.evaluate("document.activeElement.id") == select[1:]
+    page.keyboard.press("Escape")  # the select is closed now: Escape cancels the row
+    page.wait_for_selector(f"#product-{lamp}:not(.editing)")
