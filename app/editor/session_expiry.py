@@ -36,7 +36,7 @@ SIGN_IN_ROW = "partials/editor/row_signin.html"
 #: The row form's fields a sign-in row carries (what the editor typed, and where they were).
 CARRIED = ("name", "price", "stock", "category_id", "is_active", "brand", "colour", "material",
            "size", "version", "next")
-ENDED = ("Your session has ended, so nothing was saved. Sign in again to get back to your "
+ENDED = ("Nothing was saved. Sign in again to get back to your "
          "changes: what you typed is kept.")
 
 __all__ = ["resume", "resume_new", "signed_out_row"]

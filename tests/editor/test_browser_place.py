@@ -248,6 +248,15 @@ def test_phone_width_has_cards_and_no_horizontal_scroll(editor_page, shop):
     page.wait_for_selector(f"#product-{lamp}.editing")
     assert page.evaluate(width) <= 390
     shoot(page, "row-open-390")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(f"#product-{lamp}:not(.editing)")
+    for product in shop["lamps"][:2]:
+        page.check(f"#product-{product} .row-select")
+    page.select_option("#bulk-action", "deactivate")
+    page.click("#bulk-apply")
+    page.wait_for_selector("#bulk-confirmation .bulk-confirm")
+    assert page.evaluate(width) <= 390
+    shoot(page, "confirmation-390")
 
 
 def test_the_table_and_history_are_axe_clean(editor_page, sql, shop):
@@ -316,6 +325,7 @@ def test_signed_out_in_another_tab_sign_in_in_the_row_and_save(editor_page, sql,
     assert "form has expired" not in page.inner_text("body")
     assert focused(page) == f"input. in product-{lamp}"  # the email field
     assert axe_violations(page, f"#product-{lamp}") == []
+    shoot(page, "signin-row-1280")
     page.keyboard.type("ed@example.com")
     page.fill(f"#signin-password-{lamp}", PASSWORD)
     page.press(f"#signin-password-{lamp}", "Enter")
