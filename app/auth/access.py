@@ -4,8 +4,9 @@ Checked on the server for every request. Who is refused, and how:
 
 * nobody signed in, full page ``GET``: redirect to ``/auth/login?next=<this page>``;
 * nobody signed in, htmx request or a form post: 401 through
-  :func:`app.web.errors.error_response`, which retargets htmx to the ``#messages`` region, so a
-  sign-in page is never swapped into a table row;
+  :func:`.expiry.session_expired_response`: "your session has ended" in the ``#messages`` region
+  with a link to sign in again (a sign-in page is never swapped into a table row), or, for a view
+  that registered one (the editor's row save), a sign-in form in place that keeps what was typed;
 * signed in with a role that may not do this: 403, the same way.
 """
 
@@ -20,11 +21,12 @@ from flask.typing import ResponseReturnValue
 
 from ..web.errors import error_response
 from ..web.htmx import is_htmx
+from .expiry import SIGN_IN_AGAIN, session_expired_response
 from .sessions import current_user
 
 F = TypeVar("F", bound=Callable[..., Awaitable[ResponseReturnValue]])
 
-SIGN_IN_AGAIN = "Your session has ended. Please sign in again (your change was not saved)."
+__all__ = ["SIGN_IN_AGAIN", "admin_required", "editor_required", "roles_required"]
 
 
 def login_redirect() -> ResponseReturnValue:
@@ -44,7 +46,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
             if user is None:
                 if request.method == "GET" and not is_htmx():
                     return login_redirect()
-                return error_response(401, SIGN_IN_AGAIN)
+                return session_expired_response()
             if user.role not in roles:
                 return error_response(403, "You do not have permission to do that.")
             g.user = user

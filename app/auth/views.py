@@ -1,4 +1,4 @@
-"""``/auth/login`` (GET form, POST) and ``/auth/logout`` (POST)."""
+"""``/auth/login`` (GET form, POST) and ``/auth/logout`` (POST); a refused CSRF token."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from ..data.database import get_session
-from ..data.users import check_credentials
-from ..web import parsing
 from ..web.errors import error_response
 from .blueprint import bp
+from .expiry import session_expired_response
 from .forms import LoginForm
 from .redirects import safe_next
-from .sessions import current_user, sign_in, sign_out
-from .throttle import get_throttle
+from .sessions import current_user, sign_out
+from .signin import BAD_CREDENTIALS, LOCKED, attempt_sign_in
 
-#: One message for every wrong combination: it never says which part was wrong.
-BAD_CREDENTIALS = "That email and password do not match an active account."
-LOCKED = ("Too many failed sign-in attempts. Please wait {minutes} before trying again.")
+__all__ = ["BAD_CREDENTIALS", "CSRF_MESSAGE", "LOCKED"]
+
 CSRF_MESSAGE = ("This form has expired or did not come from this site, so nothing was changed. "
                 "Reload the page and try again.")
 
@@ -42,29 +40,14 @@ async def login() -> ResponseReturnValue:
 
     if not form.validate_on_submit():
         return _render(form, 422)
-    email = (form.email.data or "").strip()
-    address = request.remote_addr or "unknown"
-    throttle = get_throttle()
-    state = await throttle.check(email, address)
-    if not state.allowed:
-        minutes = max(1, round(state.retry_after / 60))
-        message = LOCKED.format(minutes=f"{minutes} minute{'s' if minutes != 1 else ''}")
-        response = _render(form, 429, message)
-        response.headers["Retry-After"] = str(state.retry_after)
-        return response
-
-    db = await get_session()
-    # An address PostgreSQL cannot store (a NUL) names no account: the same refusal, no query.
-    user = (await check_credentials(db, email, form.password.data or "")
-            if parsing.storable(email) else None)
-    if user is None:
-        await throttle.record_failure(email, address)
+    outcome = await attempt_sign_in(form.email.data or "", form.password.data or "")
+    if not outcome.ok:
         form.password.data = ""
-        return _render(form, 401, BAD_CREDENTIALS)
-
-    await throttle.record_success(email)
-    await sign_in(db, user.id)
-    await db.commit()
+        response = _render(form, outcome.status, outcome.message)
+        if outcome.retry_after is not None:
+            response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    await (await get_session()).commit()
     return redirect(safe_next(form.next.data, _default_next()))
 
 
@@ -78,6 +61,11 @@ async def logout() -> ResponseReturnValue:
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_refused(error: CSRFError) -> ResponseReturnValue:
-    """A missing or wrong CSRF token: 400, nothing done, a message the user can act on."""
+async def csrf_refused(error: CSRFError) -> ResponseReturnValue:
+    """A missing or wrong CSRF token: nothing done. In the editor, with no one signed in, the
+    token went with the session (signed out in another tab, or the session was ended): the
+    editor is told so and can sign in again without losing what they typed. Otherwise 400 with a
+    message the user can act on."""
+    if request.blueprint == "editor" and await current_user() is None:
+        return session_expired_response()
     return error_response(400, CSRF_MESSAGE)

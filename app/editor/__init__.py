@@ -4,7 +4,9 @@
 * :mod:`.conflicts` - what a save merged with, and the 409 that asks about the fields both
   sides changed (field-level merge, :mod:`app.data.merge`)
 * :mod:`.table` - what the whole table renders (the table view and bulk actions redraw it)
-* :mod:`.bulk` - bulk actions on selected or filtered rows
+* :mod:`.bulk` - bulk actions on selected or filtered rows; :mod:`.confirmations` - the signed
+  confirmation of a large or destructive bulk action
+* :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.categories`, :mod:`.users` - admin pages
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
@@ -16,7 +18,14 @@ hold no SQL: products, categories and users are read and written through :mod:`a
 product service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.data.users`).
 """
 
-from . import bulk, categories, history, rows, users  # noqa: F401 - they register the routes
+from . import (  # noqa: F401 - they register the routes
+    bulk,
+    categories,
+    history,
+    rows,
+    session_expiry,
+    users,
+)
 from .blueprint import bp
 
 __all__ = ["bp"]

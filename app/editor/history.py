@@ -5,7 +5,10 @@ version V brings back V's values where they differ from C. Fields a colleague ch
 that the restore does not touch are kept; a field both changed is not reverted silently: the
 409 shows each such field (the restored value beside the current one and who set it) and the
 editor chooses, field by field. Applied at most once (:func:`app.web.commands.once`).
-"""
+
+The page's whole ``#history`` region - heading, summary, entries - is the fragment a restore
+swaps, so nothing on the page still shows the name or version from before the restore; the
+outcome of a restore is shown at the top of that region and gets the focus (editor.js)."""
 
 from __future__ import annotations
 
@@ -63,8 +66,9 @@ async def _render(product: Product, *, status: int = 200,
                         "changes": changes})
     restorable = await restorable_versions(session, product)
     return page_or_fragment("editor/history.html", template,
-                            status=status, notice=notice, product=product, entries=entries,
-                            restorable=restorable, title=f"History of {product.name}", **extra)
+                            status=status, history_notice=notice, product=product,
+                            entries=entries, restorable=restorable,
+                            title=f"History of {product.name}", **extra)
 
 
 async def _product(product_id: int) -> Product:

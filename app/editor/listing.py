@@ -6,7 +6,14 @@ shopper catalog agree on what a search or a category means.
 Editors also see inactive products (``status``: all / active / inactive) and can pick
 out-of-stock ones. :class:`EditorFilters` is also what bulk actions use for "all matching the
 filter", so a bulk action touches exactly the rows the editor was looking at. The editor's
-policy for a bad value is the default instead: the filter form never answers with an error.
+policy for a bad value is the default instead: the filter form never answers with an error, but
+the table says which value it ignored (:attr:`EditorFilters.notices`).
+
+Counts are the catalog's: exact up to :data:`~app.catalog.page_query.EXACT_COUNT_LIMIT` matches,
+else the planner's estimate, shown rounded as "about N" exactly as the shopper side shows it.
+Pages are numbered (the catalog's :class:`~app.catalog.listing.Pagination` window); a page past
+the end is the last page, with a notice; an estimate that promised more pages than there are is
+counted exactly once the editor reaches the end.
 """
 
 from __future__ import annotations
@@ -16,11 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..catalog.filters import ProductFilter, filter_conditions
+from ..catalog.listing import Pagination
 from ..catalog.listing_query import MAX_ATTRIBUTE_VALUE, MAX_Q, ListingQuery, Stock
 from ..catalog.ordering import Sort
 from ..catalog.page_query import Total, count_products, find_products
@@ -38,6 +46,17 @@ SORTS = {
     "price_desc": "Price, high to low",
     "relevance": "Best match (with a search)",
 }
+#: Sortable column headers: column -> (sort when first clicked, sort when clicked again).
+SORT_COLUMNS = {"name": (Sort.NAME, Sort.NAME), "price": (Sort.PRICE_ASC, Sort.PRICE_DESC)}
+#: ``aria-sort`` of a column header under each sort.
+SORT_DIRECTIONS = {Sort.NAME: ("name", "ascending"), Sort.PRICE_ASC: ("price", "ascending"),
+                   Sort.PRICE_DESC: ("price", "descending")}
+#: What the table says about a query-string value it ignored.
+IGNORED = {"sort": "That sort order is not known, so the newest products come first.",
+           "status": "That status is not known, so active and inactive products are shown.",
+           "stock": "That stock choice is not known, so any stock is shown.",
+           "min_price": "The lowest price is not a price, so it is not applied.",
+           "max_price": "The highest price is not a price, so it is not applied."}
 STATUSES = {"all": "Active and inactive", "active": "Active only", "inactive": "Inactive only"}
 STOCKS = {"all": "Any stock", "out": "Out of stock", "in": "In stock"}
 _ACTIVE = {"all": None, "active": True, "inactive": False}
@@ -61,6 +80,8 @@ class EditorFilters(ListingQuery):
     #: Query-string names of the editor's filters, in the order links carry them.
     FIELDS: ClassVar[tuple[str, ...]] = (
         "q", "category", "brand", "min_price", "max_price", "status", "stock", "sort", "page")
+    #: Names of the values :meth:`from_args` ignored (see :data:`IGNORED`).
+    _ignored: frozenset[str] = PrivateAttr(default=frozenset())
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any], prefix: str = "") -> EditorFilters:
@@ -82,15 +103,37 @@ class EditorFilters(ListingQuery):
             "sort": arg("sort"),
             "page": parsing.page(page, maximum=MAX_PAGE),
         }
+        ignored: set[str] = set()
         while True:
             try:
-                return cls.model_validate(raw)
+                filters = cls.model_validate(raw)
             except ValidationError as error:
                 refused = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
                 if not refused & raw.keys():  # pragma: no cover - every field has a default
                     return cls()
                 for name in refused:
-                    raw.pop(name, None)
+                    if raw.pop(name, None) not in ("", [""]):
+                        ignored.add(name)  # typed or linked, not merely left empty
+                continue
+            filters._ignored = frozenset(ignored)
+            return filters
+
+    @property
+    def notices(self) -> list[str]:
+        """What the table says about the values it ignored."""
+        return [IGNORED[name] for name in IGNORED if name in self._ignored]
+
+    @property
+    def sort_column(self) -> tuple[str, str] | None:
+        """(column, ``aria-sort`` value) of the sorted column header, if one is."""
+        return SORT_DIRECTIONS.get(Sort(self.sort)) if self.sort else None
+
+    def sort_args(self, column: str) -> dict[str, Any]:
+        """Query-string arguments for a click on ``column``'s header: its first order, or the
+        other one when it is sorted already; back to the first page."""
+        first, second = SORT_COLUMNS[column]
+        sort = second if self.sort == first and first != second else first
+        return self.args(sort=sort, page=1)
 
     @property
     def category(self) -> str:
@@ -120,29 +163,55 @@ class EditorFilters(ListingQuery):
 @dataclass(frozen=True)
 class ProductPage:
     items: list[Product]
-    total: Total
-    page: int
-    per_page: int
+    pagination: Pagination
+    #: What the table says about the page asked for (past the end, ...).
+    notices: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> Total:
+        return self.pagination.total
+
+    @property
+    def page(self) -> int:
+        return self.pagination.page
 
     @property
     def pages(self) -> int:
-        return max(1, min(MAX_PAGE, math.ceil(self.total.value / self.per_page)))
+        return self.pagination.last_page
+
+    @property
+    def per_page(self) -> int:
+        return self.pagination.per_page
+
+
+def _paginate(page: int, total: Total) -> Pagination:
+    last = max(1, min(MAX_PAGE, math.ceil(total.value / PER_PAGE)))
+    return Pagination(min(max(page, 1), last), PER_PAGE, total, last)
+
+
+def _past_the_end(pages: int) -> str:
+    return (f"There {'is' if pages == 1 else 'are'} only {pages:,} page"
+            f"{'' if pages == 1 else 's'}, so this is the last one.")
 
 
 async def list_products(session: AsyncSession, filters: EditorFilters,
                         tree: CategoryTree | None = None) -> ProductPage:
     tree = tree or await load_category_tree(session)
     filt = filters.filter()
-    total = await count_products(session, filt, tree=tree)
-    pages = max(1, math.ceil(total.value / PER_PAGE))
-    page = min(filters.page, pages, MAX_PAGE)
+    pagination = _paginate(filters.page, await count_products(session, filt, tree=tree))
+    notices = []
     items = await find_products(session, filt, sort=filters.sort, limit=PER_PAGE,
-                                offset=(page - 1) * PER_PAGE, tree=tree)
-    if not items and page > 1 and not total.exact:  # the estimate overshot: show the last page
+                                offset=pagination.offset, tree=tree)
+    if not items and pagination.page > 1 and not pagination.total.exact:
+        # The estimate promised more pages than there are: count (the page links need it).
+        total = await count_products(session, filt, tree=tree,
+                                     exact_limit=MAX_PAGE * PER_PAGE)
+        pagination = _paginate(pagination.page, total)
         items = await find_products(session, filt, sort=filters.sort, limit=PER_PAGE,
-                                    offset=0, tree=tree)
-        page = 1
-    return ProductPage(items=items, total=total, page=page, per_page=PER_PAGE)
+                                    offset=pagination.offset, tree=tree)
+    if pagination.page != filters.page:
+        notices.append(_past_the_end(pagination.last_page))
+    return ProductPage(items=items, pagination=pagination, notices=tuple(notices))
 
 
 def _where(filters: EditorFilters, tree: CategoryTree) -> ColumnElement[bool]:

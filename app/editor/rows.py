@@ -10,6 +10,12 @@ command key and is applied at most once (:func:`app.web.commands.once`: a double
 retry replays the first response; the decorator commits, the views do not). Each endpoint
 answers htmx with the row fragment (``<tr>``) and a plain browser with a full page. A product
 deleted meanwhile is a 404 (:func:`.rendering.product_gone`).
+
+Where the editor is: the outcome of an htmx row action is shown in the row itself (``row_notice``,
+announced with ``role="status"``; a delete's Undo sits there), and ``focus`` tells editor.js which
+control gets the focus after the swap (the Edit link after a save or cancel, Undo after a delete).
+Without JavaScript every row action is a plain form whose answer redirects back to the filtered
+list the editor came from (:func:`.rendering.back_to_list`).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from .blueprint import bp
 from .conflicts import ROW_PAGE, conflict_response, saved_notice
 from .forms import ProductRowForm, StockForm, as_choices
 from .listing import EditorFilters
-from .rendering import done, fragment, page_or_fragment
+from .rendering import back_to_list, done, fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
 
 ROW = "partials/editor/row.html"
@@ -52,10 +58,13 @@ async def _product_or_404(product_id: int) -> Product:
                             fresh=True)
 
 
-def _row(product: Product, *, status: int = 200, notice: dict[str, Any] | None = None,
-         **context: Any) -> ResponseReturnValue:
-    return page_or_fragment(ROW_PAGE, ROW, status=status, notice=notice, product=product,
-                            title=product.name, **context)
+def _row(product: Product, *, status: int = 200, row_notice: dict[str, Any] | None = None,
+         focus: str | None = None, **context: Any) -> ResponseReturnValue:
+    """The display row; ``row_notice`` is shown in it, ``focus`` names the control editor.js
+    focuses after the swap (``edit``, ``undo``)."""
+    return page_or_fragment(ROW_PAGE, ROW, status=status, product=product, title=product.name,
+                            row_notice=row_notice, focus=focus, here=back_to_list(),
+                            **context)
 
 
 def _form_for(product: Product) -> ProductRowForm:
@@ -67,13 +76,17 @@ def _form_for(product: Product) -> ProductRowForm:
     })
 
 
-async def _row_form(form: ProductRowForm, *, product: Product | None, version: int | None,
-                    status: int = 200) -> ResponseReturnValue:
+async def row_form_response(form: ProductRowForm, *, product: Product | None,
+                            version: int | None, status: int = 200,
+                            notice: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """The row form (a new product's when ``product`` is None) with ``form``'s values."""
     choices = await category_choices(await get_session())
     form.category_id.choices = as_choices(
         choices if product else [("", "Choose a category…"), *choices])
-    return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, form=form, product=product,
-                            version=version, title=product.name if product else "New product")
+    return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, notice=notice, form=form,
+                            product=product,
+                            version=version, title=product.name if product else "New product",
+                            here=back_to_list())
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -96,15 +109,15 @@ async def products() -> ResponseReturnValue:
 @bp.get("/products/<id64:product_id>/row")
 @editor_required
 async def row(product_id: int) -> ResponseReturnValue:
-    """The display row (Cancel and "keep theirs" come back here)."""
-    return _row(await _product_or_404(product_id))
+    """The display row (Cancel and "keep theirs" come back here, to the row's Edit link)."""
+    return _row(await _product_or_404(product_id), focus="edit")
 
 
 @bp.get("/products/<id64:product_id>/edit")
 @editor_required
 async def edit_row(product_id: int) -> ResponseReturnValue:
     product = await _product_or_404(product_id)
-    return await _row_form(_form_for(product), product=product, version=product.version)
+    return await row_form_response(_form_for(product), product=product, version=product.version)
 
 
 @bp.route("/products/<id64:product_id>", methods=["PUT", "POST"])
@@ -119,7 +132,7 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     form = ProductRowForm(formdata=request.form)
     changes = form.validate_update()
     if changes is None:
-        return await _row_form(form, product=product, version=version, status=422)
+        return await row_form_response(form, product=product, version=version, status=422)
     try:
         result = await svc.update_product(session, product_id, changes,
                                           expected_version=version, user_id=g.user.id,
@@ -128,14 +141,14 @@ async def save_row(product_id: int) -> ResponseReturnValue:
         # Nothing was written. No rollback here: it would expire the product rendered below;
         # the command's wrapper rolls back after rendering.
         form.add_product_errors(error.errors)
-        return await _row_form(form, product=product, version=version, status=422)
+        return await row_form_response(form, product=product, version=version, status=422)
     if isinstance(result, svc.Conflict):  # nothing written; the wrapper rolls back
         return await conflict_response(result,
                                        url_for("editor.save_row", product_id=product_id), "put")
     notice = saved_notice(result)
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return _row(result.product, notice=notice if result.merged_with else None)
+        return done(notice, back_to_list())
+    return _row(result.product, row_notice=notice, focus="edit")
 
 
 # -- single-field edits -------------------------------------------------------------------------
@@ -169,7 +182,8 @@ async def set_stock(product_id: int) -> ResponseReturnValue:
 
 
 async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
-                        notice: str | None = None) -> ResponseReturnValue:
+                        notice: str | None = None,
+                        focus: str | None = None) -> ResponseReturnValue:
     session = await get_session()
     version = _version()
     result = await svc.update_product(session, product_id, changes, expected_version=version,
@@ -178,17 +192,20 @@ async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
         return await conflict_response(result, url, "patch")
     saved = saved_notice(result, notice)
     if not is_htmx():
-        return done(saved, url_for("editor.products"))
-    return _row(result.product, notice=saved if notice or result.merged_with else None)
+        return done(saved, back_to_list())
+    # In-place edits keep the focus where the editor put it (editor.js); an undo goes to Edit.
+    return _row(result.product, row_notice=saved, focus=focus)
 
 
 # -- soft delete and undo -----------------------------------------------------------------------
 
 @bp.delete("/products/<id64:product_id>")
+@bp.post("/products/<id64:product_id>/delete")
 @editor_required
 @once
 async def deactivate(product_id: int) -> ResponseReturnValue:
-    """Soft delete: the product is hidden from shoppers; the notice offers Undo."""
+    """Soft delete: the product is hidden from shoppers; the notice in the row offers Undo
+    (``POST .../delete`` is the same, for forms: the row's and a browser without JavaScript)."""
     session = await get_session()
     version = _version()
     result = await svc.deactivate_product(session, product_id, expected_version=version,
@@ -201,8 +218,8 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
               "undo_url": url_for("editor.reactivate", product_id=product.id),
               "undo_version": product.version, "product_id": product.id}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return _row(product, notice=notice)
+        return done(notice, back_to_list())
+    return _row(product, row_notice=notice, focus="undo")
 
 
 @bp.post("/products/<id64:product_id>/reactivate")
@@ -212,7 +229,7 @@ async def reactivate(product_id: int) -> ResponseReturnValue:
     """Undo a soft delete (version-checked like every change)."""
     return await _single_field(product_id, svc.ProductUpdate(is_active=True),
                                url_for("editor.set_active", product_id=product_id),
-                               notice="“{name}” is shown to shoppers again.")
+                               notice="“{name}” is shown to shoppers again.", focus="edit")
 
 
 # -- duplicate and create -----------------------------------------------------------------------
@@ -226,8 +243,9 @@ async def duplicate(product_id: int) -> ResponseReturnValue:
     copy = await svc.duplicate_product(session, product_id, user_id=g.user.id)
     notice = {"text": f"Created “{copy.name}” (inactive until you activate it)."}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return fragment(ROW, status=201, notice=notice, product=copy, fresh=True)
+        return done(notice, back_to_list())
+    return fragment(ROW, status=201, row_notice=notice, focus="edit", product=copy, fresh=True,
+                    here=back_to_list())
 
 
 @bp.get("/products/new")
@@ -235,7 +253,7 @@ async def duplicate(product_id: int) -> ResponseReturnValue:
 async def new_row() -> ResponseReturnValue:
     """An empty row form, which htmx puts at the top of the table."""
     form = ProductRowForm(formdata=None)
-    return await _row_form(form, product=None, version=None)
+    return await row_form_response(form, product=None, version=None)
 
 
 @bp.post("/products")
@@ -246,14 +264,15 @@ async def create() -> ResponseReturnValue:
     form = ProductRowForm(formdata=request.form)
     new_product = form.validate_create()
     if new_product is None:
-        return await _row_form(form, product=None, version=None, status=422)
+        return await row_form_response(form, product=None, version=None, status=422)
     try:
         product = await svc.create_product(session, new_product, user_id=g.user.id)
     except svc.ProductValidationError as error:
         await session.rollback()
         form.add_product_errors(error.errors)
-        return await _row_form(form, product=None, version=None, status=422)
+        return await row_form_response(form, product=None, version=None, status=422)
     notice = {"text": f"Created “{product.name}”."}
     if not is_htmx():
-        return done(notice, url_for("editor.products"))
-    return fragment(ROW, status=201, notice=notice, product=product, fresh=True)
+        return done(notice, back_to_list())
+    return fragment(ROW, status=201, row_notice=notice, focus="edit", product=product,
+                    fresh=True, here=back_to_list())

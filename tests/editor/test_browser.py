@@ -75,6 +75,9 @@ def test_escape_cancels_the_row_edit(live_server, page, sql, shop):
     page.click(f"#product-{lamp} td.price")
     page.fill(f"#f-{lamp}-price", "1.00")
     page.keyboard.press("Escape")
+    # Something was typed: it asks first (an in-page dialog), and discards only on "yes".
+    page.wait_for_selector("#confirm-dialog[open]")
+    page.click("#confirm-dialog-yes")
     page.wait_for_selector(f"#product-{lamp}:not(.editing)")
     assert page.inner_text(f"#product-{lamp} td.price") == "120.00"
     assert sql.scalar("SELECT version FROM products WHERE id = %s", lamp) == 1
@@ -115,16 +118,17 @@ def test_a_conflict_shows_both_values_and_the_editor_chooses(live_server, page, 
 def test_delete_asks_then_undo_brings_it_back(live_server, page, sql, shop):
     lamp = shop["lamp"]
     sign_in(page, live_server.url, "ed@example.com")
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.click(f"#product-{lamp} button.danger")
+    page.wait_for_selector("#confirm-dialog[open]")  # an in-page dialog, not window.confirm
+    assert "Shoppers will no longer see it" in page.inner_text("#confirm-dialog-text")
+    page.click("#confirm-dialog-yes")
     page.wait_for_selector(f"#product-{lamp}.inactive")
-    assert "Shoppers will no longer see it" in dialogs[0]
-    assert "hidden from shoppers" in page.inner_text("#messages")
+    # The notice and its Undo are in the row, where the editor is.
+    assert "hidden from shoppers" in page.inner_text(f"#product-{lamp} .row-notice")
     assert sql.scalar("SELECT is_active FROM products WHERE id = %s", lamp) is False
-    page.click("#messages button.undo")
+    page.click(f"#product-{lamp} button.undo")
     page.wait_for_selector(f"#product-{lamp}:not(.inactive)")
-    assert "shown to shoppers again" in page.inner_text("#messages")
+    assert "shown to shoppers again" in page.inner_text(f"#product-{lamp} .row-notice")
     assert sql.scalar("SELECT is_active FROM products WHERE id = %s", lamp) is True
 
 
@@ -177,9 +181,11 @@ def test_bulk_price_change_on_the_selected_rows(live_server, page, sql, shop):
     assert page.locator("#product-rows .row-select:checked").count() == 2
     page.select_option("#bulk-action", "deactivate")
     page.click("#bulk-form button[type=submit]")
+    # Hiding several rows asks first, naming the action and the count.
+    page.click("#bulk-confirmation button:has-text('Yes, deactivate 2 products')")
     page.wait_for_selector("#messages >> text=changed 2 of 2 products")
     assert sql.scalar("SELECT count(*) FROM products WHERE is_active") == 0
-    assert page.errors == []
+    assert unexpected_errors(page, 428) == []  # the confirmation is a 428
 
 
 def test_signed_out_htmx_requests_show_a_message_not_a_login_page(live_server, page, sql,

@@ -166,3 +166,29 @@ def test_restore_refuses_unknown_field_names(editor, sql, lamp, category):
                            {"to_version": "1", "version": "2", "choose": "1",
                             "fields": ["password_hash"]})
     assert response.status_code == 400
+
+
+def test_entries_are_headed_by_their_version_and_restore_sits_under_it(editor, sql, lamp,
+                                                                      category):
+    save(editor, lamp, category, 1, price="12.00")
+    save(editor, lamp, category, 2, price="14.00")
+    doc = parse(editor.get(f"/editor/products/{lamp}/history").get_data(as_text=True))
+    assert doc.find("ol") is None  # no list numbers to confuse with version numbers
+    entries = doc.select("li.revision")
+    assert [entry.find("h2").text for entry in entries] == ["Version 3", "Version 2",
+                                                             "Version 1"]
+    restores = [[button.text for button in entry.find_all("button")] for entry in entries]
+    assert restores == [[], ["Restore version 2"], ["Restore version 1"]]
+
+
+def test_a_restore_swaps_the_whole_region_heading_included(editor, sql, lamp, category):
+    save(editor, lamp, category, 1, name="Big Brass Lamp")
+    response = editor.post(f"/editor/products/{lamp}/restore", {"to_version": "1",
+                                                                "version": "2"})
+    doc = parse(response.get_data(as_text=True))
+    assert doc.find("h1").text == "History of “Brass Lamp”"
+    assert "Now at version 3" in doc.find("p", class_="summary").text
+    notice = doc.find("p", role="status")
+    assert notice.text == "Restored version 1 as version 3." and notice.has("data-focus-me")
+    full = editor.get(f"/editor/products/{lamp}/history").get_data(as_text=True)
+    assert parse(full).find("div", id="history").find("h1") is not None

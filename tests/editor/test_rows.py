@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tests.support.clients import EditorClient, sign_in_client
+from tests.support.html import parse
 
 from .conftest import conflict_rows, field_error, field_value, hidden_values, row_html
 
@@ -401,10 +402,16 @@ def test_delete_is_a_soft_delete_with_an_undo(editor, sql, lamp):
     response = editor.delete(f"/editor/products/{lamp}?version=1")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "inactive" in row_html(html, lamp)
-    assert '<hx-partial hx-target="#messages"' in html and "is now hidden from shoppers" in html
-    assert f'hx-post="/editor/products/{lamp}/reactivate"' in html and "&#34;version&#34;: 2" \
-        in html or '"version": 2' in html
+    row = parse(row_html(html, lamp))
+    assert "inactive" in row.find("tr").get("class")
+    # The notice and its Undo are in the row, where the editor is (not at the top of the page).
+    notice = row.find(class_="row-notice")
+    assert notice.get("role") == "status" and "is now hidden from shoppers" in notice.text
+    undo = notice.find("form")
+    assert undo.get("hx-post") == f"/editor/products/{lamp}/reactivate"
+    assert undo.find("input", name="version").get("value") == "2"
+    assert undo.find("button", class_="undo").has("data-focus-me")
+    assert "#messages" not in html
     assert product_row(sql, lamp)["is_active"] is False
     assert sql.scalar("SELECT count(*) FROM products") == 1
     undo = editor.post(f"/editor/products/{lamp}/reactivate", {"version": "2"})

@@ -5,7 +5,7 @@ non-UTF-8 bytes. None may produce a 500 or reach a page unescaped."""
 from __future__ import annotations
 
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -87,7 +87,9 @@ def active_content(html: str) -> list[str]:
             if name in ("href", "src", "action") and value.strip().lower().startswith(
                     "javascript:"):
                 found.append(f"javascript: URL in {name}")
-            if name in HX_REQUESTS and "/evil" in value:
+            # A request to /evil; a link to our own page that carries the text as a parameter
+            # (a sort header or page link keeping the search) is not one.
+            if name in HX_REQUESTS and "/evil" in urlsplit(value).path:
                 found.append(f"injected {name}")
     return found
 

@@ -89,3 +89,14 @@ def test_two_workers_share_one_limit_through_redis(database_url, tmp_path, redis
     assert len(refused) == 20
     assert len({pid for _, pid in answers}) == 2, "both workers must have answered"
     assert len(set(refused)) == 2, "each worker refused once the shared count was spent"
+
+
+def test_signing_in_again_from_an_editor_row_counts_against_the_sign_in_limit(limited_app, sql):
+    sql.user("ed@example.com", "correct horse battery")
+    client = limited_app.test_client()
+    for i in range(3):
+        client.post("/auth/login", data={"email": "ed@example.com", "password": f"wrong {i}"})
+    refused = client.post("/editor/products/1/resume", data={
+        "email": "ed@example.com", "password": "correct horse battery", "name": "Lamp"})
+    assert refused.status_code == 429
+    assert client.get("/editor/products").status_code == 302  # still not signed in
