@@ -125,8 +125,10 @@ def test_a_confirmed_bulk_change_sent_twice_applies_once(app, editor, sql, categ
     assert ask.status_code == 428
     # The confirmation carries the same key: the question changed nothing, so it is free.
     assert f'name="command_key" value="{data["command_key"]}"' in ask.text
-    first = editor.post("/editor/products/bulk", {**data, "confirm": "1"})
-    second = editor.post("/editor/products/bulk", {**data, "confirm": "1"})
+    token = parse(ask.text).find("input", name="confirm_token").get("value")
+    confirm = {"command_key": data["command_key"], "confirm_token": token}
+    first = editor.post("/editor/products/bulk", confirm)
+    second = editor.post("/editor/products/bulk", confirm)
     assert first.status_code == 200
     assert_replayed(first, second)
     assert sql.scalar("SELECT sum(price) FROM products") == Decimal("33.00")
@@ -251,7 +253,8 @@ def test_every_write_form_and_button_renders_a_fresh_key(editor, admin, lamp):
     row = editor.get(f"/editor/products/{lamp}/row", htmx=True).text
     edit = editor.get(f"/editor/products/{lamp}/edit", htmx=True).text
     history = editor.get(f"/editor/products/{lamp}/history").text
-    assert row.count('"command_key": "') == 4  # stock, active, duplicate, delete
+    # stock (hx-vals), then active, duplicate and delete (each a form of its own)
+    assert row.count('"command_key": "') + row.count('name="command_key"') == 4
     assert 'name="command_key"' in edit and 'hx-sync="this:drop"' in edit
     assert 'name="command_key"' in table  # the bulk form
     assert 'name="command_key"' in history or "Restore" not in history
@@ -266,16 +269,18 @@ def test_the_bulk_form_gets_a_fresh_key_after_each_change(editor, sql, category)
     """The bulk form stays on the page: its next Apply must be a new command."""
     ids = [str(sql.product(f"Lamp {n}", category_id=category, price="10.00")) for n in range(2)]
     key = command_key()
-    response = editor.post("/editor/products/bulk", {"command_key": key, "action": "deactivate",
-                                                     "scope": "selected", "ids": ids})
+    response = editor.post("/editor/products/bulk", {"command_key": key, "action": "price_amount",
+                                                     "value": "1", "scope": "selected",
+                                                     "ids": ids})
     fresh = parse(response.text).find("hx-partial", hx_target="#bulk-key")
     assert fresh is not None
     new_key = fresh.find("input").get("value")
     assert new_key and new_key != key
-    again = editor.post("/editor/products/bulk", {"command_key": new_key, "action": "activate",
+    again = editor.post("/editor/products/bulk", {"command_key": new_key,
+                                                  "action": "price_amount", "value": "1",
                                                   "scope": "selected", "ids": ids})
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
-    assert sql.scalar("SELECT count(*) FROM products WHERE is_active") == 2
+    assert sql.scalar("SELECT sum(price) FROM products") == Decimal("24.00")
 
 
 @pytest.mark.parametrize(("method", "path", "data", "location"), [
