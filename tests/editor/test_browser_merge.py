@@ -36,7 +36,7 @@ def colleague(browser, live_server, shop):
 
 
 def open_row(page, lamp: int) -> None:
-    page.click(f"#product-{lamp} button.edit")
+    page.click(f"#product-{lamp} a.edit")
     page.locator(f"#f-{lamp}-name").wait_for()
 
 
@@ -62,7 +62,7 @@ def test_disjoint_edits_both_survive_and_the_row_says_merged(live_server, page, 
     page.fill(f"#f-{lamp}-price", "99.00")
     save(page, lamp)
     page.wait_for_selector(f"#product-{lamp}:not(.editing)")
-    status = page.locator("#messages [role=status]")
+    status = page.locator(f"#product-{lamp} .row-notice[role=status]")
     assert "Merged with ana@example.com’s change to Brand." in status.inner_text()
     assert page.inner_text(f"#product-{lamp} td.price") == "99.00"
     assert "Nordlys" in page.inner_text(f"#product-{lamp} td.attributes")
@@ -153,8 +153,9 @@ def test_a_stale_restore_asks_about_the_later_field_and_keeps_the_rest(live_serv
     save(colleague, lamp)
     colleague.wait_for_selector(f"#product-{lamp}:not(.editing)")
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.restore button:has-text('Restore version 1')")
+    page.wait_for_selector("#confirm-dialog[open]")  # asked in the page's own dialog
+    page.click("#confirm-dialog-yes")
     box = page.locator(".restore-conflict")
     box.wait_for()
     assert box.locator("tr.differs").count() == 1
@@ -163,7 +164,7 @@ def test_a_stale_restore_asks_about_the_later_field_and_keeps_the_rest(live_serv
     page.screenshot(path=f"{SHOTS}/i12-restore-conflict-1280.png", full_page=True)
     box.locator("input[type=checkbox]").check()
     box.locator("button[type=submit]").click()
-    page.wait_for_selector("#messages >> text=Restored version 1")
+    page.wait_for_selector("#history [role=status] >> text=Restored version 1")
     row = sql.one("SELECT price, stock FROM products WHERE id = %s", lamp)
     assert row == {"price": Decimal("120.00"), "stock": 9}  # the later stock edit is kept
     assert [e for e in page.errors if "status of 409" not in e] == []
