@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 PRODUCTS ?= 2000
 
-.PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench loadtest clean
+.PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench relevance loadtest clean
 
 ## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT).
 ## One process (`flask serve`) owns the embedded PostgreSQL and stops it on Ctrl+C, TERM or HUP.
@@ -62,6 +62,10 @@ seed: install
 ## Side-by-side benchmark (ratios in one run); never fails on timings
 bench: install-dev wrk
 	$(BIN)/python -m bench
+
+## Search relevance: precision@10 and nDCG@10 of the judged query set (bench/relevance_queries.json)
+relevance: install-dev
+	$(BIN)/python -m bench.relevance
 
 ## Headless Locust run against a local Hypercorn on a 100k-product database
 loadtest: install-dev

@@ -5,10 +5,14 @@ slugs through it, the facet counts walk it, pages draw breadcrumbs from it.
 
 ``tree = await load_category_tree(session)``
     The categories (one small query); pass it to the query layer's calls to resolve slugs once.
+
+The tree also carries the search synonyms (``search_synonyms``, migration 0007), which change as
+rarely and renew the same version: a search expands its words without a query of its own.
 """
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,9 +21,31 @@ from typing import Any
 from sqlalchemy import Select, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..data.models import Category
+from ..data.models import Category, SearchSynonym
 
-__all__ = ["CategoryNode", "CategoryTree", "load_category_tree"]
+__all__ = ["CategoryNode", "CategoryTree", "load_category_tree", "synonym_group",
+           "synonym_map"]
+
+_RUN = re.compile(r"[^\W_]+")
+
+
+def synonym_group(words: str) -> tuple[str, ...]:
+    """The distinct entries of a group as written by an editor ("Sofa, couch , T-shirt"):
+    comma-separated, each lower-cased to its letters and digits ("t shirt")."""
+    entries = (" ".join(_RUN.findall(part.lower())) for part in words.split(","))
+    return tuple(dict.fromkeys(e for e in entries if e))
+
+
+def synonym_map(groups: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each entry of every group -> all entries of its groups (itself included)."""
+    found: dict[str, dict[str, None]] = {}
+    for group in groups:
+        entries = synonym_group(group)
+        if len(entries) < 2:
+            continue
+        for entry in entries:
+            found.setdefault(entry, {}).update(dict.fromkeys(entries))
+    return {entry: tuple(others) for entry, others in found.items()}
 
 
 @dataclass
@@ -39,6 +65,9 @@ class CategoryTree:
     :func:`load_category_tree`)."""
 
     nodes: dict[int, CategoryNode]
+    #: a word or phrase (lower case, words separated by one space) -> every word or phrase of
+    #: its synonym groups (see :func:`synonym_map`)
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._descendants: dict[int, frozenset[int]] = {}
@@ -103,7 +132,9 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
     if kept is not None and version is not None and kept[0] == version:
         return kept[1]
     rows = (await session.execute(_CATEGORY_ROWS)).all()
-    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
+    groups = (await session.scalars(_SYNONYM_ROWS)).all()
+    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows},
+                        synonym_map(groups))
     if version is not None:
         # (If the categories changed between the two reads, the tree is newer than the version
         # it is kept under: the next call sees another version and reads it again.)
@@ -113,6 +144,7 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
 
 _TREE_VERSION: Select[Any] = select(column("version")).select_from(table("category_tree_version"))
 _CATEGORY_ROWS = select(Category.id, Category.name, Category.slug, Category.parent_id)
+_SYNONYM_ROWS = select(SearchSynonym.words).order_by(SearchSynonym.id)
 #: engine -> (category_tree_version, tree read at that version)
 _KEPT_TREES: weakref.WeakKeyDictionary[Any, tuple[Any, CategoryTree]] = (
     weakref.WeakKeyDictionary())
