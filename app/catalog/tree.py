@@ -12,7 +12,6 @@ rarely and renew the same version: a search expands its words without a query of
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,31 +21,9 @@ from sqlalchemy import Select, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import Category, SearchSynonym
+from ..data.synonyms import synonym_map
 
-__all__ = ["CategoryNode", "CategoryTree", "load_category_tree", "synonym_group",
-           "synonym_map"]
-
-_RUN = re.compile(r"[^\W_]+")
-
-
-def synonym_group(words: str) -> tuple[str, ...]:
-    """The distinct entries of a group as written by an editor ("Sofa, couch , T-shirt"):
-    comma-separated, each lower-cased to its letters and digits ("t shirt")."""
-    entries = (" ".join(_RUN.findall(part.lower())) for part in words.split(","))
-    return tuple(dict.fromkeys(e for e in entries if e))
-
-
-def synonym_map(groups: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Each entry of every group -> all entries of its groups (itself included)."""
-    found: dict[str, dict[str, None]] = {}
-    for group in groups:
-        entries = synonym_group(group)
-        if len(entries) < 2:
-            continue
-        for entry in entries:
-            found.setdefault(entry, {}).update(dict.fromkeys(entries))
-    return {entry: tuple(others) for entry, others in found.items()}
-
+__all__ = ["CategoryNode", "CategoryTree", "load_category_tree"]
 
 @dataclass
 class CategoryNode:
