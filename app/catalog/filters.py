@@ -124,7 +124,7 @@ class ProductFilter:
     @property
     def has_text(self) -> bool:
         """Search text with words in it (what relevance needs)."""
-        return split_prefix(self.q) != ("", None)
+        return bool(text_query(self.q))
 
     @property
     def active_only(self) -> bool:
