@@ -7,9 +7,11 @@ not occur in a cleaned name. The name is then HTML-escaped piece by piece and on
 ``<mark>`` tags are added, so a product called ``<script>`` stays text. If PostgreSQL changed the
 text in any way, the plain escaped name is used instead.
 
-Suggestions look up each word of a query that found nothing in ``catalog_words`` (pg_trgm
-similarity, migration 0002) and offer the corrected query only after checking that it finds
-products - with the current filters if possible, otherwise on its own.
+Suggestions correct each word of a query that found nothing on its own ("walnutt lampp" ->
+"walnut lamp"): every word not in ``catalog_words`` (pg_trgm similarity; the words of names,
+brands, colours, materials - migration 0002 - and of category names - migration 0007) is
+replaced by its closest vocabulary word, and the corrected query is offered only after checking
+that it finds products - with the current filters if possible, otherwise on its own.
 """
 
 from __future__ import annotations
