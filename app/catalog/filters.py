@@ -13,6 +13,7 @@ The parameters of a filter (the keys of :attr:`BoundFilter.values`)::
 
     q_query                        the typed words as ``to_tsquery`` text, with their synonyms
                                    and the last word also as a prefix (see text_query)
+    q_intent                       ids of the categories the words name (relevance, see rank)
     category | categories          one category id | several (a department and its children)
     brands, colours, sizes         the ticked values as {"brand": value} JSONB objects (one
                                    array parameter, whether one value is ticked or ten)
@@ -37,6 +38,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     false,
     func,
     literal,
@@ -283,12 +285,24 @@ def tsquery(text: TextShape) -> ColumnElement[Any] | None:
     return func.to_tsquery(english, bindparam("q_query", type_=Text))
 
 
-def rank(text: TextShape) -> ColumnElement[Any]:
-    """Relevance of a product to the text (``ts_rank_cd`` on the stored tsvector)."""
+#: What a product in a category the query names ("oak table": Tables) adds to its relevance:
+#: more than any text rank reaches, so those products come first, in text-rank order.
+INTENT_BOOST = 10.0
+
+
+def rank(text: TextShape, vector: ColumnElement[Any] | None = None,
+         category: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
+    """Relevance of a product to the text: ``ts_rank_cd`` on the stored tsvector, plus
+    :data:`INTENT_BOOST` when the product is in a category the query names (parameter
+    ``q_intent``: ids, see :func:`bind_filter`). ``vector``/``category`` default to the
+    product's own columns (a subquery passes its own)."""
     query = tsquery(text)
     if query is None:
         raise ValueError("relevance needs search words")
-    return func.ts_rank_cd(_c.search_vector, query)
+    vector = _c.search_vector if vector is None else vector
+    category = _c.category_id if category is None else category
+    named = category == any_(bindparam("q_intent", type_=ARRAY(Integer)))
+    return func.ts_rank_cd(vector, query) + case((named, INTENT_BOOST), else_=0.0)
 
 
 # -- shape and values ---------------------------------------------------------------------------
@@ -330,6 +344,10 @@ _PLURAL = {"category": "categories", "brand": "brands", "colour": "colours", "si
 def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
     """``filt``'s shape and parameter values (category slugs resolved through ``tree``)."""
     text, values = bind_text(filt.q, tree.synonyms, filt.match)
+    if text == "query":
+        # The categories the query names (and their sub-categories) rank first.
+        values["q_intent"] = sorted({i for node in tree.named_by(filt.q)
+                                     for i in tree.descendant_ids(node)})
     facets: dict[str, FacetShape] = {}
     ids: list[int] | None = None
     if filt.categories:

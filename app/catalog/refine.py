@@ -13,7 +13,6 @@ does not list (it lists the departments until one is ticked) is counted with one
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,13 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .facets import FacetResult
 from .filters import ProductFilter
 from .page_query import Total, count_products
-from .tree import CategoryTree
+from .tree import CategoryTree, name_words
 
-__all__ = ["MAX_REFINEMENTS", "Refinement", "find_refinements", "name_words"]
+__all__ = ["MAX_REFINEMENTS", "Refinement", "find_refinements"]
 
 #: Refinements offered at most.
 MAX_REFINEMENTS = 3
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -40,20 +38,6 @@ class Refinement:
     total: Total
 
 
-def _normal(word: str) -> str:
-    word = word.lower()
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def name_words(text: str) -> frozenset[str]:
-    """The words that identify a name (lower case, singular, three letters or more)."""
-    return frozenset(_normal(w) for w in _WORD.findall(text) if len(w) >= 3)
-
-
 async def find_refinements(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
                            facets: FacetResult) -> list[Refinement]:
     """Categories and brands that ``filt.q`` names and the filter does not select yet, most
@@ -62,10 +46,9 @@ async def find_refinements(session: AsyncSession, filt: ProductFilter, tree: Cat
     if not asked:
         return []
     candidates: list[tuple[int, str, str, str]] = []  # (words, facet, value, label)
-    for node in tree.nodes.values():
-        words = name_words(node.name)
-        if words and words <= asked and node.slug not in filt.categories:
-            candidates.append((len(words), "category", node.slug, node.name))
+    for node in tree.named_by(filt.q):
+        if node.slug not in filt.categories:
+            candidates.append((len(name_words(node.name)), "category", node.slug, node.name))
     for brand in facets.facets["brand"].values:
         words = name_words(brand.label)
         if words and words <= asked and not brand.selected:

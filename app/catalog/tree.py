@@ -12,6 +12,7 @@ rarely and renew the same version: a search expands its words without a query of
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..data.models import Category, SearchSynonym
 from ..data.synonyms import synonym_map
 
-__all__ = ["CategoryNode", "CategoryTree", "load_category_tree"]
+__all__ = ["CategoryNode", "CategoryTree", "load_category_tree", "name_words"]
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def name_words(text: str) -> frozenset[str]:
+    """The words that identify a name or a query (lower case, singular, three letters or
+    more): "Floor Lamps" is {"floor", "lamp"}, "Kestrel & Co" is {"kestrel"}."""
+    return frozenset(_singular(w) for w in _WORD.findall(text) if len(w) >= 3)
 
 @dataclass
 class CategoryNode:
@@ -81,6 +99,15 @@ class CategoryTree:
             if node is not None:
                 ids |= self.descendant_ids(node)
         return ids
+
+    def named_by(self, q: str) -> list[CategoryNode]:
+        """Categories whose every name word is among the words of ``q`` ("floor lamps" names
+        Floor Lamps; "lamp" names nothing)."""
+        asked = name_words(q)
+        if not asked:
+            return []
+        return [node for node in self.nodes.values()
+                if (words := name_words(node.name)) and words <= asked]
 
     def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
         """Root first, ``node`` excluded (for breadcrumbs)."""

@@ -8,8 +8,8 @@ from bench.relevance import judged, load_queries, overall, report, run
 
 from .conftest import seed_demo_products
 
-#: Floors well above the old search and a little under what this one scores (0.96 / 0.92 at
-#: 20,000 products), so a change that makes searches worse fails here.
+#: Floors well above the old search and a little under what this one scores (0.89 / 0.92 here,
+#: 0.98 / 0.94 at 20,000 products), so a change that makes searches worse fails here.
 MIN_PRECISION = 0.85
 MIN_NDCG = 0.80
 

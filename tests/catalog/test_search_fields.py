@@ -179,3 +179,17 @@ def test_query_text_structure():
     assert text_query("tee -oak ", synonyms) == "( ( tee | t <-> shirt ) ) & !( oak )"
     assert text_query('"floor lamp" or rug ', synonyms) == "( floor <-> lamp ) | ( rug )"
     assert text_query("%% !!", synonyms) == ""
+
+
+def test_products_of_a_category_the_query_names_rank_first(client, sql):
+    lighting = sql.category("Lighting", "lighting")
+    table_lamps = sql.category("Table Lamps", "lighting-table-lamps", parent_id=lighting)
+    furniture = sql.category("Furniture", "furniture")
+    tables = sql.category("Tables", "furniture-tables", parent_id=furniture)
+    sql.product("Oak Table Lamp", category_id=table_lamps, attributes={"material": "oak"})
+    sql.product("Oak Dining Table", category_id=tables, attributes={"material": "oak"})
+    # "Oak Table Lamp" holds the words closer together, but a shopper asking for an oak table
+    # wants a table: "table" names the Tables category.
+    assert names(get(client, "/products?q=oak+table").data) == ["Oak Dining Table",
+                                                                "Oak Table Lamp"]
+    assert names(get(client, "/products?q=oak+table+lamp").data)[0] == "Oak Table Lamp"
