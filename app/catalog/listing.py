@@ -173,6 +173,7 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         # Nothing at all: show the catalog's facets (without the text) as ways in.
         facets = await compute_facets(session, replace(filt, q=""), tree)
         without_text = True
+        notices.append(f"Nothing matches “{params.q}”, so the filters count the whole catalog.")
     return CatalogPage(params=params, filter=filt, tree=tree, facets=facets, products=products,
                        names=names, pagination=pagination, sort=sort, suggestion=suggestion,
                        notices=notices, refinements=refinements, matched_any=matched_any,

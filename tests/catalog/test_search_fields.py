@@ -151,6 +151,7 @@ def test_facets_stay_on_the_empty_state_as_ways_into_the_catalog(client, hifi, h
     root = parse(get(client, "/products?q=xyzzy", htmx=htmx).data)
     assert names(root) == []
     counts = facet_counts(root, "category")
+    assert "Nothing matches “xyzzy”, so the filters count the whole catalog." in root.text
     assert counts["audio"] == 2 and counts["lighting"] == 3 and counts["furniture"] == 1
     browse = {a.text: a.get("href") for a in root.select(".browse-categories a")}
     assert browse == {"Audio": "/products?category=audio",
