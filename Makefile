@@ -7,7 +7,7 @@ PRODUCTS ?= 2000
 # REPLICA=1: also start a local streaming replica that serves the shoppers' reads
 REPLICA ?=
 
-.PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench loadtest clean
+.PHONY: run test test-fast install install-dev browser redis wrk lint migrate seed bench relevance loadtest clean
 
 ## Install the app, migrate and seed the embedded database, serve on http://127.0.0.1:$(PORT).
 ## One process (`flask serve`) owns the embedded PostgreSQL and stops it on Ctrl+C, TERM or HUP.
@@ -65,6 +65,10 @@ seed: install
 ## Side-by-side benchmark (ratios in one run); never fails on timings
 bench: install-dev wrk
 	$(BIN)/python -m bench
+
+## Search relevance: precision@10 and nDCG@10 of the judged query set (bench/relevance_queries.json)
+relevance: install-dev
+	$(BIN)/python -m bench.relevance
 
 ## Headless Locust run against a local Hypercorn on a 100k-product database
 loadtest: install-dev

@@ -11,8 +11,9 @@ and their own structural choices, never by values.
 
 The parameters of a filter (the keys of :attr:`BoundFilter.values`)::
 
-    q_words, q_prefix, q_started   the typed words; the last word while it is being typed,
-                                   as a word and as a ``prefix:*`` tsquery (see split_prefix)
+    q_query                        the typed words as ``to_tsquery`` text, with their synonyms
+                                   and the last word also as a prefix (see text_query)
+    q_intent                       ids of the categories the words name (relevance, see rank)
     category | categories          one category id | several (a department and its children)
     brands, colours, sizes         the ticked values as {"brand": value} JSONB objects (one
                                    array parameter, whether one value is ticked or ten)
@@ -24,7 +25,7 @@ Every value is a bound parameter; user text never becomes SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -37,6 +38,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     false,
     func,
     literal,
@@ -52,9 +54,10 @@ from ..data.models import Product
 from .tree import CategoryTree
 
 __all__ = [
-    "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape",
+    "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape", "Match",
     "ProductFilter", "bind_filter", "bind_text", "conditions", "filter_conditions", "rank",
-    "split_prefix", "tsquery", "where", "where_clause", "with_values",
+    "split_prefix", "synonym_key", "text_query", "tsquery", "where", "where_clause",
+    "with_values",
 ]
 
 #: The multi-select facets, in display order; each is OR within, AND across.
@@ -78,9 +81,12 @@ class ProductFilter:
     """What to match; every field optional. Values are used as given (already cleaned: see
     :mod:`.listing_query`).
 
-    ``q``            free text: ``websearch_to_tsquery('english', q)`` plus prefix matching on
-                     the last word as typed (see :func:`split_prefix`); blank = no text filter,
-                     text without any word (``%``, ``!!``) matches nothing.
+    ``q``            free text in web-search syntax (quoted phrases, ``-word``, ``or``), each
+                     word with its synonyms, prefix matching on the last word as typed (see
+                     :func:`text_query`); blank = no text filter, text without any word (``%``,
+                     ``!!``) matches nothing.
+    ``match``        ``"all"`` the words (default) or ``"any"`` of them (the zero-result
+                     fallback).
     ``categories``   category slugs; a parent category includes its sub-categories (OR).
     ``brands``, ``colours``, ``sizes``
                      exact attribute values (``attributes->>'brand'`` ...), OR within each.
@@ -95,6 +101,7 @@ class ProductFilter:
     """
 
     q: str = ""
+    match: Match = "all"
     categories: tuple[str, ...] = ()
     brands: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()
@@ -119,7 +126,7 @@ class ProductFilter:
     @property
     def has_text(self) -> bool:
         """Search text with words in it (what relevance needs)."""
-        return split_prefix(self.q) != ("", None)
+        return bool(text_query(self.q))
 
     @property
     def active_only(self) -> bool:
@@ -168,56 +175,134 @@ def split_prefix(q: str) -> tuple[str, str | None]:
     return (head if _WORD.search(head) else ""), prefix.lower()
 
 
-#: How search text shapes the SQL: no text; text without a word (matches nothing); words, a
-#: prefix being typed, or both.
-TextShape = Literal["", "nothing", "words", "prefix", "words+prefix"]
+#: How search text shapes the SQL: no text; text without a word (matches nothing); a query.
+TextShape = Literal["", "nothing", "query"]
+#: A search matches "all" its words (the normal case) or "any" of them (the fallback after a
+#: search for all found nothing).
+Match = Literal["all", "any"]
+#: Most search terms turned into the tsquery (the rest of a very long query is ignored).
+MAX_TERMS = 16
+#: Longest word kept (PostgreSQL refuses lexemes over 2 kB; no real word comes close).
+MAX_WORD = 60
+_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 
 
-def bind_text(q: str) -> tuple[TextShape, dict[str, Any]]:
-    """The text shape of ``q`` and its parameters (``q_words``, ``q_prefix``, ``q_started``)."""
-    head, prefix = split_prefix(q)
-    values: dict[str, Any] = {}
-    if head:
-        values["q_words"] = head
+def _lexemes(text: str) -> list[str]:
+    return [w.lower()[:MAX_WORD] for w in _WORD.findall(text)]
+
+
+def _phrase(words: list[str], prefix: bool = False) -> str:
+    """``a <-> b`` (the words in this order), the last one also as a prefix when typing."""
+    text = " <-> ".join(words)
     if prefix:
-        values["q_prefix"] = prefix
-        values["q_started"] = prefix + ":*"
-    if head and prefix:
-        return "words+prefix", values
-    if head:
-        return "words", values
-    if prefix:
-        return "prefix", values
-    return ("nothing" if (q or "").strip() else ""), values
+        text = f"{text} | {' <-> '.join([*words[:-1], words[-1] + ':*'])}"
+    return text
+
+
+def synonym_key(words: Iterable[str]) -> str:
+    """How a term is looked up in the synonyms: lower-case words, one space between."""
+    return " ".join(words)
+
+
+def _term(words: list[str], synonyms: Mapping[str, tuple[str, ...]], prefix: bool) -> str:
+    """One term as a tsquery group: itself (a phrase for several words) OR its synonyms."""
+    key = synonym_key(words)
+    alternatives = synonyms.get(key)
+    if alternatives is None and len(key) > 3 and key.endswith("s"):
+        # a plural typed for a singular synonym ("sofas"); to_tsquery stems each alternative
+        alternatives = synonyms.get(key[:-2] if key.endswith("es") else key[:-1])
+        if alternatives is None and key.endswith("es"):
+            alternatives = synonyms.get(key[:-1])
+    parts = [_phrase(words, prefix)]
+    parts += [_phrase(other.split()) for other in alternatives or () if other != key]
+    return f"( {' | '.join(parts)} )"
+
+
+def text_query(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
+               match: Match = "all") -> str:
+    """``q`` as ``to_tsquery`` text: every term (a word, a hyphenated word or a quoted phrase)
+    with its synonyms, the last word also as a prefix while it is typed (:func:`split_prefix`),
+    ``-word`` excluded, ``or`` between terms as in web search. Terms are joined by AND
+    (``match="all"``) or OR (``"any"``); exclusions always apply.
+
+    Only letters and digits of the user's text reach the result, with operators this function
+    writes itself, so it is always valid tsquery syntax (and never more than :data:`MAX_TERMS`
+    terms)."""
+    synonyms = synonyms or {}
+    _head, prefix = split_prefix(q)
+    tokens = _TOKEN.findall(q or "")
+    wanted: list[str] = []
+    excluded: list[str] = []
+    joiners: list[str] = []
+    pending_or = False
+    for index, token in enumerate(tokens):
+        if token.lower() == "or":
+            pending_or = bool(wanted)
+            continue
+        negated = token.startswith("-") and len(token) > 1
+        words = _lexemes(token)
+        if not words:
+            continue
+        typing = (prefix is not None and index == len(tokens) - 1 and not negated
+                  and words[-1] == prefix)
+        term = _term(words, synonyms, typing)
+        if negated:
+            excluded.append(f"!{term}")
+            continue
+        if wanted:
+            joiners.append("|" if pending_or or match == "any" else "&")
+        wanted.append(term)
+        pending_or = False
+        if len(wanted) + len(excluded) >= MAX_TERMS:
+            break
+    if not wanted:
+        return ""
+    text = wanted[0]
+    for joiner, term in zip(joiners, wanted[1:], strict=True):
+        text = f"{text} {joiner} {term}"
+    if excluded:
+        text = f"( {text} ) & " + " & ".join(excluded)
+    return text
+
+
+def bind_text(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
+              match: Match = "all") -> tuple[TextShape, dict[str, Any]]:
+    """The text shape of ``q`` and its parameter ``q_query`` (see :func:`text_query`)."""
+    query = text_query(q, synonyms, match)
+    if query:
+        return "query", {"q_query": query}
+    return ("nothing" if (q or "").strip() else ""), {}
 
 
 @lru_cache(maxsize=8)
 def tsquery(text: TextShape) -> ColumnElement[Any] | None:
-    """The tsquery of a text shape (None without words): typed words AND (the last word as a
-    word OR as a prefix), so "brass la" finds "Brass Lamp" while it is being typed."""
-    english: ColumnElement[Any] = literal_column("'english'::regconfig")
-    terms: list[ColumnElement[Any]] = []
-    if text in ("words", "words+prefix"):
-        terms.append(func.websearch_to_tsquery(english, bindparam("q_words", type_=Text)))
-    if text in ("prefix", "words+prefix"):
-        whole = func.websearch_to_tsquery(english, bindparam("q_prefix", type_=Text))
-        started = func.to_tsquery(literal_column("'simple'::regconfig"),
-                                  bindparam("q_started", type_=Text))
-        terms.append(whole.op("||")(started))
-    if not terms:
+    """The tsquery of a text shape (None without words): ``to_tsquery('english', q_query)``,
+    whose text :func:`text_query` built from the shopper's words, so "brass la" finds "Brass
+    Lamp" while it is being typed and "couch" finds sofas."""
+    if text != "query":
         return None
-    query = terms[0]
-    for term in terms[1:]:
-        query = query.op("&&")(term)
-    return query
+    english: ColumnElement[Any] = literal_column("'english'::regconfig")
+    return func.to_tsquery(english, bindparam("q_query", type_=Text))
 
 
-def rank(text: TextShape) -> ColumnElement[Any]:
-    """Relevance of a product to the text (``ts_rank_cd`` on the stored tsvector)."""
+#: What a product in a category the query names ("oak table": Tables) adds to its relevance:
+#: more than any text rank reaches, so those products come first, in text-rank order.
+INTENT_BOOST = 10.0
+
+
+def rank(text: TextShape, vector: ColumnElement[Any] | None = None,
+         category: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
+    """Relevance of a product to the text: ``ts_rank_cd`` on the stored tsvector, plus
+    :data:`INTENT_BOOST` when the product is in a category the query names (parameter
+    ``q_intent``: ids, see :func:`bind_filter`). ``vector``/``category`` default to the
+    product's own columns (a subquery passes its own)."""
     query = tsquery(text)
     if query is None:
         raise ValueError("relevance needs search words")
-    return func.ts_rank_cd(_c.search_vector, query)
+    vector = _c.search_vector if vector is None else vector
+    category = _c.category_id if category is None else category
+    named = category == any_(bindparam("q_intent", type_=ARRAY(Integer)))
+    return func.ts_rank_cd(vector, query) + case((named, INTENT_BOOST), else_=0.0)
 
 
 # -- shape and values ---------------------------------------------------------------------------
@@ -258,7 +343,11 @@ _PLURAL = {"category": "categories", "brand": "brands", "colour": "colours", "si
 
 def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
     """``filt``'s shape and parameter values (category slugs resolved through ``tree``)."""
-    text, values = bind_text(filt.q)
+    text, values = bind_text(filt.q, tree.synonyms, filt.match)
+    if text == "query":
+        # The categories the query names (and their sub-categories) rank first.
+        values["q_intent"] = sorted({i for node in tree.named_by(filt.q)
+                                     for i in tree.descendant_ids(node)})
     facets: dict[str, FacetShape] = {}
     ids: list[int] | None = None
     if filt.categories:

@@ -1,6 +1,13 @@
 """One shopper result page: facets and total, the page of products, highlighted names and a
 "Did you mean" - everything ``/products`` renders, computed in one place for both renderings.
 
+A search that finds nothing is not given up at once: a query of several words falls back to the
+products matching *any* of its words (with a notice saying so), and whatever the outcome the
+words are corrected one by one against the catalog's vocabulary for a "Did you mean" (see
+:mod:`.search`). When nothing is found at all, the facets are those of the catalog without the
+text (the ledger answers them without a scan), so the shopper can still reach a category. A
+search naming a category or brand is offered that facet (see :mod:`.refine`).
+
 Pagination is numbered with OFFSET, but never deep: only the first :data:`MAX_RESULT_WINDOW`
 matches are reachable by page number (the last page is capped and the page says so, inviting
 the shopper to refine). That bounds every OFFSET to a few thousand index entries while keeping
@@ -11,17 +18,18 @@ keyset pagination - ``find_products(after=...)`` - for the API and the editor.)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.models import Product
 from .facets import FacetResult, compute_facets
-from .filters import ProductFilter, bind_filter
+from .filters import ProductFilter, bind_filter, text_query
 from .ordering import Sort
 from .page_query import Total, count_products, find_products
 from .params import CatalogParams
+from .refine import Refinement, find_refinements
 from .search import Suggestion, highlight_names, suggest
 from .tree import CategoryTree, load_category_tree
 
@@ -84,6 +92,12 @@ class CatalogPage:
     sort: Sort
     suggestion: Suggestion | None
     notices: list[str]
+    #: categories and brands the search names, offered as one-click refinements
+    refinements: list[Refinement] = field(default_factory=list)
+    #: the results match any of the words, not all of them (the zero-result fallback)
+    matched_any: bool = False
+    #: nothing matched: the facets are the catalog's without the search text
+    facets_without_text: bool = False
 
     @property
     def total(self) -> Total:
@@ -113,6 +127,17 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     filt = params.filter()
     bound = bind_filter(filt, tree)
     facets = await compute_facets(session, filt, tree, bound=bound)
+    found_nothing = filt.has_text and facets.total.value == 0
+    matched_any = False
+    if found_nothing:
+        loose = replace(filt, match="any")
+        loose_bound = bind_filter(loose, tree)
+        if loose_bound.values != bound.values:  # several words: "any" is another query
+            loose_facets = await compute_facets(session, loose, tree, bound=loose_bound)
+            if loose_facets.total.value:
+                filt, bound, facets, matched_any = loose, loose_bound, loose_facets, True
+                notices.append(f"No product matches all of “{params.q}”, so these match any "
+                               "of its words.")
     pagination = paginate(params.page, params.per_page, facets.total)
     if pagination.page != params.page:
         pages = pagination.last_page
@@ -135,10 +160,21 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
                                        rank_candidates=rank_candidates,
                                        catalog_rows=facets.catalog_rows, bound=bound)
 
-    names = await highlight_names(session, filt.q, [p.name for p in products])
+    names = await highlight_names(session, filt.q, [p.name for p in products],
+                                  synonyms=tree.synonyms, match=filt.match)
     suggestion = None
-    if not products and filt.has_text:
-        suggestion = await suggest(session, filt, tree)
+    if found_nothing:
+        suggestion = await suggest(session, replace(filt, match="all"), tree)
+    refinements: list[Refinement] = []
+    without_text = False
+    if products and filt.has_text:
+        refinements = await find_refinements(session, filt, tree, facets)
+    elif filt.has_text and facets.total.value == 0 and text_query(filt.q):
+        # Nothing at all: show the catalog's facets (without the text) as ways in.
+        facets = await compute_facets(session, replace(filt, q=""), tree)
+        without_text = True
+        notices.append(f"Nothing matches “{params.q}”, so the filters count the whole catalog.")
     return CatalogPage(params=params, filter=filt, tree=tree, facets=facets, products=products,
                        names=names, pagination=pagination, sort=sort, suggestion=suggestion,
-                       notices=notices)
+                       notices=notices, refinements=refinements, matched_any=matched_any,
+                       facets_without_text=without_text)

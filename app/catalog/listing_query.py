@@ -147,8 +147,10 @@ class ListingQuery(BaseModel):
     model_config = ConfigDict(frozen=True, validate_by_name=True, validate_by_alias=True,
                               extra="ignore")
 
-    q: SearchText = Field("", description="Full-text search over name and description; the "
-                                          "last word also matches as a prefix while typed.")
+    q: SearchText = Field("", description="Full-text search over name, brand, category, "
+                                          "attributes and description (in that order of "
+                                          "weight), each word with its synonyms; the last "
+                                          "word also matches as a prefix while typed.")
     categories: Slugs = Field((), alias="category",
                               description="Category slug, repeat for several (OR); a parent "
                                           "category includes its sub-categories.")

@@ -37,7 +37,6 @@ from .filters import (
     bind_filter,
     conditions,
     rank,
-    tsquery,
     where,
     where_clause,
 )
@@ -206,7 +205,7 @@ def _capped_ranking(shape: FilterShape) -> Select[Any]:
     again. Pages stay consistent: blocks do not depend on the page asked for.
     """
     matches = (
-        select(_c.id, _c.search_vector)
+        select(_c.id, _c.search_vector, _c.category_id)
         .where(where_clause(shape))
         .limit(bindparam("rank_window", type_=Integer))
         .subquery("matches")
@@ -214,7 +213,7 @@ def _capped_ranking(shape: FilterShape) -> Select[Any]:
     position = func.row_number().over() - 1
     scored = select(
         matches.c.id,
-        func.ts_rank_cd(matches.c.search_vector, tsquery(shape.text)).label("rank"),
+        rank(shape.text, matches.c.search_vector, matches.c.category_id).label("rank"),
         (position // bindparam("rank_cap", type_=Integer)).label("block"),
     ).subquery("scored")
     ranked = (

@@ -7,15 +7,17 @@ not occur in a cleaned name. The name is then HTML-escaped piece by piece and on
 ``<mark>`` tags are added, so a product called ``<script>`` stays text. If PostgreSQL changed the
 text in any way, the plain escaped name is used instead.
 
-Suggestions look up each word of a query that found nothing in ``catalog_words`` (pg_trgm
-similarity, migration 0002) and offer the corrected query only after checking that it finds
-products - with the current filters if possible, otherwise on its own.
+Suggestions correct each word of a query that found nothing on its own ("walnutt lampp" ->
+"walnut lamp"): every word not in ``catalog_words`` (pg_trgm similarity; the words of names,
+brands, colours, materials - migration 0002 - and of category names - migration 0007) is
+replaced by its closest vocabulary word, and the corrected query is offered only after checking
+that it finds products - with the current filters if possible, otherwise on its own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -39,7 +41,7 @@ from sqlalchemy import values as sql_values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .filters import ProductFilter, TextShape, bind_text, tsquery, where
+from .filters import Match, ProductFilter, TextShape, bind_text, tsquery, where
 from .sql import set_planner_settings
 from .tree import CategoryTree
 
@@ -57,11 +59,13 @@ def clean_name(name: str) -> str:
     return name.replace(_START, "").replace(_STOP, "")
 
 
-async def highlight_names(session: AsyncSession, q: str,
-                          names: Sequence[str]) -> list[Markup]:
-    """Each name as safe HTML with the words matching ``q`` wrapped in ``<mark>``."""
+async def highlight_names(session: AsyncSession, q: str, names: Sequence[str], *,
+                          synonyms: Mapping[str, tuple[str, ...]] | None = None,
+                          match: Match = "all") -> list[Markup]:
+    """Each name as safe HTML with the words matching ``q`` (and their ``synonyms``) wrapped
+    in ``<mark>``."""
     names = [clean_name(n) for n in names]
-    shape, values = bind_text(q)
+    shape, values = bind_text(q, synonyms, match)
     if tsquery(shape) is None or not names:
         return [escape(n) for n in names]
     marked = list((await session.scalars(_headlines(shape), {**values, "names": names})).all())

@@ -5,10 +5,14 @@ slugs through it, the facet counts walk it, pages draw breadcrumbs from it.
 
 ``tree = await load_category_tree(session)``
     The categories (one small query); pass it to the query layer's calls to resolve slugs once.
+
+The tree also carries the search synonyms (``search_synonyms``, migration 0007), which change as
+rarely and renew the same version: a search expands its words without a query of its own.
 """
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,10 +21,27 @@ from typing import Any
 from sqlalchemy import Select, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..data.models import Category
+from ..data.models import Category, SearchSynonym
+from ..data.synonyms import synonym_map
 
-__all__ = ["CategoryNode", "CategoryTree", "load_category_tree"]
+__all__ = ["CategoryNode", "CategoryTree", "load_category_tree", "name_words"]
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _singular(word: str) -> str:
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def name_words(text: str) -> frozenset[str]:
+    """The words that identify a name or a query (lower case, singular, three letters or
+    more): "Floor Lamps" is {"floor", "lamp"}, "Kestrel & Co" is {"kestrel"}."""
+    return frozenset(_singular(w) for w in _WORD.findall(text) if len(w) >= 3)
 
 @dataclass
 class CategoryNode:
@@ -39,6 +60,9 @@ class CategoryTree:
     :func:`load_category_tree`)."""
 
     nodes: dict[int, CategoryNode]
+    #: a word or phrase (lower case, words separated by one space) -> every word or phrase of
+    #: its synonym groups (see :func:`synonym_map`)
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._descendants: dict[int, frozenset[int]] = {}
@@ -76,6 +100,15 @@ class CategoryTree:
                 ids |= self.descendant_ids(node)
         return ids
 
+    def named_by(self, q: str) -> list[CategoryNode]:
+        """Categories whose every name word is among the words of ``q`` ("floor lamps" names
+        Floor Lamps; "lamp" names nothing)."""
+        asked = name_words(q)
+        if not asked:
+            return []
+        return [node for node in self.nodes.values()
+                if (words := name_words(node.name)) and words <= asked]
+
     def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
         """Root first, ``node`` excluded (for breadcrumbs)."""
         chain: list[CategoryNode] = []
@@ -103,7 +136,9 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
     if kept is not None and version is not None and kept[0] == version:
         return kept[1]
     rows = (await session.execute(_CATEGORY_ROWS)).all()
-    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows})
+    groups = (await session.scalars(_SYNONYM_ROWS)).all()
+    tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows},
+                        synonym_map(groups))
     if version is not None:
         # (If the categories changed between the two reads, the tree is newer than the version
         # it is kept under: the next call sees another version and reads it again.)
@@ -113,6 +148,7 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
 
 _TREE_VERSION: Select[Any] = select(column("version")).select_from(table("category_tree_version"))
 _CATEGORY_ROWS = select(Category.id, Category.name, Category.slug, Category.parent_id)
+_SYNONYM_ROWS = select(SearchSynonym.words).order_by(SearchSynonym.id)
 #: engine -> (category_tree_version, tree read at that version)
 _KEPT_TREES: weakref.WeakKeyDictionary[Any, tuple[Any, CategoryTree]] = (
     weakref.WeakKeyDictionary())

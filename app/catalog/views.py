@@ -42,6 +42,7 @@ from .params import (
     parse_params,
     sort_choices,
 )
+from .refine import Refinement
 from .tree import load_category_tree
 
 FORM_SOURCE = "form#catalog-form"
@@ -192,6 +193,8 @@ def _context(page: CatalogPage) -> dict[str, Any]:
         "clear_url": list_url(params.cleared()),
         "all_url": url_for("catalog.index"),
         "suggestion_url": _suggestion_url(page),
+        "refinement_url": lambda refinement: _refinement_url(params, refinement),
+        "browse_url": category_url,
         "money": money,
         "count_text": count_text,
         "stock_text": stock_text,
@@ -219,6 +222,13 @@ def _suggestion_url(page: CatalogPage) -> str | None:
     if suggestion.keep_filters:
         return list_url(page.params.with_changes(q=suggestion.q))
     return list_url(CatalogParams(q=suggestion.q))
+
+
+def _refinement_url(params: CatalogParams, refinement: Refinement) -> str:
+    """The same search with the refinement's facet value ticked."""
+    if refinement.facet == "category":
+        return list_url(params.with_changes(categories=(*params.categories, refinement.value)))
+    return list_url(params.with_changes(brands=(*params.brands, refinement.value)))
 
 
 def _invalid(error: ParamError) -> ResponseReturnValue:

@@ -42,10 +42,15 @@ else:
 
 ROLES = ("editor", "admin")
 
-#: Name weighs above description in ranking ('A' > 'B'); 'english' stems plurals and tenses.
+#: What a shopper's words are matched against, by weight (migration 0007): the name ('A'), the
+#: brand and the category path ('B'), every other attribute value - colour, material, size -
+#: ('C'), the description ('D'). 'english' stems plurals and tenses.
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english', coalesce(name, '')), 'A') || "
-    "setweight(to_tsvector('english', coalesce(description, '')), 'B')"
+    "setweight(to_tsvector('english', coalesce(attributes ->> 'brand', '') || ' ' || "
+    "coalesce(category_path, '')), 'B') || "
+    "setweight(to_tsvector('english', attributes - 'brand'), 'C') || "
+    "setweight(to_tsvector('english', coalesce(description, '')), 'D')"
 )
 
 
@@ -99,6 +104,10 @@ class Product(Model):
     created_at: Mapped[datetime] = utcnow_column()
     updated_at: Mapped[datetime] = utcnow_column()
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    #: "Parent Category", kept by triggers from ``categories`` (migration 0007) for the search
+    #: vector; whatever a writer sends is replaced.
+    category_path: Mapped[str] = mapped_column(Text, nullable=False, server_default="",
+                                               deferred=True)
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True
     )
@@ -138,6 +147,21 @@ class Product(Model):
             postgresql_using="gin",
             postgresql_ops={"attributes": "jsonb_path_ops"},
         ),
+    )
+
+
+class SearchSynonym(Model):
+    """Words a shopper may use for one another ("sofa, couch"): a search for any of them
+    matches every one. Editors manage them; a change renews ``category_tree_version``."""
+
+    __tablename__ = "search_synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    words: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (
+        CheckConstraint("length(words) BETWEEN 3 AND 300", name="words_length"),
     )
 
 

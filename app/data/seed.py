@@ -1,7 +1,8 @@
 """A deterministic, realistic demo catalog, bulk-loaded with COPY.
 
 The same ``seed`` always yields the same catalog: ~40 categories in two levels, brands, colours,
-sizes and materials that fit each department, plausible names and multi-sentence descriptions,
+nouns, materials and sizes that fit each sub-category (clothing XS-XL, shoes 36-46, paper A6-A4,
+bedding Single-King; no size where none applies), plausible names and multi-sentence descriptions,
 log-normally spread prices, some products out of stock and some inactive.
 """
 
@@ -19,99 +20,149 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+#: Size scales, one per kind of product (a facet never mixes shoe sizes with paper sizes).
+CLOTHING_SIZES = ("XS", "S", "M", "L", "XL")
+SHOE_SIZES = tuple(str(n) for n in range(36, 47))
+PAPER_SIZES = ("A6", "A5", "A4")
+BED_SIZES = ("Single", "Double", "King")
+
+
+@dataclass(frozen=True)
+class Subcategory:
+    """A leaf category and what its products can be: every product's noun, material and size
+    come from its own sub-category (no towel among the mirrors)."""
+
+    name: str
+    nouns: tuple[str, ...]
+    materials: tuple[str, ...]
+    sizes: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class Department:
     name: str
-    subcategories: tuple[str, ...]
-    nouns: tuple[str, ...]
-    materials: tuple[str, ...]
-    sizes: tuple[str, ...]
+    leaves: tuple[Subcategory, ...]
     base_price: float
 
+    @property
+    def subcategories(self) -> tuple[str, ...]:
+        return tuple(leaf.name for leaf in self.leaves)
 
+    @property
+    def nouns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for leaf in self.leaves for n in leaf.nouns))
+
+    @property
+    def materials(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m for leaf in self.leaves for m in leaf.materials))
+
+    @property
+    def sizes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for leaf in self.leaves for s in leaf.sizes))
+
+
+S = Subcategory
 DEPARTMENTS: tuple[Department, ...] = (
-    Department(
-        "Lighting",
-        ("Floor Lamps", "Table Lamps", "Pendants", "Wall Lights"),
-        ("Lamp", "Pendant", "Sconce", "Lantern", "Light"),
-        ("brass", "linen", "glass", "oak", "steel", "ceramic"),
-        ("S", "M", "L"),
-        90,
-    ),
-    Department(
-        "Furniture",
-        ("Chairs", "Tables", "Sofas", "Shelving"),
-        ("Chair", "Table", "Sofa", "Bench", "Shelf", "Stool"),
-        ("oak", "walnut", "leather", "steel", "velvet", "rattan"),
-        ("S", "M", "L", "XL"),
-        320,
-    ),
-    Department(
-        "Kitchen",
-        ("Cookware", "Knives", "Tableware", "Storage"),
-        ("Pan", "Knife", "Bowl", "Plate", "Jar", "Kettle", "Mug"),
-        ("stainless steel", "cast iron", "ceramic", "glass", "bamboo"),
-        ("S", "M", "L"),
-        35,
-    ),
-    Department(
-        "Textiles",
-        ("Rugs", "Cushions", "Throws", "Bedding"),
-        ("Rug", "Cushion", "Throw", "Duvet Cover", "Blanket"),
-        ("wool", "linen", "cotton", "jute", "velvet"),
-        ("S", "M", "L", "XL"),
-        60,
-    ),
-    Department(
-        "Apparel",
-        ("Jackets", "Shirts", "Knitwear", "Trousers"),
-        ("Jacket", "Shirt", "Sweater", "Cardigan", "Trousers", "Coat"),
-        ("wool", "cotton", "linen", "leather", "denim"),
-        ("XS", "S", "M", "L", "XL"),
-        75,
-    ),
-    Department(
-        "Footwear",
-        ("Boots", "Sneakers", "Sandals", "Slippers"),
-        ("Boot", "Sneaker", "Sandal", "Slipper", "Loafer"),
-        ("leather", "suede", "canvas", "rubber", "wool"),
-        ("38", "39", "40", "41", "42", "43", "44"),
-        95,
-    ),
-    Department(
-        "Garden",
-        ("Planters", "Tools", "Outdoor Furniture", "Lighting Outdoors"),
-        ("Planter", "Trowel", "Lounger", "Lantern", "Watering Can"),
-        ("terracotta", "steel", "teak", "resin", "zinc"),
-        ("S", "M", "L"),
-        45,
-    ),
-    Department(
-        "Stationery",
-        ("Notebooks", "Pens", "Desk Organisers", "Bags"),
-        ("Notebook", "Pen", "Organiser", "Backpack", "Folder"),
-        ("paper", "leather", "canvas", "brass", "cork"),
-        ("A6", "A5", "A4"),
-        18,
-    ),
-    Department(
-        "Audio",
-        ("Headphones", "Speakers", "Turntables", "Accessories"),
-        ("Headphones", "Speaker", "Turntable", "Cable", "Stand"),
-        ("aluminium", "walnut", "plastic", "fabric"),
-        ("S", "M", "L"),
-        140,
-    ),
-    Department(
-        "Bath",
-        ("Towels", "Accessories", "Mirrors", "Storage Baskets"),
-        ("Towel", "Soap Dish", "Mirror", "Basket", "Bath Mat"),
-        ("cotton", "ceramic", "glass", "seagrass", "bamboo"),
-        ("S", "M", "L"),
-        28,
-    ),
+    Department("Lighting", (
+        S("Floor Lamps", ("Floor Lamp", "Arc Lamp", "Reading Lamp"),
+          ("brass", "oak", "walnut", "steel", "linen")),
+        S("Table Lamps", ("Table Lamp", "Desk Lamp", "Bedside Lamp"),
+          ("brass", "ceramic", "glass", "walnut", "oak")),
+        S("Pendants", ("Pendant Light", "Pendant", "Ceiling Light"),
+          ("glass", "brass", "rattan", "linen", "steel")),
+        S("Wall Lights", ("Wall Light", "Sconce", "Picture Light"),
+          ("brass", "steel", "glass", "ceramic")),
+    ), 90),
+    Department("Furniture", (
+        S("Chairs", ("Dining Chair", "Armchair", "Lounge Chair", "Stool"),
+          ("oak", "walnut", "leather", "velvet", "rattan")),
+        S("Tables", ("Dining Table", "Coffee Table", "Side Table", "Desk"),
+          ("oak", "walnut", "marble", "steel")),
+        S("Sofas", ("Sofa", "Loveseat", "Corner Sofa", "Daybed"),
+          ("velvet", "linen", "leather", "wool")),
+        S("Shelving", ("Bookcase", "Shelf", "Shelving Unit", "Sideboard"),
+          ("oak", "walnut", "steel", "pine")),
+    ), 320),
+    Department("Kitchen", (
+        S("Cookware", ("Frying Pan", "Saucepan", "Casserole Dish", "Wok"),
+          ("stainless steel", "cast iron", "copper", "enamel")),
+        S("Knives", ("Chef Knife", "Paring Knife", "Bread Knife", "Knife Block"),
+          ("stainless steel", "carbon steel", "ceramic")),
+        S("Tableware", ("Plate", "Bowl", "Mug", "Cup", "Serving Platter"),
+          ("ceramic", "stoneware", "porcelain", "glass")),
+        S("Storage", ("Storage Jar", "Canister", "Bread Bin", "Spice Rack"),
+          ("glass", "bamboo", "ceramic", "stainless steel")),
+    ), 35),
+    Department("Textiles", (
+        S("Rugs", ("Rug", "Runner", "Doormat"), ("wool", "jute", "cotton")),
+        S("Cushions", ("Cushion", "Cushion Cover", "Floor Cushion"),
+          ("linen", "velvet", "cotton", "wool")),
+        S("Throws", ("Throw", "Blanket"), ("wool", "cotton", "cashmere", "linen")),
+        S("Bedding", ("Duvet Cover", "Pillowcase", "Sheet Set", "Quilt"),
+          ("cotton", "linen", "silk"), BED_SIZES),
+    ), 60),
+    Department("Apparel", (
+        S("Jackets", ("Jacket", "Coat", "Parka", "Blazer"),
+          ("wool", "cotton", "leather", "denim"), CLOTHING_SIZES),
+        S("Shirts", ("Shirt", "T-Shirt", "Oxford Shirt", "Polo Shirt"),
+          ("cotton", "linen", "silk"), CLOTHING_SIZES),
+        S("Knitwear", ("Sweater", "Cardigan", "Jumper"),
+          ("wool", "cashmere", "cotton", "merino"), CLOTHING_SIZES),
+        S("Trousers", ("Trousers", "Chinos", "Jeans", "Shorts"),
+          ("cotton", "linen", "denim", "wool"), CLOTHING_SIZES),
+    ), 75),
+    Department("Footwear", (
+        S("Boots", ("Boot", "Chelsea Boot", "Hiking Boot", "Ankle Boot"),
+          ("leather", "suede", "rubber"), SHOE_SIZES),
+        S("Sneakers", ("Sneaker", "Trainer", "Running Shoe"),
+          ("canvas", "leather", "mesh", "suede"), SHOE_SIZES),
+        S("Sandals", ("Sandal", "Slide", "Espadrille"),
+          ("leather", "cork", "canvas", "rubber"), SHOE_SIZES),
+        S("Slippers", ("Slipper", "Moccasin", "Mule"),
+          ("wool", "suede", "sheepskin"), SHOE_SIZES),
+    ), 95),
+    Department("Garden", (
+        S("Planters", ("Planter", "Plant Pot", "Window Box"),
+          ("terracotta", "zinc", "concrete", "ceramic")),
+        S("Tools", ("Trowel", "Pruner", "Watering Can", "Garden Fork", "Spade"),
+          ("steel", "ash", "zinc", "stainless steel")),
+        S("Outdoor Furniture", ("Garden Chair", "Lounger", "Bistro Table", "Garden Bench",
+                                "Hammock"),
+          ("teak", "acacia", "steel", "rattan")),
+        S("Outdoor Lighting", ("Lantern", "String Lights", "Solar Light", "Wall Lantern"),
+          ("steel", "glass", "zinc", "brass")),
+    ), 45),
+    Department("Stationery", (
+        S("Notebooks", ("Notebook", "Journal", "Sketchbook", "Planner"),
+          ("paper", "leather", "linen", "recycled paper"), PAPER_SIZES),
+        S("Pens", ("Fountain Pen", "Ballpoint Pen", "Pencil Set", "Rollerball Pen"),
+          ("brass", "aluminium", "resin", "wood")),
+        S("Desk Organisers", ("Desk Organiser", "Pen Pot", "Letter Tray", "Desk Tidy"),
+          ("cork", "oak", "leather", "steel")),
+        S("Bags", ("Backpack", "Tote Bag", "Laptop Sleeve", "Messenger Bag"),
+          ("canvas", "leather", "nylon")),
+    ), 18),
+    Department("Audio", (
+        S("Headphones", ("Headphones", "Earbuds", "Over-Ear Headphones"),
+          ("aluminium", "plastic", "leather")),
+        S("Speakers", ("Speaker", "Bookshelf Speaker", "Bluetooth Speaker", "Soundbar"),
+          ("walnut", "fabric", "aluminium", "oak")),
+        S("Turntables", ("Turntable", "Record Player"), ("walnut", "oak", "aluminium", "acrylic")),
+        S("Accessories", ("Speaker Cable", "Headphone Stand", "Record Brush", "Speaker Stand"),
+          ("aluminium", "walnut", "steel", "plastic")),
+    ), 140),
+    Department("Bath", (
+        S("Towels", ("Bath Towel", "Hand Towel", "Bath Sheet", "Towel Set"),
+          ("cotton", "linen", "bamboo")),
+        S("Accessories", ("Soap Dish", "Toothbrush Holder", "Soap Dispenser", "Bath Tray"),
+          ("ceramic", "marble", "bamboo", "glass")),
+        S("Mirrors", ("Mirror", "Round Mirror", "Vanity Mirror", "Wall Mirror"),
+          ("glass", "brass", "oak", "rattan")),
+        S("Storage Baskets", ("Basket", "Laundry Basket", "Storage Basket"),
+          ("seagrass", "rattan", "jute", "cotton")),
+    ), 28),
 )
+del S
 
 BRANDS = (
     "Nordhavn",
@@ -147,23 +198,22 @@ COLOURS = (
     "ivory",
     "teal",
 )
+#: Words that suit any product (no "Woven" pendant, no "Folding" mirror).
 ADJECTIVES = (
     "Classic",
     "Modern",
-    "Arched",
     "Slim",
     "Rounded",
     "Heritage",
     "Compact",
-    "Folding",
-    "Soft",
-    "Woven",
     "Minimal",
     "Rustic",
     "Coastal",
     "Studio",
     "Everyday",
     "Grand",
+    "Nordic",
+    "Original",
 )
 OPENERS = (
     "Made for everyday use, this {noun} pairs {material} with a clean {colour} finish.",
@@ -208,12 +258,13 @@ def generate_products(count: int, seed: int,
     rng = random.Random(seed)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     rows = []
-    leaves = [(d, slugify(f"{d.name} {sub}")) for d in DEPARTMENTS for sub in d.subcategories]
+    leaves = [(d, leaf, slugify(f"{d.name} {leaf.name}")) for d in DEPARTMENTS
+              for leaf in d.leaves]
     for index in range(count):
-        department, category_slug = leaves[rng.randrange(len(leaves))]
+        department, leaf, category_slug = leaves[rng.randrange(len(leaves))]
         brand = rng.choice(BRANDS)
-        noun = rng.choice(department.nouns)
-        material = rng.choice(department.materials)
+        noun = rng.choice(leaf.nouns)
+        material = rng.choice(leaf.materials)
         colour = rng.choice(COLOURS)
         adjective = rng.choice(ADJECTIVES)
         name = f"{brand} {adjective} {material.title()} {noun}"
@@ -235,12 +286,9 @@ def generate_products(count: int, seed: int,
         )
         stock = 0 if rng.random() < 0.1 else int(rng.paretovariate(1.2) * 5)
         is_active = rng.random() >= 0.03
-        attributes = {
-            "brand": brand,
-            "colour": colour,
-            "material": material,
-            "size": rng.choice(department.sizes),
-        }
+        attributes = {"brand": brand, "colour": colour, "material": material}
+        if leaf.sizes:
+            attributes["size"] = rng.choice(leaf.sizes)
         created = now - timedelta(seconds=rng.randrange(2 * 365 * 24 * 3600))
         rows.append(
             (

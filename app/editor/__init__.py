@@ -8,7 +8,7 @@
   confirmation of a large or destructive bulk action
 * :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
 * :mod:`.history` - a product's history and restoring earlier versions
-* :mod:`.categories`, :mod:`.users` - admin pages
+* :mod:`.categories`, :mod:`.users` - admin pages; :mod:`.synonyms` - search synonyms (editors)
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
 * :mod:`.listing` - filters and pages of the table; :mod:`.forms`, :mod:`.rendering` - helpers
 
@@ -24,6 +24,7 @@ from . import (  # noqa: F401 - they register the routes
     history,
     rows,
     session_expiry,
+    synonyms,
     users,
 )
 from .blueprint import bp

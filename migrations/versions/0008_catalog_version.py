@@ -29,12 +29,12 @@ A savepoint rolled back undoes both the marker and the setting, so a later write
 transaction marks again.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 from alembic import op
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -84,3 +84,32 @@ def checked(html: str | bytes | Element, facet: str) -> set[str]:
     root = html if isinstance(html, Element) else parse(html)
     fieldset = root.by_id(f"facet-{facet}")
     return {box.get("value") for box in fieldset.find_all("input") if box.has("checked")}
+
+
+def seed_demo_products(sql, count: int, seed: int = 7) -> dict[str, int]:
+    """The demo seed's categories and ``count`` generated products (COPY, as ``flask seed``
+    does); returns category slug -> id."""
+    from app.data.seed import category_rows, generate_products
+
+    ids: dict[str, int] = {}
+    for name, slug, parent in category_rows():
+        ids[slug] = sql.category(name, slug, parent_id=ids.get(parent) if parent else None)
+    columns = ("name, slug, description, price, stock, is_active, attributes, category_id,"
+               " created_at, updated_at")
+    with sql.connection.cursor() as cursor, \
+            cursor.copy(f"COPY products ({columns}) FROM STDIN") as copy:
+        for row in generate_products(count, seed, ids):
+            copy.write_row(row)
+    sql.execute("ANALYZE products")
+    return ids
+
+
+@pytest.fixture
+def keep_synonyms(sql):
+    """Tests that change the synonym groups get the seeded ones back afterwards."""
+    saved = sql.all("SELECT id, words, created_at FROM search_synonyms ORDER BY id")
+    yield
+    sql.execute("DELETE FROM search_synonyms")
+    for row in saved:
+        sql.execute("INSERT INTO search_synonyms (id, words, created_at) VALUES (%s, %s, %s)",
+                    row["id"], row["words"], row["created_at"])

@@ -36,22 +36,31 @@ def seeded(sql):
         for row in rows:
             copy.write_row(row)
     parents = {slug: parent for _, slug, parent in category_rows()}
-    return [_product(sql, row, ids, parents) for row in rows]
+    names = {slug: name for name, slug, _ in category_rows()}
+    return [_product(sql, row, ids, parents, names) for row in rows]
 
 
-def _product(sql, row, ids, parents):
+def _product(sql, row, ids, parents, names):
     name, slug, description, price, stock, active, attributes, category_id, *_ = row
     attributes = json.loads(attributes)
     category_slug = next(s for s, i in ids.items() if i == category_id)
+    department = parents[category_slug]
+    # Everything a search reads (issue 13): name, brand, category path, attributes, description.
+    searched = [name, names[department], names[category_slug], *attributes.values(), description]
     return {"name": name, "price": Decimal(price), "stock": stock, "active": active,
-            "category": category_slug, "department": parents[category_slug],
-            "text": f"{name} {description}".lower(), **{a: attributes.get(a) for a in ATTRS}}
+            "category": category_slug, "department": department,
+            "text": " ".join(searched).lower(), **{a: attributes.get(a) for a in ATTRS}}
+
+
+#: The seeded synonyms of the words the random filters search for.
+SYNONYMS = {"lamp": ("lamp", "light")}
 
 
 def _matches(product, filt: ProductFilter, skip: str | None = None) -> bool:
     if not product["active"]:
         return False
-    if filt.q and filt.q.lower() not in product["text"]:
+    words = SYNONYMS.get(filt.q.lower(), (filt.q.lower(),))
+    if filt.q and not any(word in product["text"] for word in words):
         return False
     if skip != "category" and filt.categories and not (
             product["category"] in filt.categories or product["department"] in filt.categories):
@@ -75,7 +84,7 @@ def brute_force(products, filt: ProductFilter) -> dict[str, Counter]:
                 if facet == "category":
                     counts[product["category"]] += 1
                     counts[product["department"]] += 1
-                else:
+                elif product[facet] is not None:  # not every product has a size
                     counts[product[facet]] += 1
         expected[facet] = counts
     expected["total"]["all"] = sum(1 for p in products if _matches(p, filt))
@@ -90,7 +99,7 @@ def random_filters(products, count, seed):
     rng = random.Random(seed)
     departments = sorted({p["department"] for p in products})
     leaves = sorted({p["category"] for p in products})
-    values = {a: sorted({p[a] for p in products}) for a in ATTRS}
+    values = {a: sorted({p[a] for p in products if p[a] is not None}) for a in ATTRS}
     filters = []
     for _ in range(count):
         filters.append(ProductFilter(
