@@ -8,9 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import dispatch, search_floor, workers
+from . import dispatch, search_floor, suggest_sql, workers
 
-SECTIONS = ("dispatch", "search", "workers")
+SECTIONS = ("dispatch", "search", "workers", "suggest")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                 measured = workers.run(rounds=args.rounds, seconds=args.seconds,
                                        connections=args.connections, log_dir=log_dir)
                 errors += sum(m.errors for m in measured)
+            elif section == "suggest":  # SQL only (EXPLAIN ANALYZE), no server
+                errors += suggest_sql.run(plans=False)
     if errors:
         print(f"\n{errors} requests failed", file=sys.stderr)
         return 1

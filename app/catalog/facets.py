@@ -120,6 +120,7 @@ class FacetValue:
     selected: bool
     approximate: bool = False
     depth: int = 0        # nesting level in the category tree
+    group: str = ""       # a size's kind ("Clothing", "Shoes", "Paper"), see size_group()
 
     @property
     def disabled(self) -> bool:
@@ -136,6 +137,15 @@ class Facet:
     @property
     def approximate(self) -> bool:
         return self.source == "sampled"
+
+    @property
+    def groups(self) -> list[tuple[str, list[FacetValue]]]:
+        """The values by :attr:`FacetValue.group`, in display order (one unnamed group for
+        every facet but sizes)."""
+        grouped: dict[str, list[FacetValue]] = {}
+        for value in self.values:
+            grouped.setdefault(value.group, []).append(value)
+        return list(grouped.items())
 
 
 @dataclass
@@ -509,7 +519,8 @@ def _facet(filt: ProductFilter, tree: CategoryTree, facet: str, counts: dict[Any
     values = {value for value, n in counts.items() if n > 0} | set(selected)
     ordered = sorted(values, key=_size_key if facet == "size" else _label_key)
     return Facet(facet, [
-        FacetValue(value, value, counts.get(value, 0), value in selected, approximate)
+        FacetValue(value, value, counts.get(value, 0), value in selected, approximate,
+                   group=size_group(value) if facet == "size" else "")
         for value in ordered
     ], source)
 
@@ -549,6 +560,16 @@ def _label_key(value: str) -> tuple[str, str]:
 
 _SIZE_ORDER = {s: i for i, s in enumerate(("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"))}
 _PAPER = re.compile(r"^A(\d+)$")
+
+
+#: What a size's kind is called, by the first element of its :func:`_size_key`.
+SIZE_GROUPS = ("Clothing", "Shoes", "Paper", "Other")
+
+
+def size_group(value: str) -> str:
+    """The kind of a size, told by its pattern: XS-XL clothing, a number a shoe (EU sizes),
+    A4-A6 paper; anything else "Other". Shown as headings in the size facet."""
+    return SIZE_GROUPS[_size_key(value)[0]]
 
 
 def _size_key(value: str) -> tuple[int, float, str]:
