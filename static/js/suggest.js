@@ -9,6 +9,7 @@
   "use strict";
 
   let dismissed = false; // Escape closed the list: keep it closed until the text changes
+  let shown = null; // the suggestions last shown: other swaps (the results) do not reopen them
 
   const input = () => document.getElementById("catalog-q");
   const listbox = () => document.getElementById("catalog-suggestions");
@@ -85,6 +86,7 @@
     const form = field.form;
     field.value = "";
     close();
+    listbox().replaceChildren(); // these suggestions were for the text just cleared
     document.getElementById("catalog-suggest-status").textContent = "";
     tick(form, option.dataset.facet, option.dataset.value);
     form.requestSubmit();
@@ -130,10 +132,14 @@
   document.addEventListener("input", (event) => {
     if (event.target && event.target.id === "catalog-q") {
       dismissed = false;
+      shown = null;
       setActive(null);
     }
   });
 
+  document.addEventListener("focusin", (event) => {
+    if (event.target && event.target.id === "catalog-q") shown = null; // its focus trigger asks again
+  });
   document.addEventListener("focusout", (event) => {
     if (event.target && event.target.id === "catalog-q") close();
   });
@@ -147,8 +153,14 @@
     if (option) pick(option);
   });
 
-  // New suggestions arrived (or the field was re-rendered): show them if there are any.
+  // New suggestions arrived: show them if there are any (other swaps - the results - leave
+  // the list as it is).
   document.addEventListener("htmx:after:swap", () => {
-    if (listbox() && input()) open();
+    const box = listbox();
+    if (!box || !input()) return;
+    if (box.innerHTML !== shown) {
+      shown = box.innerHTML;
+      open();
+    }
   });
 })();
