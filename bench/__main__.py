@@ -1,4 +1,5 @@
-"""``python -m bench``: the side-by-side benchmark. Prints tables of ratios; exits non-zero only
+"""``python -m bench``: the side-by-side benchmark. Prints tables of ratios (the ``suggest``
+section: milliseconds of SQL, :mod:`bench.suggest_sql`); exits non-zero only
 when a request failed, never because of a timing."""
 
 from __future__ import annotations

@@ -210,6 +210,12 @@ def test_on_a_phone_the_filters_are_a_sheet_that_never_flashes(live_server, brow
         page.keyboard.press("Escape")
         expect(sheet).to_be_hidden()
         assert page.evaluate("document.activeElement.id") == "catalog-filters-toggle"
+
+        # The suggestions on a phone.
+        page.locator("#catalog-q").focus()
+        page.keyboard.type("lamp", delay=40)
+        expect(page.locator("#catalog-suggestions")).to_be_visible()
+        assert axe_violations(page) == []
         assert page.errors == []
     finally:
         context.close()
