@@ -21,6 +21,11 @@ def product_names(page):
     return page.locator("#catalog-results .product-name")
 
 
+def suggestions(page, **kwargs):
+    """The options of the search box's listbox (not the menus' <option>s)."""
+    return page.locator("#catalog-suggestions").get_by_role("option", **kwargs)
+
+
 def catalog_requests(page):
     """Requests to /products itself (the searches), recorded from now on."""
     seen: list[str] = []
@@ -86,7 +91,7 @@ def test_enter_on_a_product_opens_its_page_and_a_brand_ticks_the_brand(live_serv
     page.goto(live_server.url + "/products")
     page.locator("#catalog-q").focus()
     page.keyboard.type("oak d", delay=40)
-    option = page.get_by_role("option", name=re.compile("Oak Dining Chair"))
+    option = suggestions(page, name=re.compile("Oak Dining Chair"))
     expect(option).to_be_visible()
     page.keyboard.press("ArrowDown")
     expect(option).to_have_attribute("aria-selected", "true")
@@ -94,10 +99,22 @@ def test_enter_on_a_product_opens_its_page_and_a_brand_ticks_the_brand(live_serv
     expect(page).to_have_url(re.compile(r"/products/oak-dining-chair$"))
     expect(page.locator("h1")).to_have_text("Oak Dining Chair")
 
+    # Text that matches nothing closes the list (no stale options from the text before).
+    page.goto(live_server.url + "/products")
+    page.locator("#catalog-q").focus()
+    page.keyboard.type("oak", delay=40)
+    expect(suggestions(page)).to_have_count(2)
+    page.keyboard.type("zz", delay=40)
+    expect(page.locator("#catalog-suggest-status")).to_have_text("No suggestions.")
+    expect(page.locator("#catalog-suggestions")).to_be_hidden()
+    expect(suggestions(page)).to_have_count(0)
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#catalog-suggestions")).to_be_hidden()
+
     page.goto(live_server.url + "/products?category=furniture")
     page.locator("#catalog-q").focus()
     page.keyboard.type("nordh", delay=40)
-    expect(page.get_by_role("option").first).to_contain_text("Nordhavn")
+    expect(suggestions(page).first).to_contain_text("Nordhavn")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     # The brand is added to what was already chosen.
@@ -128,6 +145,12 @@ def test_show_more_reveals_every_brand_and_the_list_search_filters_it(live_serve
     page.locator('#facet-brand input[value="Brand K"]').check()
     expect(page).to_have_url(re.compile(r"brand=Brand\+K"))
     expect(product_names(page)).to_have_text(["Thing 10"])
+    assert all(box.is_visible() for box in boxes.all())
+    assert page.evaluate("document.activeElement.value") == "Brand K"
+    # Unticked, nothing folded is selected any more: the list stays open as the shopper left it.
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"/products$"))
+    expect(product_names(page)).to_have_count(12)
     assert all(box.is_visible() for box in boxes.all())
     assert page.evaluate("document.activeElement.value") == "Brand K"
 
