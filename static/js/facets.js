@@ -81,10 +81,11 @@
     if (details.open) unfolded.add(details.dataset.facetMore);
     else unfolded.delete(details.dataset.facetMore);
   }, true);
+  // The facet control last focused, forgotten as soon as the focus goes elsewhere (a swap
+  // after a page link must not pull the focus back into the facets).
   document.addEventListener("focusin", (event) => {
-    if (event.target.closest && event.target.closest("#catalog-facets") && event.target.id) {
-      focusedId = event.target.id;
-    }
+    const inFacets = event.target.closest && event.target.closest("#catalog-facets");
+    focusedId = inFacets && event.target.id ? event.target.id : null;
   });
   document.addEventListener("htmx:after:swap", restore);
 })();
