@@ -135,3 +135,15 @@ def test_escaping_and_words():
     assert like_escape("50%_off\\") == "50\\%\\_off\\\\"
     assert words_of("  Oak, TABLE-lamp ") == ["oak", "table", "lamp"]
     assert len(words_of("a b c d e f")) == 4
+
+
+def test_suggestions_have_a_rate_limit_of_their_own(make_app):
+    app = make_app("testing", RATELIMIT_ENABLED=True, RATELIMIT_SEARCH="4 per minute",
+                   REDIS_URL=None)
+    client = app.test_client()
+    for _ in range(4):
+        assert suggest(client, "oak").status_code == 200
+    refused = suggest(client, "oak")
+    assert refused.status_code == 429 and refused.headers["HX-Retarget"] == "#messages"
+    # Typing asks for both: the suggestions do not use up the search's own limit.
+    assert client.get("/products?q=oak").status_code == 200
