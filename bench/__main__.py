@@ -1,4 +1,5 @@
-"""``python -m bench``: the side-by-side benchmark. Prints tables of ratios; exits non-zero only
+"""``python -m bench``: the side-by-side benchmark. Prints tables of ratios (the ``suggest``
+section: milliseconds of SQL, :mod:`bench.suggest_sql`); exits non-zero only
 when a request failed, never because of a timing."""
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import cache_mix, dispatch, search_floor, workers
+from . import cache_mix, dispatch, search_floor, suggest_sql, workers
 
-SECTIONS = ("dispatch", "search", "workers", "cache")
+SECTIONS = ("dispatch", "search", "workers", "cache", "suggest")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                 measured = workers.run(rounds=args.rounds, seconds=args.seconds,
                                        connections=args.connections, log_dir=log_dir)
                 errors += sum(m.errors for m in measured)
+            elif section == "suggest":  # SQL only (EXPLAIN ANALYZE), no server
+                errors += suggest_sql.run(plans=False)
     if errors:
         print(f"\n{errors} requests failed", file=sys.stderr)
         return 1

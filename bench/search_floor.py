@@ -128,6 +128,7 @@ def relative_urls(app: Any) -> None:
         return build(endpoint, _external=bool(_external), **values)
 
     app.url_for = url_for
+    app.jinja_env.globals["url_for"] = url_for  # templates' url_for is bound when the app is made
 
 
 def floor_app():

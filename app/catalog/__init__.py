@@ -7,7 +7,9 @@ counts), :mod:`.page_query` (a page of products, the total) - the query layer sh
 editor and the API -, :mod:`.facets` (facet counts, price range), :mod:`.search`
 (highlighting, "Did you mean"), :mod:`.listing_query` (the listing query model every surface
 parses into), :mod:`.params` (the shopper's URL parameters in and out), :mod:`.listing` (one
-result page, pagination) and :mod:`.views` (the two routes and their renderings). Schema
+result page, pagination) and :mod:`.views` (the two routes and their renderings);
+:mod:`.suggest` and :mod:`.suggest_view` answer the search box's suggestions
+(``/products/suggest``). Schema
 support (the precomputed facet ledger, the vocabulary, one index) is migration
 ``0002_catalog``; ``python -m bench.catalog_sql`` measures the SQL of a search response.
 
@@ -15,7 +17,7 @@ support (the precomputed facet ledger, the vocabulary, one index) is migration
 registers the routes on it.
 """
 
-from . import views  # noqa: F401 - registers the routes on bp
+from . import suggest_view, views  # noqa: F401 - register the routes on bp
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -1,4 +1,5 @@
-"""Facet counts (category, brand, colour, size), the result total and its price range.
+"""Facet counts (category, brand, colour, size), the result total, its price range and
+price distribution.
 
 Semantics: OR within a facet, AND across facets, and a value's count ignores its own facet's
 selection - so ticking one brand does not zero out the others. Each facet is therefore counted
@@ -31,6 +32,15 @@ index walks (per selected category on ``(category_id, price)``) rather than by a
 except for a sampled text search, whose range comes from its sample (shown as "about"): a
 walk along prices until the first match of a word only dear products carry reads most of the
 index.
+
+The price distribution (matches per :data:`PRICE_BANDS` band, shown under the price filter
+and each band a link to that price range) comes with the match set's counts: one more grouping
+of the same rows when the set is counted exactly or sampled; for a precomputed set, which no
+branch reads, a branch of its own that counts a small set exactly and samples a large dense one
+(see :func:`_bands_selects`).
+
+Sizes are grouped by kind (clothing, shoes, paper: :func:`size_group`) for the size facet's
+headings.
 
 Everything runs in two round trips: one EXPLAIN for all estimates, one UNION ALL for all counts.
 Both statements are built once per shape (the filter's, and each set's source and sampler; see
@@ -65,6 +75,7 @@ from sqlalchemy import (
     or_,
     select,
     tablesample,
+    text,
     true,
     tuple_,
 )
@@ -82,7 +93,14 @@ from .filters import (
     conditions,
     where_clause,
 )
-from .ledger import LEDGER, count_row, ledger_counts, ledger_select, ledger_values
+from .ledger import (
+    LEDGER,
+    count_row,
+    ledger_counts,
+    ledger_select,
+    ledger_total_select,
+    ledger_values,
+)
 from .page_query import Total
 from .sql import MAX_MERGED_CATEGORIES, estimates_statement, per_category, run_estimates
 from .tree import CategoryTree
@@ -111,6 +129,20 @@ _KEYS: dict[str, ColumnElement[Any]] = {
 _TOTAL = "_total"
 _PRICE = "_price"
 
+#: Price bands of the price distribution: ``[0, 10)``, ``[10, 25)`` ... ``[1000, ∞)``. Fixed
+#: for the whole catalog, so that a band is the same on every page and can be a price filter.
+PRICE_BANDS = (10, 25, 50, 100, 250, 500, 1000)
+#: Rows a page sample of a broad match set should hold for its price distribution (the
+#: distribution of a large set is estimated: eight bands need far fewer rows than counts do).
+BAND_SAMPLE_ROWS = 1_000
+#: A broad match set up to this size has its price distribution counted exactly.
+BAND_EXACT_ROWS = 4_000
+_BAND = "_band"
+_BANDS_EXACT = "_bands"
+_BANDS_SAMPLED = "_bands_sampled"
+_BAND_KEY = func.width_bucket(_c.price, literal_column(
+    "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]"))
+
 
 @dataclass
 class FacetValue:
@@ -120,6 +152,7 @@ class FacetValue:
     selected: bool
     approximate: bool = False
     depth: int = 0        # nesting level in the category tree
+    group: str = ""       # a size's kind ("Clothing", "Shoes", "Paper"), see size_group()
 
     @property
     def disabled(self) -> bool:
@@ -137,6 +170,34 @@ class Facet:
     def approximate(self) -> bool:
         return self.source == "sampled"
 
+    @property
+    def groups(self) -> list[tuple[str, list[FacetValue]]]:
+        """The values by :attr:`FacetValue.group`, in display order (one unnamed group for
+        every facet but sizes)."""
+        grouped: dict[str, list[FacetValue]] = {}
+        for value in self.values:
+            grouped.setdefault(value.group, []).append(value)
+        return list(grouped.items())
+
+
+@dataclass(frozen=True)
+class PriceBand:
+    """Matches priced from ``low`` up to (not including) ``high`` (None: no upper end)."""
+
+    low: Decimal
+    high: Decimal | None
+    count: int
+
+    @property
+    def min_price(self) -> Decimal | None:
+        """The band as a price filter's minimum (None: from nothing)."""
+        return self.low if self.low > 0 else None
+
+    @property
+    def max_price(self) -> Decimal | None:
+        """The band as a price filter's maximum (inclusive: a penny under the next band)."""
+        return self.high - Decimal("0.01") if self.high is not None else None
+
 
 @dataclass
 class FacetResult:
@@ -150,6 +211,11 @@ class FacetResult:
     price_approximate: bool = False
     #: the planner's size of the active catalog, when it was asked (for the page's plan)
     catalog_rows: int | None = None
+    #: the matches' price distribution: consecutive :data:`PRICE_BANDS` from the cheapest
+    #: match's band to the dearest one's (empty without matches)
+    price_bands: list[PriceBand] = field(default_factory=list)
+    #: the bands were counted on a sample (shown as estimates)
+    bands_approximate: bool = False
 
 
 @dataclass
@@ -301,6 +367,8 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     source: Any = _table
     condition = where_clause(shape, s.skip)
     keys = {f: _KEYS[f] for f in s.facets}
+    if s.key == "match":  # the matches' price distribution, in the same pass
+        keys[_BAND] = _BAND_KEY
     price = _c.price
     if s.source == "sampled" and s.sampler == "ids":
         condition = and_(condition, or_(*(
@@ -378,16 +446,61 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
     return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
+def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
+    """The price distribution of a broad match set (one the ledger counts, so no branch reads
+    its rows): two branches of which PostgreSQL runs one, chosen by the ledger's own count of
+    the set (``total``; uncorrelated subqueries, so a one-time filter skips the other branch).
+
+    * exact: a set of at most :data:`BAND_EXACT_ROWS` rows, counted along its index
+      (``ix_products_active_category_price`` for categories);
+    * sampled: a dense set (at least :data:`SPARSE_FRACTION` of the catalog), on a page sample
+      (``TABLESAMPLE SYSTEM``, fixed seed) sized to find about :data:`BAND_SAMPLE_ROWS`
+      matches, scaled to the ledger's total when assembled.
+
+    A large sparse set (a leaf category of a million products) gets no distribution: a page
+    sample would read many times the rows it finds, and counting would read every match."""
+    ledger = text("catalog_facet_counts")
+    total = ledger_total_select(shape).scalar_subquery()
+    catalog = select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(ledger) \
+        .where(literal_column("facet") == "category").scalar_subquery()
+    # The ledger is read once (a CTE), whichever branch runs.
+    counts = select(total.label("total"), catalog.label("catalog")).subquery("ledger_sizes")
+    size = select(
+        (counts.c.total <= literal(BAND_EXACT_ROWS, Integer)).label("exact"),
+        and_(counts.c.total > literal(BAND_EXACT_ROWS, Integer),
+             counts.c.total >= literal(SPARSE_FRACTION, Numeric) * counts.c.catalog
+             ).label("sampled"),
+        func.least(literal(100, Numeric), literal(BAND_SAMPLE_ROWS * 100, Numeric)
+                   / func.greatest(counts.c.total, literal(1, Numeric))).label("percent"),
+    ).cte("band_set")
+    exact = select(size.c.exact).scalar_subquery()
+    sampled_set = select(size.c.sampled).scalar_subquery()
+    condition = where_clause(shape)
+    counted = select(*count_row(_BANDS_EXACT, _BAND, _BAND_KEY, None, func.count())) \
+        .where(condition, exact).group_by(_BAND_KEY)
+    sample = tablesample(_table, func.system(select(size.c.percent).scalar_subquery()),
+                         name="band_sample", seed=literal(SAMPLE_SEED, Integer))
+    adapter = ClauseAdapter(sample)
+    drawn = select(adapter.traverse(_BAND_KEY).label("band")).select_from(sample) \
+        .where(adapter.traverse(condition), sampled_set).subquery("band_rows")
+    sampled = select(*count_row(_BANDS_SAMPLED, _BAND, drawn.c.band, None, func.count())) \
+        .group_by(drawn.c.band)
+    return [counted, sampled]
+
+
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
-    GROUPING SETS branch per counted set, the price range (``price``: "category" or "match")."""
+    GROUPING SETS branch per counted set, the price range (``price``: "category" or "match"),
+    and the price distribution of a precomputed match set."""
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(ledger_select(shape))
     branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
+    if sets[0].source == "precomputed":
+        branches += _bands_selects(shape)
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
 
@@ -463,6 +576,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
+    bands, bands_approximate = _band_counts(sets[0], by_branch, total)
     return FacetResult(
         facets={f: facets[f] for f in FACETS},
         total=total,
@@ -470,7 +584,41 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         price_max=price_max,
         sources={s.key: s.source for s in sets},
         price_approximate=price_approximate,
+        price_bands=_price_bands(bands),
+        bands_approximate=bands_approximate,
     )
+
+
+def _band_counts(match: _Set, by_branch: dict[str, list[Any]],
+                 total: Total) -> tuple[dict[int, int], bool]:
+    """Band index -> matches, and whether it is an estimate: from the match set's own
+    counting (exact, or its sample scaled) or, for a precomputed set, from its bands branch
+    (a sample scaled to the ledger's exact total)."""
+    if match.source != "precomputed":
+        rows = [r for r in by_branch["match"] if r.facet == _BAND]
+        scale = 100.0 / match.percent if match.source == "sampled" else 1.0
+        return ({int(r.value): _scaled(int(r.n), scale) for r in rows},
+                match.source == "sampled")
+    exact = by_branch[_BANDS_EXACT]
+    if exact:
+        return {int(r.value): int(r.n) for r in exact}, False
+    sampled = by_branch[_BANDS_SAMPLED]
+    found = sum(int(r.n) for r in sampled)
+    if not found:
+        return {}, False
+    scale = total.value / found
+    return {int(r.value): _scaled(int(r.n), scale) for r in sampled}, True
+
+
+def _price_bands(counts: dict[int, int]) -> list[PriceBand]:
+    """Consecutive bands from the first with matches to the last (empty ones between kept:
+    a gap is part of the shape)."""
+    present = [i for i, n in counts.items() if n > 0]
+    if not present:
+        return []
+    edges = [Decimal(0), *(Decimal(b) for b in PRICE_BANDS)]
+    return [PriceBand(edges[i], edges[i + 1] if i + 1 < len(edges) else None, counts.get(i, 0))
+            for i in range(min(present), max(present) + 1)]
 
 
 def _counted(rows: list[Any], facet: str, s: _Set) -> dict[Any, int]:
@@ -509,7 +657,8 @@ def _facet(filt: ProductFilter, tree: CategoryTree, facet: str, counts: dict[Any
     values = {value for value, n in counts.items() if n > 0} | set(selected)
     ordered = sorted(values, key=_size_key if facet == "size" else _label_key)
     return Facet(facet, [
-        FacetValue(value, value, counts.get(value, 0), value in selected, approximate)
+        FacetValue(value, value, counts.get(value, 0), value in selected, approximate,
+                   group=size_group(value) if facet == "size" else "")
         for value in ordered
     ], source)
 
@@ -549,6 +698,16 @@ def _label_key(value: str) -> tuple[str, str]:
 
 _SIZE_ORDER = {s: i for i, s in enumerate(("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"))}
 _PAPER = re.compile(r"^A(\d+)$")
+
+
+#: What a size's kind is called, by the first element of its :func:`_size_key`.
+SIZE_GROUPS = ("Clothing", "Shoes", "Paper", "Other")
+
+
+def size_group(value: str) -> str:
+    """The kind of a size, told by its pattern: XS-XL clothing, a number a shoe (EU sizes),
+    A4-A6 paper; anything else "Other". Shown as headings in the size facet."""
+    return SIZE_GROUPS[_size_key(value)[0]]
 
 
 def _size_key(value: str) -> tuple[int, float, str]:

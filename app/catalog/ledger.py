@@ -38,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .filters import BoundFilter, FilterShape, ProductFilter, bind_filter
 from .tree import CategoryTree
 
-__all__ = ["LEDGER", "count_row", "ledger_counts", "ledger_select", "ledger_values",
-           "precomputed_total"]
+__all__ = ["LEDGER", "count_row", "ledger_counts", "ledger_select", "ledger_total_select",
+           "ledger_values", "precomputed_total"]
 
 #: The ``branch`` of the ledger's rows in the facet counts' UNION ALL.
 LEDGER = "_ledger"
@@ -113,6 +113,12 @@ def ledger_select(shape: FilterShape) -> Select[Any]:
     statement = statement.select_from(text("catalog_facet_counts"))
     statement = statement.where(*_ledger_conditions(shape) or [true()])
     return statement.group_by(facet, value, category_id).having(n != 0)
+
+
+def ledger_total_select(shape: FilterShape) -> Select[Any]:
+    """The number of products a broad filter of ``shape`` matches, as a statement (parameter
+    ``category_list`` when categories are selected; see :func:`ledger_values`)."""
+    return _ledger_total(shape)
 
 
 @lru_cache(maxsize=16)

@@ -53,6 +53,8 @@ MULTI = {
     "size": ("sizes", "size", "sizes"),
 }
 _PRICE_LABELS = {"min_price": "Minimum price", "max_price": "Maximum price"}
+#: The notice of a minimum above the maximum (swapped); see :attr:`CatalogParams.prices_swapped`.
+PRICES_SWAPPED = "The minimum price was above the maximum, so we swapped them."
 
 _INTEGER = re.compile(r"[+-]?\d{1,30}", re.ASCII)
 
@@ -83,6 +85,12 @@ class CatalogParams(ListingQuery):
         """Anything narrowing the catalog besides the search text."""
         return bool(self.categories or self.brands or self.colours or self.sizes
                     or self.min_price is not None or self.max_price is not None or self.in_stock)
+
+    @property
+    def prices_swapped(self) -> bool:
+        """The request's minimum was above its maximum and they were swapped: the price inputs
+        must be shown again, with the values applied."""
+        return PRICES_SWAPPED in self.notices
 
     def values(self, name: str) -> tuple[str, ...]:
         values: tuple[str, ...] = getattr(self, MULTI[name][0])
@@ -185,7 +193,7 @@ def parse_params(args: Mapping[str, Any] | MultiDict[str, str]) -> CatalogParams
             and params.min_price > params.max_price:
         params = params.model_copy(update={"min_price": params.max_price,
                                            "max_price": params.min_price})
-        notices.insert(0, "The minimum price was above the maximum, so we swapped them.")
+        notices.insert(0, PRICES_SWAPPED)
     return params._canonical_sort().model_copy(update={"notices": tuple(notices)})
 
 

@@ -1,20 +1,23 @@
-// Catalog: on a phone-width screen the filter panel starts folded so the results come first
-// (one tap on "Filters" opens it). Without JavaScript the panel simply stays open.
+// Catalog: the phone's filter sheet. The sheet is a popover (markup and CSS, no script: it is
+// closed from the first paint and opens without JavaScript too); this only moves the focus to
+// the results when "Show N results" closes it, instead of back to the Filters button.
 (function () {
-  const narrow = window.matchMedia("(max-width: 760px)");
+  "use strict";
 
-  function foldFilters() {
-    const panel = document.querySelector(".catalog-filters");
-    if (panel && narrow.matches) {
-      panel.open = false;
-    }
-  }
+  let showResults = false;
 
-  document.addEventListener("DOMContentLoaded", foldFilters);
-  // Back/forward restores swap the whole body (htmx 4 re-requests the page): fold again.
-  document.addEventListener("htmx:after:swap", (event) => {
-    if (event.detail && event.detail.ctx && event.detail.ctx.target === document.body) {
-      foldFilters();
-    }
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("#catalog-show-results")) showResults = true;
   });
+  document.addEventListener("toggle", (event) => {
+    if (event.target.id !== "catalog-filters" || event.newState !== "closed") return;
+    if (showResults) {
+      showResults = false;
+      const results = document.getElementById("catalog-main");
+      if (results) {
+        results.focus({ preventScroll: true });
+        results.scrollIntoView({ block: "start" });
+      }
+    }
+  }, true);
 })();

@@ -44,7 +44,8 @@ def test_htmx_rendering_is_the_results_plus_partials_without_the_page(client, sh
     assert "<html" not in body and "catalog-form" not in body
     targets = [p.get("hx-target") for p in parse(body).find_all("hx-partial")]
     assert targets == ["#catalog-summary", "#catalog-toolbar", "#catalog-facets", "#messages",
-                       "#catalog-price-hint", "#catalog-search", "#catalog-price"]
+                       "#catalog-price-hint", "#catalog-search", "#catalog-price",
+                       "#catalog-filter-count", "#catalog-show-results"]
     assert names(body) == ["Brass Floor Lamp", "Brass Table Lamp"]
     # The address bar gets the canonical URL, not the raw form query with empty fields.
     assert response.headers["HX-Push-Url"] == "/products?q=lamp&brand=Nordhavn"

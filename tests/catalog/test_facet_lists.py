@@ -1,0 +1,202 @@
+"""Facet lists that scale: long lists fold after their first values ("Show N more", a
+<details>: no JavaScript needed) with every count still exact, a search box in long lists,
+sizes grouped by kind, the price distribution, and what the phone's sheet shows (the number
+of active filters, "Show N results"). The price inputs show a swapped range."""
+
+import pytest
+
+from app.catalog import facets
+from tests.support.html import parse
+
+from .conftest import HX, facet_counts
+
+BRANDS = ["Aster", "Brightwater", "Cobalt", "Fennwick", "Greywood", "Halden", "Juniper",
+          "Kestrel", "Lumen", "Marlow", "Nordhavn", "Orrery"]
+
+
+@pytest.fixture
+def brands(sql):
+    """Twelve brands, brand i with i + 1 products; sizes of three kinds."""
+    category = sql.category("Mixed")
+    sizes = ["M", "42", "A5", "XS", "40", "A4", "L", "38"]
+    for i, brand in enumerate(BRANDS):
+        for j in range(i + 1):
+            sql.product(f"{brand} item {j}", category_id=category, price=str(5 + 40 * i),
+                        attributes={"brand": brand, "size": sizes[(i + j) % len(sizes)]},
+                        slug=f"{brand.lower()}-{j}")
+    return category
+
+
+def brand_lists(root):
+    fieldset = root.by_id("facet-brand")
+    shown = [box.get("value") for box in fieldset.by_id("facet-brand-values").find_all("input")]
+    more = fieldset.find("details", class_="facet-more")
+    folded = [box.get("value") for box in more.find_all("input")] if more else []
+    return shown, folded, more
+
+
+def test_a_long_list_shows_six_and_folds_the_rest_with_exact_counts(client, brands):
+    root = parse(client.get("/products").data)
+    shown, folded, more = brand_lists(root)
+    assert shown == BRANDS[:6] and folded == BRANDS[6:]
+    assert not more.has("open")
+    assert "Show 6 more" in more.find("summary").text
+    assert facet_counts(root, "brand") == {b: i + 1 for i, b in enumerate(BRANDS)}
+    # A search box for a list this long, tied to its fieldset.
+    search = root.by_id("facet-search-brand")
+    assert search.get("aria-controls") == "facet-brand" and search.get("name") is None
+    assert root.find("label", **{"for": "facet-search-brand"}) is not None
+
+
+def test_a_ticked_value_in_the_folded_part_keeps_it_open_both_ways(client, brands):
+    for htmx in (False, True):
+        body = client.get("/products?brand=Nordhavn", headers=HX if htmx else {}).data
+        _, folded, more = brand_lists(parse(body))
+        assert "Nordhavn" in folded and more.has("open")
+
+
+def test_a_short_list_is_not_folded(client, shop):
+    root = parse(client.get("/products").data)
+    shown, folded, more = brand_lists(root)
+    assert more is None and folded == []
+    assert shown == ["Greywood", "Halden", "Mossgrove", "Nordhavn"]
+    assert root.find("input", id="facet-search-brand") is None
+
+
+def test_sizes_are_grouped_by_kind_in_wearing_order(client, brands):
+    fieldset = parse(client.get("/products").data).by_id("facet-size")
+    headings = [h.text for h in fieldset.find_all("h3", class_="facet-group")]
+    assert headings == ["Clothing", "Shoes", "Paper"]
+    groups = [[box.get("value") for box in group.find_all("input")]
+              for group in fieldset.find_all("div", role="group")]
+    assert groups == [["XS", "M", "L"], ["38", "40", "42"], ["A5", "A4"]]
+    assert [g.get("aria-labelledby") for g in fieldset.find_all("div", role="group")] == [
+        "facet-size-clothing-title", "facet-size-shoes-title", "facet-size-paper-title"]
+
+
+def bands(root):
+    """(label, count, link) of the price distribution (a page, or an htmx answer's partial)."""
+    region = root.find(id="catalog-price-hint") or root.find(
+        "hx-partial", **{"hx-target": "#catalog-price-hint"})
+    out = []
+    for row in region.find_all("li", class_="price-band"):
+        label = row.find(class_="band-label")
+        out.append((label.text, row.find("span", class_="count").text, label.get("href")))
+    return out
+
+
+def test_the_price_distribution_counts_each_band_and_links_to_it(client, shop):
+    # The whole catalog: the ledger's set, counted exactly in the same statement.
+    root = parse(client.get("/products").data)
+    assert bands(root) == [
+        ("£25 – £49.99", "2", "/products?min_price=25&max_price=49.99"),
+        ("£50 – £99.99", "2", "/products?min_price=50&max_price=99.99"),
+        ("£100 – £249.99", "2", "/products?min_price=100&max_price=249.99"),
+        ("£250 – £499.99", "1", "/products?min_price=250&max_price=499.99"),
+    ]
+    assert root.by_id("catalog-price-hint").find("ul").get("aria-label") == \
+        "Number of results by price"
+    # A text search: counted with its matches; the fragment carries the same rows.
+    fragment = parse(client.get("/products?q=lamp", headers=HX).data)
+    assert [(label, n) for label, n, _ in bands(fragment)] == [
+        ("£25 – £49.99", "2"), ("£50 – £99.99", "2"), ("£100 – £249.99", "1")]
+    # A band without matches between two with matches stays (it is part of the shape) and
+    # is not a link; the filters already set stay in a band's link.
+    root = parse(client.get("/products?brand=Nordhavn").data)
+    assert bands(root) == [
+        ("£25 – £49.99", "1", "/products?brand=Nordhavn&min_price=25&max_price=49.99"),
+        ("£50 – £99.99", "0", None),
+        ("£100 – £249.99", "1", "/products?brand=Nordhavn&min_price=100&max_price=249.99"),
+        ("£250 – £499.99", "1", "/products?brand=Nordhavn&min_price=250&max_price=499.99"),
+    ]
+
+
+def test_a_band_link_filters_to_its_range(client, shop):
+    root = parse(client.get("/products?min_price=50&max_price=99.99").data)
+    assert sorted(n.text for n in root.find_all("span", class_="product-name")) == [
+        "Linen Floor Lamp", "Oak Reading Lamp"]
+
+
+@pytest.fixture
+def fresh_statements():
+    """Statements are built once per shape: build them again with patched constants."""
+    facets._counts_statement.cache_clear()
+    yield
+    facets._counts_statement.cache_clear()
+
+
+def test_a_large_broad_set_has_its_distribution_sampled(client, shop, monkeypatch,
+                                                        fresh_statements):
+    monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 0.0)
+    root = parse(client.get("/products").data)
+    # The sample is the whole table here (the set is tiny), scaled to the ledger's total.
+    assert [(label, n) for label, n, _ in bands(root)] == [
+        ("£25 – £49.99", "about ~2"), ("£50 – £99.99", "about ~2"),
+        ("£100 – £249.99", "about ~2"), ("£250 – £499.99", "about ~1")]
+    assert "(estimates)" in root.by_id("catalog-price-hint").find("ul").get("aria-label")
+
+
+def test_a_large_sparse_broad_set_gets_no_distribution(client, shop, monkeypatch,
+                                                       fresh_statements):
+    monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 2.0)
+    root = parse(client.get("/products").data)
+    assert bands(root) == []
+    assert "£35.50" in root.by_id("catalog-price-hint").text  # the range is still there
+
+
+def test_a_sampled_match_set_has_an_estimated_distribution(client, shop, monkeypatch):
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", 10**9)
+    root = parse(client.get("/products?q=lamp").data)
+    assert [(label, n) for label, n, _ in bands(root)] == [
+        ("£25 – £49.99", "about ~2"), ("£50 – £99.99", "about ~2"),
+        ("£100 – £249.99", "about ~1")]
+
+
+# -- the phone's sheet ----------------------------------------------------------------------------
+
+def test_the_filters_button_counts_active_filters_and_the_sheet_shows_the_total(client, shop):
+    root = parse(client.get("/products").data)
+    toggle = root.by_id("catalog-filters-toggle")
+    assert toggle.get("popovertarget") == "catalog-filters" and toggle.text.strip() == "Filters"
+    assert root.by_id("catalog-filters").has("popover")
+    assert root.by_id("catalog-show-results").text.strip() == "Show 7 results"
+
+    url = "/products?brand=Halden&brand=Nordhavn&in_stock=1"
+    for htmx in (False, True):
+        body = parse(client.get(url, headers=HX if htmx else {}).data)
+        count = body.find(class_="filter-count")
+        assert count.text == "3 active"
+        show = body.by_id("catalog-show-results") if not htmx else body.find(
+            "hx-partial", **{"hx-target": "#catalog-show-results"})
+        assert show.text.strip() == "Show 4 results"
+    nothing = parse(client.get("/products?q=zzzz").data)
+    assert nothing.by_id("catalog-show-results").text.strip() == "No results: change the filters"
+
+
+# -- small fixes ----------------------------------------------------------------------------------
+
+def test_swapped_prices_refresh_the_inputs_even_while_typing(client, shop):
+    response = client.get("/products?min_price=25&max_price=10",
+                          headers={**HX, "HX-Source": "form#catalog-form"})
+    root = parse(response.data)
+    price = root.find("hx-partial", **{"hx-target": "#catalog-price"})
+    assert price is not None
+    assert price.by_id("catalog-min-price").get("value") == "10"
+    assert price.by_id("catalog-max-price").get("value") == "25"
+    # Not swapped: the inputs being typed in are left alone.
+    typed = parse(client.get("/products?min_price=10&max_price=25",
+                             headers={**HX, "HX-Source": "form#catalog-form"}).data)
+    assert typed.find("hx-partial", **{"hx-target": "#catalog-price"}) is None
+    # The full page shows the applied values too.
+    page = parse(client.get("/products?min_price=25&max_price=10").data)
+    assert page.by_id("catalog-min-price").get("value") == "10"
+
+
+def test_the_menus_search_once_the_choice_settles(client, shop):
+    root = parse(client.get("/products").data)
+    assert "change delay:500ms target:.js-live-menu" in root.by_id("catalog-form").get("hx-trigger")
+    for menu in ("catalog-sort", "catalog-per-page"):
+        assert root.by_id(menu).get("class") == "js-live-menu"
