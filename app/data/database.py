@@ -202,9 +202,16 @@ def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry
 
 
 def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The pool and connection options of the app's engines (primary and replica alike)."""
+    """The pool and connection options of the app's engines (primary and replica alike).
+
+    The pool hands out the connection returned last (``pool_use_lifo``): a request takes one
+    connection for the catalog version and then one for its session, one after the other, and
+    with a first-in-first-out pool those would be two different connections, so a worker at low
+    load would keep every pooled connection (and its PostgreSQL backend and prepared
+    statements) warm instead of reusing the one it just had."""
     return {
         "pool_size": config["DB_POOL_SIZE"],
+        "pool_use_lifo": True,
         "max_overflow": config["DB_MAX_OVERFLOW"],
         "pool_timeout": config["DB_POOL_TIMEOUT"],
         "pool_pre_ping": config["DB_POOL_PRE_PING"],

@@ -3,7 +3,7 @@
 A catalog response is a function of its URL, how it is rendered (full page or htmx partial, and
 the htmx headers the view reads) and the catalog's data. The data is summed up by the **catalog
 version** (:mod:`app.data.catalog_version`, migration 0008), which changes in the same
-transaction as any product or category change. So each response is kept under
+transaction as any product, category or synonym change. So each response is kept under
 
     version + rendering kind + path + canonical query (pairs sorted by name, re-encoded)
 

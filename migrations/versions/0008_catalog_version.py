@@ -1,8 +1,9 @@
 """Catalog version: one value that changes in the same transaction as any catalog change.
 
 The shared response cache (``app/web/response_cache.py``) keys every shopper response by it, so
-a cached page can never be older than the last committed change of ``products`` or
-``categories``: the new version becomes visible exactly when the change does.
+a cached page can never be older than the last committed change of ``products``, ``categories``
+or ``search_synonyms`` (which change what a query finds): the new version becomes visible exactly
+when the change does.
 
 ``catalog_version`` holds one row. Random rather than counted, like ``category_tree_version``
 (0004): a value is never reused - not after a rolled-back change, not after the schema is
@@ -16,8 +17,8 @@ each other's transactions, and worse, two transactions could deadlock: one holds
 row and wants a product row (``SELECT ... FOR UPDATE`` of the editor's optimistic save) that
 the other has locked while it waits for the version row. So:
 
-* a statement-level trigger on ``products`` and ``categories`` (insert, update, delete,
-  truncate) only notes, once per transaction (a transaction-local setting), that the catalog
+* a statement-level trigger on ``products``, ``categories`` and ``search_synonyms`` (insert,
+  update, delete, truncate) only notes, once per transaction (a transaction-local setting), that the catalog
   changed, by inserting a marker row into ``catalog_version_pending``;
 * a ``DEFERRABLE INITIALLY DEFERRED`` constraint trigger on that marker fires at commit: it gives
   ``catalog_version`` a new value and deletes the marker.
@@ -37,6 +38,9 @@ revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
+
+#: Every table whose change can change a shopper's page.
+CATALOG_TABLES = ("products", "categories", "search_synonyms")
 
 
 def upgrade():
@@ -74,7 +78,7 @@ def upgrade():
         END
         $$
     """)
-    for table in ("products", "categories"):
+    for table in CATALOG_TABLES:
         op.execute(f"""
             CREATE TRIGGER catalog_changed
             AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
@@ -89,7 +93,7 @@ def upgrade():
 
 
 def downgrade():
-    for table in ("products", "categories"):
+    for table in CATALOG_TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS catalog_changed ON {table}")
     op.execute("DROP TRIGGER IF EXISTS catalog_version_renew ON catalog_version_pending")
     op.execute("DROP FUNCTION IF EXISTS catalog_changed()")

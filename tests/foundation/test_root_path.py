@@ -87,9 +87,8 @@ def test_pages_and_their_links_carry_the_prefix_once(shop, sql):
 
 
 def test_htmx_partials_push_urls_with_the_prefix(shop, sql):
-    category = sql.category("Lighting")
-    sql.product("Brass Floor Lamp", category_id=category)
-    sql.product("Oak Side Table", category_id=category)
+    sql.product("Brass Floor Lamp", category_id=sql.category("Lighting"))
+    sql.product("Oak Side Table", category_id=sql.category("Furniture"))
     partial = shop.get("/products", params={"q": "lamp"}, headers={"HX-Request": "true"})
     assert partial.status_code == 200
     assert "<html" not in partial.text  # a fragment, not the page
