@@ -1,8 +1,9 @@
 """The products table as a whole: what the table region and the products page render. The
 table view (:mod:`.rows`) and a finished bulk action (:mod:`.bulk`) both redraw it.
 
-Counts are worded by the shopper catalog's own :func:`~app.catalog.views.count_text` ("1,234",
-or "about 100,000" for an estimate), so both sides say the same thing about the same set.
+Counts are worded by the shopper catalog's own
+:func:`~app.catalog.page_context.count_text` ("1,234", or "about 100,000" for an estimate), so
+both sides say the same thing about the same set.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 from flask import url_for
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..catalog.page_context import count_text
 from ..catalog.tree import load_category_tree
-from ..catalog.views import count_text
 from ..data.categories import category_choices
 from .forms import BulkForm
 from .listing import SORTS, STATUSES, STOCKS, EditorFilters, list_products

@@ -1,0 +1,162 @@
+"""What the catalog's templates are given: links, labels and the listing page's context.
+
+Nothing here reads Flask's globals: the framework's ``url_for``, the currency symbol and the
+request's ``HX-Source`` are passed in. The views (:mod:`.views`) pass Flask's; the benchmark's
+Quart port (``bench/search_quart.py``) passes Quart's and so renders the very same context, which
+keeps its byte-for-byte comparison with Vitrine true without a second copy of this code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..data.models import Product
+from . import listing
+from .facets import round_significant
+from .listing import CatalogPage
+from .page_query import Total
+from .params import MULTI, PER_PAGE_CHOICES, CatalogParams, sort_choices
+from .refine import Refinement
+
+#: The ``HX-Source`` of the filter form: a request it made does not refresh the search box and
+#: the price fields (that would lose the caret and keystrokes typed while it ran).
+FORM_SOURCE = "form#catalog-form"
+FACET_LABELS = {"category": "Category", "brand": "Brand", "colour": "Colour", "size": "Size"}
+
+
+def count_text(total: Total | int, approximate: bool = False) -> str:
+    """"1,234", or "about 75,000" for an estimate."""
+    if isinstance(total, Total):
+        value, approximate = total.value, not total.exact
+    else:
+        value = total
+    if approximate:
+        return f"about {round_significant(value):,}"
+    return f"{value:,}"
+
+
+def stock_text(item: Product) -> tuple[str, str]:
+    """(label, css modifier) of a product's stock state."""
+    if item.stock <= 0:
+        return "Out of stock", "out"
+    if item.stock <= 5:
+        return f"Only {item.stock} left", "low"
+    return "In stock", "in"
+
+
+def input_id(facet: str, value: str) -> str:
+    """A stable, valid id for a facet checkbox (htmx restores focus by id after a swap)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
+    digest = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:6]
+    return f"f-{facet}-{slug}-{digest}"
+
+
+@dataclass(frozen=True)
+class CatalogLinks:
+    """The catalog's URLs and prices, made with one framework's ``url_for``."""
+
+    url_for: Callable[..., str]
+    currency: str
+
+    def list_url(self, params: CatalogParams) -> str:
+        query = params.query_string()
+        return self.url_for("catalog.index") + (f"?{query}" if query else "")
+
+    def product_url(self, item: Product, params: CatalogParams) -> str:
+        query = params.query_string()
+        return self.url_for("catalog.product", slug=item.slug) + (f"?{query}" if query else "")
+
+    def category_url(self, slug: str) -> str:
+        return self.list_url(CatalogParams(categories=(slug,)))
+
+    def money(self, value: Decimal | None) -> str:
+        return "" if value is None else f"{self.currency}{value:,.2f}"
+
+    def product_urls(self, params: CatalogParams) -> Callable[[Product, CatalogParams], str]:
+        """:meth:`product_url` with this page's query string built once, not once per card."""
+        query = params.query_string()
+        suffix = f"?{query}" if query else ""
+
+        def url(item: Product, item_params: CatalogParams) -> str:
+            if item_params is not params:
+                return self.product_url(item, item_params)
+            return self.url_for("catalog.product", slug=item.slug) + suffix
+
+        return url
+
+    def chips(self, page: CatalogPage) -> list[tuple[str, str]]:
+        """(label, URL without it) for every active filter."""
+        params = page.params
+        chips: list[tuple[str, str]] = []
+        names = {node.slug: node.name for node in page.tree.nodes.values()}
+        for name in MULTI:
+            for value in params.values(name):
+                label = names.get(value, value) if name == "category" else value
+                chips.append((f"{FACET_LABELS[name]}: {label}",
+                              self.list_url(params.without(name, value))))
+        if params.min_price is not None:
+            chips.append((f"From {self.money(params.min_price)}",
+                          self.list_url(params.without("min_price"))))
+        if params.max_price is not None:
+            chips.append((f"Up to {self.money(params.max_price)}",
+                          self.list_url(params.without("max_price"))))
+        if params.in_stock:
+            chips.append(("In stock only", self.list_url(params.without("in_stock"))))
+        return chips
+
+    def suggestion_url(self, page: CatalogPage) -> str | None:
+        suggestion = page.suggestion
+        if suggestion is None:
+            return None
+        if suggestion.keep_filters:
+            return self.list_url(page.params.with_changes(q=suggestion.q))
+        return self.list_url(CatalogParams(q=suggestion.q))
+
+    def refinement_url(self, params: CatalogParams, refinement: Refinement) -> str:
+        """The same search with the refinement's facet value ticked."""
+        if refinement.facet == "category":
+            return self.list_url(params.with_changes(
+                categories=(*params.categories, refinement.value)))
+        return self.list_url(params.with_changes(brands=(*params.brands, refinement.value)))
+
+
+def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> dict[str, Any]:
+    """The context of ``catalog/index.html`` and of its htmx update, for one listing page."""
+    params = page.params
+    pagination = page.pagination
+    title = f"“{params.q}” · Products" if params.q else "Products"
+    if pagination.page > 1:
+        title += f" · page {pagination.page}"
+    list_url = links.list_url
+    return {
+        "catalog": page,
+        "params": params,
+        "facets": page.facets,
+        "pagination": pagination,
+        "page_title": f"{title} · Vitrine",
+        "canonical_url": list_url(params),
+        "chips": links.chips(page),
+        "facet_labels": FACET_LABELS,
+        "sort_choices": sort_choices(params),
+        "selected_sort": params.sort.value if params.sort else "",
+        "per_page_choices": PER_PAGE_CHOICES,
+        "max_window": listing.MAX_RESULT_WINDOW,
+        "refresh_fields": hx_source != FORM_SOURCE,
+        "list_url": list_url,
+        "product_url": links.product_urls(params),
+        "page_url": lambda number: list_url(params.with_changes(page=number)),
+        "clear_url": list_url(params.cleared()),
+        "all_url": links.url_for("catalog.index"),
+        "suggestion_url": links.suggestion_url(page),
+        "refinement_url": lambda refinement: links.refinement_url(params, refinement),
+        "browse_url": links.category_url,
+        "money": links.money,
+        "count_text": count_text,
+        "stock_text": stock_text,
+        "input_id": input_id,
+    }
