@@ -57,10 +57,24 @@ def _sql_connection(database_url: str) -> Iterator[psycopg.Connection]:
         yield connection
 
 
+@pytest.fixture(scope="session")
+def _seeded_synonyms(_sql_connection: psycopg.Connection) -> list[tuple]:
+    """The synonym groups the migrations seed, as the run found them."""
+    return _sql_connection.execute(
+        "SELECT id, words, created_at FROM search_synonyms ORDER BY id").fetchall()
+
+
 @pytest.fixture(autouse=True)
-def _empty_tables(_sql_connection: psycopg.Connection) -> None:
-    """Every test starts from empty tables (identities restarted)."""
-    _sql_connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+def _empty_tables(_sql_connection: psycopg.Connection, _seeded_synonyms: list[tuple]) -> None:
+    """Every test starts from empty tables (identities restarted) and the seeded synonym
+    groups, whatever an earlier test added or deleted."""
+    _sql_connection.execute(f"TRUNCATE {', '.join(TABLES)}, search_synonyms RESTART IDENTITY"
+                            " CASCADE")
+    with _sql_connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO search_synonyms (id, words, created_at)"
+                           " VALUES (%s, %s, %s)", _seeded_synonyms)
+        cursor.execute("SELECT setval(pg_get_serial_sequence('search_synonyms', 'id'),"
+                       " (SELECT max(id) FROM search_synonyms))")
 
 
 @pytest.fixture

@@ -102,14 +102,3 @@ def seed_demo_products(sql, count: int, seed: int = 7) -> dict[str, int]:
             copy.write_row(row)
     sql.execute("ANALYZE products")
     return ids
-
-
-@pytest.fixture
-def keep_synonyms(sql):
-    """Tests that change the synonym groups get the seeded ones back afterwards."""
-    saved = sql.all("SELECT id, words, created_at FROM search_synonyms ORDER BY id")
-    yield
-    sql.execute("DELETE FROM search_synonyms")
-    for row in saved:
-        sql.execute("INSERT INTO search_synonyms (id, words, created_at) VALUES (%s, %s, %s)",
-                    row["id"], row["words"], row["created_at"])

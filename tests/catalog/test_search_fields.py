@@ -113,7 +113,7 @@ def test_renaming_or_moving_a_category_changes_what_finds_its_products(client, h
     assert names(get(client, "/products?q=sofas").data) == ["Velvet Sofa"]
 
 
-def test_a_synonym_finds_the_other_words_of_its_group(client, hifi, sql, keep_synonyms):
+def test_a_synonym_finds_the_other_words_of_its_group(client, hifi, sql):
     assert names(get(client, "/products?q=couch").data) == ["Velvet Sofa"]  # seeded group
     assert names(get(client, "/products?q=couches").data) == ["Velvet Sofa"]
     assert names(get(client, "/products?q=cans").data) == []

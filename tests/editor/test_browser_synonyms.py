@@ -21,16 +21,6 @@ def page_errors(page, *allowed: str) -> list[str]:
             and not any(a in e for a in allowed)]
 
 
-@pytest.fixture(autouse=True)
-def _keep_synonyms(sql):
-    saved = sql.all("SELECT id, words, created_at FROM search_synonyms ORDER BY id")
-    yield
-    sql.execute("DELETE FROM search_synonyms")
-    for row in saved:
-        sql.execute("INSERT INTO search_synonyms (id, words, created_at) VALUES (%s, %s, %s)",
-                    row["id"], row["words"], row["created_at"])
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_add_refuse_and_delete_synonyms_by_keyboard(live_server, page, sql, width):
     sql.user("ed@example.com")

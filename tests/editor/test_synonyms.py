@@ -9,16 +9,6 @@ from tests.catalog.conftest import names
 from tests.support.html import parse
 
 
-@pytest.fixture(autouse=True)
-def _keep_synonyms(sql):
-    saved = sql.all("SELECT id, words, created_at FROM search_synonyms ORDER BY id")
-    yield
-    sql.execute("DELETE FROM search_synonyms")
-    for row in saved:
-        sql.execute("INSERT INTO search_synonyms (id, words, created_at) VALUES (%s, %s, %s)",
-                    row["id"], row["words"], row["created_at"])
-
-
 def groups(sql) -> list[str]:
     return [r["words"] for r in sql.all("SELECT words FROM search_synonyms ORDER BY id")]
 

@@ -10,14 +10,20 @@ import pytest
 from tests.support.probe_app import create_probe_app
 
 
-def test_one_pooled_connection_serves_many_requests(probe_client, sql):
-    pids = {probe_client.get("/_probe/backend-pid").json["pid"] for _ in range(25)}
-    assert len(pids) == 1, "sequential requests should reuse one pooled connection"
-    connections = sql.scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine'"
-        " AND datname = current_database()"
-    )
-    assert connections <= 2  # the probe app's pool (plus at most the session app's)
+def test_one_pooled_connection_serves_many_requests(app, sql):
+    probe_app = create_probe_app(DATABASE_URL=app.config["DATABASE_URL"],
+                                 DB_APPLICATION_NAME="vitrine-pool-probe")
+    try:
+        probe_client = probe_app.test_client()
+        pids = {probe_client.get("/_probe/backend-pid").json["pid"] for _ in range(25)}
+        assert len(pids) == 1, "sequential requests should reuse one pooled connection"
+        connections = sql.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vitrine-pool-probe'"
+            " AND datname = current_database()"
+        )
+        assert connections == 1  # this app's pool opened no other connection
+    finally:
+        probe_app.close()
 
 
 def test_request_context_inside_async_views_and_hooks(probe_app, probe_client):
