@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     MAX_CONCURRENT_REQUESTS: int = env("VITRINE_MAX_CONCURRENT_REQUESTS", 256, ge=1)
     REQUEST_QUEUE_TIMEOUT: float = env("VITRINE_REQUEST_QUEUE_TIMEOUT", 5.0, gt=0)
     REQUEST_TIMEOUT: float = env("VITRINE_REQUEST_TIMEOUT", 15.0, gt=0)
+    # A streamed response (a generator body): each chunk must be produced and taken by the
+    # client within REQUEST_TIMEOUT; the whole stream may last STREAM_TIMEOUT seconds.
+    STREAM_TIMEOUT: float = env("VITRINE_STREAM_TIMEOUT", 3600.0, gt=0)
     RETRY_AFTER_SECONDS: int = env("VITRINE_RETRY_AFTER", 2, ge=0)
 
     # Connection pool of the worker's async engine.
