@@ -7,6 +7,7 @@
 * :mod:`.bulk` - bulk actions on selected or filtered rows; :mod:`.confirmations` - the signed
   confirmation of a large or destructive bulk action
 * :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
+* :mod:`.export` - the table's filter as a streamed CSV file
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.categories`, :mod:`.users` - admin pages
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
@@ -21,6 +22,7 @@ product service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.
 from . import (  # noqa: F401 - they register the routes
     bulk,
     categories,
+    export,
     history,
     rows,
     session_expiry,

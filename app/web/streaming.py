@@ -7,6 +7,10 @@ database session included): Flask's ``stream_with_context`` keeps the request co
 until the generator ends, and the request's teardown (which returns the connection to the
 pool) runs then - also when the generator is closed early. An ``async`` generator (one that
 awaits, e.g. ``AsyncSession.stream``) is driven through the bridge by :func:`iterate_async`.
+
+Take the database session *inside* the generator (``await get_session()`` in its body): the
+session a view took is closed when the view returns, before the body is sent; the one taken in
+the generator is closed by the teardown at the end of the stream.
 """
 
 from __future__ import annotations
