@@ -1,4 +1,5 @@
-"""``flask --app app seed``, ``flask --app app users create`` and ``flask --app app serve``."""
+"""``flask --app app seed``, ``flask --app app users create``, ``flask --app app serve`` and
+``flask --app app worker``."""
 
 from __future__ import annotations
 
@@ -148,3 +149,17 @@ def _current_app() -> VitrineFlask:
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
     assert isinstance(app, VitrineFlask)
     return app
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs this process runs at once.")
+@with_appcontext
+def worker_command(concurrency: int) -> None:
+    """Run background jobs (bulk changes) until SIGINT/SIGTERM; start as many as needed."""
+    import asyncio
+
+    from .jobs.worker import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    asyncio.run(run_worker(app, concurrency=concurrency))

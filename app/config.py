@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     # Commands applied at most once (app.data.commands): how long a command key and its
     # outcome are kept (a repeat within this time replays the first outcome).
     COMMAND_KEY_TTL: int = env("VITRINE_COMMAND_KEY_TTL", 86_400, ge=60)
+    # Background jobs (app.jobs): rows per batch (one transaction each), and seconds without a
+    # heartbeat after which a worker counts as dead and its jobs are retried.
+    JOB_BATCH_ROWS: int = env("VITRINE_JOB_BATCH_ROWS", 500, ge=1)
+    JOB_STALLED_AFTER: float = env("VITRINE_JOB_STALLED_AFTER", 30.0, gt=0)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each
