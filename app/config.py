@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
     BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)
     BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
+    # Above this many rows a bulk action runs as a background job with progress (app.jobs).
+    BULK_JOB_ROWS: int = env("VITRINE_BULK_JOB_ROWS", 2_000, ge=1)
     # Commands applied at most once (app.data.commands): how long a command key and its
     # outcome are kept (a repeat within this time replays the first outcome).
     COMMAND_KEY_TTL: int = env("VITRINE_COMMAND_KEY_TTL", 86_400, ge=60)

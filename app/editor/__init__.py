@@ -8,6 +8,7 @@
   confirmation of a large or destructive bulk action
 * :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
 * :mod:`.export` - the table's filter as a streamed CSV file
+* :mod:`.jobs` - bulk changes running as background jobs: progress, cancel
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.categories`, :mod:`.users` - admin pages
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
@@ -24,6 +25,7 @@ from . import (  # noqa: F401 - they register the routes
     categories,
     export,
     history,
+    jobs,
     rows,
     session_expiry,
     users,
