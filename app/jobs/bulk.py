@@ -55,11 +55,21 @@ async def start_bulk_job(session: AsyncSession, ids: Sequence[int], action: Bulk
 
 @tasks.task(name=KIND, pass_context=True)
 async def bulk_change(context: JobContext) -> None:
-    """Apply the job whose procrastinate id this is, batch by batch (see module docstring)."""
+    """Apply the job whose procrastinate id this is, batch by batch (see module docstring).
+    An unexpected error marks the job failed (the editor sees it) and is raised for the
+    queue's own record; what its batches applied stays applied, exactly once."""
     assert context.job is not None and context.job.id is not None
     job_id = context.job.id
     app: Flask = context.additional_context[FLASK_APP]
     database: AsyncDatabase = app.extensions["vitrine_db"]
+    try:
+        await _run(app, database, job_id)
+    except Exception:
+        await _fail(database, job_id, "the change stopped on an unexpected error")
+        raise
+
+
+async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
     batch_rows = int(app.config["JOB_BATCH_ROWS"])
     async with database.session() as session:
         job = await session.get(Job, job_id)

@@ -4,14 +4,10 @@ another worker, and every row is changed exactly once; a cancelled job stops bet
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,41 +15,18 @@ import pytest
 from app.data.products.bulk import BulkAction
 from app.data.urls import libpq_dsn
 from app.jobs.bulk import cancel_job, start_bulk_job
+from tests.support.job_worker import JobWorker
 
 pytestmark = pytest.mark.live
-ROOT = Path(__file__).resolve().parents[2]
 ROWS, BATCH = 60, 5
-
-
-class Worker:
-    """A ``flask --app app worker`` process on the test database, stopped by its pid."""
-
-    def __init__(self, database_url: str, log_path: Path) -> None:
-        env = {**os.environ, "VITRINE_CONFIG": "testing", "TEST_DATABASE_URL": database_url,
-               "DATABASE_URL": database_url, "VITRINE_JOB_BATCH_ROWS": str(BATCH),
-               "VITRINE_JOB_STALLED_AFTER": "2", "PYTHONPATH": str(ROOT)}
-        self.log_path = log_path
-        with log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 @pytest.fixture
 def workers(database_url, tmp_path):
-    started: list[Worker] = []
+    started: list[JobWorker] = []
 
-    def start() -> Worker:
-        worker = Worker(database_url, tmp_path / "worker.log")
+    def start() -> JobWorker:
+        worker = JobWorker(database_url, tmp_path / "worker.log", batch_rows=BATCH)
         started.append(worker)
         return worker
 
