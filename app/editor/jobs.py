@@ -8,9 +8,11 @@ page (where a plain form post lands, and the URL that survives anything).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import abort, url_for
+from flask import abort, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
 from ..auth.access import editor_required
 from ..data.database import get_session
@@ -20,7 +22,9 @@ from ..jobs.status import RUNNING, get_job
 from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
+from .listing import EditorFilters
 from .rendering import done, page_or_fragment
+from .table import list_url
 
 PAGE = "editor/job.html"
 BOX = "partials/editor/job.html"
@@ -45,7 +49,21 @@ def job_words(job: Job) -> str:
 
 def job_context(job: Job) -> dict[str, Any]:
     return {"job": job, "words": job_words(job), "running": job.state in RUNNING,
-            "percent": 100 if not job.total else job.done * 100 // job.total}
+            "percent": 100 if not job.total else job.done * 100 // job.total,
+            "table_url": _table_url() if job.state not in RUNNING else None}
+
+
+def _table_url() -> str | None:
+    """When htmx asks from the products table (``HX-Current-URL``), that table's URL rebuilt
+    from its parsed filters (never the header's text): the ended job offers to show the table
+    as it is now. It does not redraw it unasked: a row being edited would be lost."""
+    current = request.headers.get("HX-Current-URL") if is_htmx() else None
+    if not current:
+        return None
+    parts = urlsplit(current)
+    if parts.path != url_for("editor.products"):
+        return None
+    return list_url(EditorFilters.from_args(MultiDict(parse_qsl(parts.query))))
 
 
 async def _job_or_404(job_id: int) -> Job:

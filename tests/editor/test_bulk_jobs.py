@@ -131,3 +131,17 @@ def test_jobs_are_for_signed_in_editors(app, sql, lamps, editor, big_threshold):
     assert editor.get("/editor/jobs/999999").status_code == 404
     assert re.search(r"Waiting for a worker", editor.get(f"/editor/jobs/{job_id}").get_data(
         as_text=True))
+
+
+def test_an_ended_job_offers_the_table_it_was_started_from(editor, sql, lamps, big_threshold):
+    queue_price_change(editor, lamps)
+    job_id = the_job(sql)["id"]
+    sql.execute("UPDATE jobs SET state = 'succeeded', done = 5, outcome = '{\"changed\": 5}'"
+                " WHERE id = %s", job_id)
+    from_table = editor.get(f"/editor/jobs/{job_id}", htmx=True, headers={
+        "HX-Current-URL": 'http://localhost/editor/products?q=lamp&page=2&x="><script>'})
+    (link,) = parse(from_table.get_data(as_text=True)).select("a[hx-target='#editor-table']")
+    assert link.get("href") == link.get("hx-get") == "/editor/products?q=lamp&page=2"
+    elsewhere = editor.get(f"/editor/jobs/{job_id}", htmx=True, headers={
+        "HX-Current-URL": "http://localhost/editor/jobs/1"}).get_data(as_text=True)
+    assert "#editor-table" not in elsewhere
