@@ -104,9 +104,10 @@ def _register_blueprints(app: VitrineFlask) -> None:
 
 def _register_cli(app: VitrineFlask) -> None:
     from .api.cli import tokens_cli
-    from .cli import seed_command, serve_command, users_cli
+    from .cli import seed_command, serve_command, users_cli, worker_command
 
     app.cli.add_command(seed_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)

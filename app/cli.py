@@ -1,4 +1,5 @@
-"""``flask --app app seed``, ``flask --app app users create`` and ``flask --app app serve``."""
+"""``flask --app app seed``, ``flask --app app users create``, ``flask --app app serve`` and
+``flask --app app worker``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .data.seed import product_count, seed_catalog
 from .data.urls import libpq_dsn
 from .data.users import UserError, create_user
 from .ops.replica_cluster import LocalServer, replicate_locally
-from .ops.supervisor import Stopped, Supervisor, hypercorn_command
+from .ops.supervisor import Stopped, Supervisor, hypercorn_command, job_worker_command
 from .runtime import VitrineFlask
 
 
@@ -69,7 +70,8 @@ def _seed(app: VitrineFlask, products: int, seed_value: int, *, replace: bool,
               help="Also start a local streaming replica for shopper reads (make run REPLICA=1).")
 @with_appcontext
 def serve_command(bind: str, products: int, replica: bool) -> None:
-    """Migrate, seed an empty catalog and serve with Hypercorn (``make run``).
+    """Migrate, seed an empty catalog and serve with Hypercorn (``make run``), with one job
+    worker beside it (``flask --app app worker``: bulk changes run as jobs).
 
     This process owns the embedded PostgreSQL it started: the workers get its URL and hold no
     handle, and it releases the server when serving ends, on Ctrl+C, SIGTERM and SIGHUP alike.
@@ -92,7 +94,7 @@ def serve_command(bind: str, products: int, replica: bool) -> None:
             if replica:
                 standby, env["DATABASE_REPLICA_URL"] = _start_replica(app)
             status = supervisor.run(hypercorn_command(bind, root / "hypercorn.toml"), cwd=root,
-                                    env=env)
+                                    env=env, companions=[job_worker_command()])
         except Stopped as stopped:
             click.echo(f"stopped by {stopped} before serving", err=True)
         finally:
@@ -148,3 +150,17 @@ def _current_app() -> VitrineFlask:
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
     assert isinstance(app, VitrineFlask)
     return app
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs this process runs at once.")
+@with_appcontext
+def worker_command(concurrency: int) -> None:
+    """Run background jobs (bulk changes) until SIGINT/SIGTERM; start as many as needed."""
+    import asyncio
+
+    from .jobs.worker import run_worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    asyncio.run(run_worker(app, concurrency=concurrency))

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     MAX_CONCURRENT_REQUESTS: int = env("VITRINE_MAX_CONCURRENT_REQUESTS", 256, ge=1)
     REQUEST_QUEUE_TIMEOUT: float = env("VITRINE_REQUEST_QUEUE_TIMEOUT", 5.0, gt=0)
     REQUEST_TIMEOUT: float = env("VITRINE_REQUEST_TIMEOUT", 15.0, gt=0)
+    # A streamed response (a generator body): each chunk must be produced and taken by the
+    # client within REQUEST_TIMEOUT; the whole stream may last STREAM_TIMEOUT seconds.
+    STREAM_TIMEOUT: float = env("VITRINE_STREAM_TIMEOUT", 3600.0, gt=0)
     RETRY_AFTER_SECONDS: int = env("VITRINE_RETRY_AFTER", 2, ge=0)
 
     # Connection pool of the worker's async engine.
@@ -116,9 +119,15 @@ class Settings(BaseSettings):
     # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
     BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)
     BULK_MAX_ROWS: int = env("VITRINE_BULK_MAX_ROWS", 20_000, ge=1)
+    # Above this many rows a bulk action runs as a background job with progress (app.jobs).
+    BULK_JOB_ROWS: int = env("VITRINE_BULK_JOB_ROWS", 2_000, ge=1)
     # Commands applied at most once (app.data.commands): how long a command key and its
     # outcome are kept (a repeat within this time replays the first outcome).
     COMMAND_KEY_TTL: int = env("VITRINE_COMMAND_KEY_TTL", 86_400, ge=60)
+    # Background jobs (app.jobs): rows per batch (one transaction each), and seconds without a
+    # heartbeat after which a worker counts as dead and its jobs are retried.
+    JOB_BATCH_ROWS: int = env("VITRINE_JOB_BATCH_ROWS", 500, ge=1)
+    JOB_STALLED_AFTER: float = env("VITRINE_JOB_STALLED_AFTER", 30.0, gt=0)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

@@ -258,3 +258,45 @@ class CommandKey(Model):
         PrimaryKeyConstraint("scope", "key", name="pk_command_keys"),
         Index("ix_command_keys_created_at", "created_at"),
     )
+
+
+class Job(Model):
+    """A background job the app started (procrastinate's job id): what the editor sees of it -
+    kind, who started it, rows done of the total, state and outcome - kept after the queue's
+    own row is gone, so progress survives a reload and a worker restart (migration 0009)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="queued")
+    total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    done: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = utcnow_column()
+    updated_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+                        name="job_state_known"),
+        CheckConstraint("done >= 0 AND total >= 0", name="job_counts_not_negative"),
+        Index("ix_jobs_user_created", "user_id", "created_at"),
+    )
+
+
+class JobBatch(Model):
+    """One batch a job applied, inserted in the batch's own transaction: a retried job skips
+    the batches it finds here, so each row is changed exactly once (migration 0009)."""
+
+    __tablename__ = "job_batches"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        nullable=False)
+    batch: Mapped[int] = mapped_column(Integer, nullable=False)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    applied_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (PrimaryKeyConstraint("job_id", "batch", name="pk_job_batches"),)

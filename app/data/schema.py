@@ -15,11 +15,20 @@ TRIGGER_MAINTAINED = frozenset({"catalog_facet_counts", "catalog_words", "catego
                                 "catalog_version", "catalog_version_pending"})
 
 
+#: Tables of the job queue library (procrastinate, migration 0009): its schema, not our models.
+LIBRARY_PREFIX = "procrastinate_"
+
+
+def _ours(table_name: str | None) -> bool:
+    return table_name not in TRIGGER_MAINTAINED and not (table_name or "").startswith(
+        LIBRARY_PREFIX)
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                    compare_to: Any) -> bool:
-    """Alembic's ``include_object`` hook: leave trigger-maintained tables, and their indexes,
-    columns and constraints, out of autogenerate's comparison."""
+    """Alembic's ``include_object`` hook: leave trigger-maintained tables and the job queue's
+    own tables, and their indexes, columns and constraints, out of autogenerate's comparison."""
     if type_ == "table":
-        return name not in TRIGGER_MAINTAINED
+        return _ours(name)
     table = getattr(obj, "table", None)
-    return getattr(table, "name", None) not in TRIGGER_MAINTAINED
+    return _ours(getattr(table, "name", None))

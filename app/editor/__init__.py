@@ -7,6 +7,8 @@
 * :mod:`.bulk` - bulk actions on selected or filtered rows; :mod:`.confirmations` - the signed
   confirmation of a large or destructive bulk action
 * :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
+* :mod:`.export` - the table's filter as a streamed CSV file
+* :mod:`.jobs` - bulk changes running as background jobs: progress, cancel
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.categories`, :mod:`.users` - admin pages; :mod:`.synonyms` - search synonyms (editors)
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
@@ -21,7 +23,9 @@ product service :mod:`app.data.products`, :mod:`app.data.categories`, :mod:`app.
 from . import (  # noqa: F401 - they register the routes
     bulk,
     categories,
+    export,
     history,
+    jobs,
     rows,
     session_expiry,
     synonyms,

@@ -3,7 +3,9 @@
 One action is one transaction through :func:`app.data.products.bulk_update`: all rows change or
 none, and it is applied at most once (:func:`app.web.commands.once`: a double-click on Apply is
 one change; the form, which stays on the page, gets a fresh key with every success).
-``BULK_MAX_ROWS`` (default 20,000) is a hard ceiling. An action on more rows than
+``BULK_MAX_ROWS`` (default 20,000) is a hard ceiling; an action on more than ``BULK_JOB_ROWS``
+(default 2,000) rows runs as a background job with progress (:mod:`.jobs`), queued in the same
+transaction as the command key, so a repeated submit queues it once. An action on more rows than
 ``BULK_CONFIRM_LIMIT`` (default 500), or one that hides more than one product, is first shown as
 a confirmation bound to exactly what it says (:mod:`.confirmations`): 428 with the confirmation,
 then the confirming request carries only its signed token. A token whose rows changed meanwhile
@@ -25,6 +27,8 @@ from ..catalog.tree import load_category_tree
 from ..data import products as svc
 from ..data.categories import category_choices
 from ..data.database import get_session
+from ..jobs.bulk import start_bulk_job
+from ..jobs.status import get_job
 from ..web import parsing
 from ..web.commands import once
 from ..web.htmx import is_htmx
@@ -32,6 +36,8 @@ from . import confirmations
 from .blueprint import bp
 from .confirmations import BulkChoice
 from .forms import BulkForm
+from .jobs import BOX as JOB_BOX
+from .jobs import job_context
 from .listing import EditorFilters, matching_ids
 from .rendering import done, fragment, message_fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
@@ -168,6 +174,23 @@ def _refused(message: str, status: int, back: str) -> ResponseReturnValue:
     return response
 
 
+async def _as_job(ids: Sequence[int], action: svc.BulkAction, back: str) -> ResponseReturnValue:
+    """Queue a large change as a background job (committed with the command key by ``@once``):
+    htmx gets the job's progress box at the top of the page, a plain form the job's page."""
+    job_id = await start_bulk_job(await get_session(), ids, action, user_id=g.user.id)
+    if not is_htmx():
+        return done(f"The change of {len(ids):,} products runs in the background.",
+                    url_for("editor.job", job_id=job_id))
+    job = await get_job(await get_session(), job_id)
+    assert job is not None
+    response = fragment(JOB_BOX, **job_context(job))
+    response.headers["HX-Retarget"] = "#jobs"
+    response.headers["HX-Reswap"] = "afterbegin"
+    response.set_data(response.get_data(as_text=True) + CLEAR_CONFIRMATION
+                      + render_template(FRESH_KEY, target="bulk-key"))
+    return response
+
+
 @bp.post("/products/bulk")
 @editor_required
 @once
@@ -203,6 +226,8 @@ async def bulk() -> ResponseReturnValue:
                     "Check and confirm again."))
         elif _needs_confirmation(choice, len(ids), confirm_limit):
             return await _confirmation(choice, ids, 428, back=back)
+        if len(ids) > int(current_app.config["BULK_JOB_ROWS"]):
+            return await _as_job(ids, action, back)
         result = await svc.bulk_update(session, ids, action, user_id=g.user.id)
     except (BulkRefused, svc.BulkError) as error:
         await session.rollback()

@@ -31,12 +31,14 @@ from ..data.categories import category_choices
 from ..data.database import get_session
 from ..data.lookups import get_or_404
 from ..data.models import Product
+from ..jobs.status import user_jobs
 from ..web import parsing
 from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .conflicts import ROW_PAGE, conflict_response, saved_notice
 from .forms import ProductRowForm, StockForm, as_choices
+from .jobs import job_context
 from .listing import EditorFilters
 from .rendering import back_to_list, done, fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
@@ -100,7 +102,10 @@ async def index() -> ResponseReturnValue:
 @bp.get("/products")
 @editor_required
 async def products() -> ResponseReturnValue:
-    context = await table_context(await get_session(), EditorFilters.from_args(request.args))
+    session = await get_session()
+    context = await table_context(session, EditorFilters.from_args(request.args))
+    if not is_htmx():  # the page shows the editor's jobs; the table region alone does not
+        context["jobs"] = [job_context(job) for job in await user_jobs(session, g.user.id)]
     return page_or_fragment(PAGE, REGION, **context)
 
 

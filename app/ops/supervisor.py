@@ -1,9 +1,10 @@
 """Run Hypercorn as a child process and stop it, and whatever this process owns, on a signal.
 
 ``flask --app app serve`` (``make run``) prepares the database and then serves through
-:class:`Supervisor`. Until Hypercorn runs, SIGINT, SIGTERM and SIGHUP raise :class:`Stopped` so
-that the caller's ``finally`` releases the embedded PostgreSQL; while it runs, they are forwarded
-to Hypercorn as SIGTERM (Hypercorn's own SIGHUP would only restart its workers) and the
+:class:`Supervisor`, with one job worker (``flask --app app worker``) beside Hypercorn. Until
+Hypercorn runs, SIGINT, SIGTERM and SIGHUP raise :class:`Stopped` so that the caller's
+``finally`` releases the embedded PostgreSQL; while it runs, they are forwarded to Hypercorn
+and the worker as SIGTERM (Hypercorn's own SIGHUP would only restart its workers) and the
 supervisor returns once it has exited (its process tree is killed after ``grace`` seconds).
 SIGKILL cannot be handled: the embedded server's next start prunes the dead pid (see
 :mod:`app.data.embedded`).
@@ -17,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -75,31 +76,65 @@ class Supervisor:
             raise Stopped(signum)
         # Otherwise: the first signal is already unwinding the preparation, or run() forwards.
 
-    def run(self, command: list[str], *, cwd: Path, env: dict[str, str]) -> int:
+    def run(self, command: list[str], *, cwd: Path, env: dict[str, str],
+            companions: Sequence[list[str]] = ()) -> int:
         """Run ``command`` until it exits or a stop signal ends it; return its exit status
-        (0 when it stopped cleanly because of a signal)."""
+        (0 when it stopped cleanly because of a signal). ``companions`` (the job worker) run
+        beside it, are stopped with it (SIGTERM, then killed after ``grace``) and do not
+        decide the status; one that exits on its own is reported, the server keeps serving."""
         self._serving = True  # from here on a signal is forwarded, never raised mid-Popen
         if self.received is not None:
             raise Stopped(self.received)
         child = subprocess.Popen(command, cwd=cwd, env=env)
+        helpers = [subprocess.Popen(helper, cwd=cwd, env=env) for helper in companions]
+        reported: set[int] = set()
         forwarded_at: float | None = None
-        while True:
-            try:
-                status = child.wait(0.2)
-                break
-            except subprocess.TimeoutExpired:
+        try:
+            while True:
+                try:
+                    status = child.wait(0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                for helper in helpers:
+                    if helper.poll() is not None and helper.pid not in reported:
+                        reported.add(helper.pid)
+                        print(f"job worker (pid {helper.pid}) exited with "
+                              f"{helper.returncode}", file=sys.stderr)
                 if self.received is None:
                     continue
                 now = time.monotonic()
                 if forwarded_at is None and now - self._received_at >= self.FORWARD_AFTER:
-                    child.send_signal(signal.SIGTERM)
+                    for process in (child, *helpers):
+                        if process.poll() is None:
+                            process.send_signal(signal.SIGTERM)
                     forwarded_at = now
                 if forwarded_at is not None and now - forwarded_at > self.grace:
                     _kill_tree(child.pid)
                     return child.wait()
+        finally:
+            self._stop_all(helpers)
         if self.received is not None and status in (0, -signal.SIGTERM):
             return 0
         return status
+
+    def _stop_all(self, processes: Sequence[subprocess.Popen[bytes]]) -> None:
+        """SIGTERM each process still running, wait ``grace`` seconds, then kill by pid."""
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.grace
+        for process in processes:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_tree(process.pid)
+                process.wait()
+
+
+def job_worker_command() -> list[str]:
+    """The command of one job worker (``flask --app app worker``) for this interpreter."""
+    return [sys.executable, "-m", "flask", "--app", "app", "worker"]
 
 
 def hypercorn_command(bind: str, config: Path, app: str = "app:create_app()") -> list[str]:

@@ -5,6 +5,23 @@ slot under the worker's concurrency limit and runs ``app.wsgi_app`` in a greenle
 Async views are awaited on that same loop (see :mod:`.bridge`). A request that waits too long for
 a slot, or runs past the request timeout, is cancelled and answered 503 with ``Retry-After``; a
 client that disconnects cancels its request, so stale searches stop using database connections.
+
+**Streaming.** A response without ``Content-Length`` - Werkzeug sets it on every body it holds
+whole, so this is exactly a Flask response whose body is a generator (see
+:mod:`app.web.streaming`) - is not drained: its chunks are sent as the generator yields them,
+each ``await send`` before the next chunk is produced (backpressure: a slow reader slows the
+generator, the worker holds one chunk). The generator runs in one bridge greenlet, so it may
+await database work like any view. The request keeps its slot while it streams (it holds a
+database connection). Before the first chunk the request timeout applies as usual (a 503 can
+still be sent); once streaming, the deadline is renewed after each chunk sent: every chunk must
+be produced *and* accepted by the client within ``REQUEST_TIMEOUT`` (so a stuck query or a
+client that stopped reading is cut, and a transaction is never left idle past PostgreSQL's
+``idle_in_transaction_session_timeout``), and the whole stream may last at most
+``STREAM_TIMEOUT``. A client that goes away, or a deadline passed, cancels the task: the
+generator is closed (its ``finally`` runs, its query is cancelled in PostgreSQL), the request
+teardown returns its connection to the pool, and the response is ended without its last chunk
+so the client sees a truncated body, never a complete-looking one. Streamed bodies are
+compressed incrementally (:class:`~.compression.StreamEncoder`).
 """
 
 from __future__ import annotations
@@ -19,7 +36,7 @@ import secrets
 import sys
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,7 +52,7 @@ from .bodies import (
     has_credentials,
     read_body,
 )
-from .bridge import greenlet_spawn
+from .bridge import await_in_greenlet, greenlet_spawn
 from .compression import (
     Memo,
     StaticCompressionCache,
@@ -43,6 +60,7 @@ from .compression import (
     compress_body,
     compressible,
     encoded_headers,
+    stream_encoder,
 )
 from .memory import Trimmer
 from .shutdown import connection_closing, server_terminating
@@ -63,6 +81,7 @@ class ServedApp(Protocol):
     async def run_shutdown_hooks(self) -> None: ...
 
 log = logging.getLogger("vitrine.request")
+errors_log = logging.getLogger("vitrine.errors")
 
 ABORT_KEY = "vitrine.abort"
 REQUEST_ID_KEY = "vitrine.request_id"
@@ -105,6 +124,10 @@ class WSGIResult:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: list[bytes] = field(default_factory=list)
     file: FileWrapper | None = None
+    #: A streamed body (the WSGI iterable, not yet consumed), see the module docstring.
+    stream: Iterable[bytes] | None = None
+    #: The response's headers went out (a streamed one): nothing else may be sent.
+    started: bool = False
 
 
 def split_path(scope: Scope) -> tuple[str, str]:
@@ -170,6 +193,34 @@ def build_environ(scope: Scope, body: bytes) -> dict[str, Any]:
     return environ
 
 
+def pump(iterable: Iterable[bytes], emit: Callable[[bytes], Awaitable[None]]) -> None:
+    """Run a streamed body step by step (inside a bridge greenlet), awaiting ``emit`` for each
+    chunk before asking for the next; always closes the body (a cancellation raised at any
+    await, in the generator or in ``emit``, closes the generator and ends the request)."""
+    iterator: Iterator[bytes] = iter(iterable)
+    try:
+        for chunk in iterator:
+            if chunk:
+                await_in_greenlet(emit(chunk))
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+
+
+def drain(result: WSGIResult) -> None:
+    """Hold a streamed body whole (callers that cannot stream: the test client, error pages)."""
+    if result.stream is not None:
+        stream, result.stream = result.stream, None
+        pump(stream, _appender(result.body))
+
+
+def _appender(body: list[bytes]) -> Callable[[bytes], Awaitable[None]]:
+    async def append(chunk: bytes) -> None:
+        body.append(chunk)
+    return append
+
+
 def call_wsgi(app: ServedApp, environ: dict[str, Any]) -> WSGIResult:
     """Run ``app.wsgi_app`` (inside a bridge greenlet) and drain its response iterable."""
     result = WSGIResult()
@@ -184,6 +235,9 @@ def call_wsgi(app: ServedApp, environ: dict[str, Any]) -> WSGIResult:
     iterable = app.wsgi_app(environ, start_response)
     if isinstance(iterable, FileWrapper):
         result.file = iterable
+        return result
+    if all(name != b"content-length" for name, _ in result.headers):
+        result.stream = iterable  # a generator body: sent as it is produced
         return result
     try:
         for chunk in iterable:
@@ -204,21 +258,35 @@ class _Watch:
     ``http.disconnect`` until the request's deadline. ``reason`` says why it cancelled, if it did.
     """
 
-    def __init__(self, task: asyncio.Task[Any], receive: Receive | None, timeout: float) -> None:
+    def __init__(self, task: asyncio.Task[Any], receive: Receive | None, timeout: float,
+                 stream_timeout: float = 0.0) -> None:
         loop = asyncio.get_running_loop()
         self.reason: str | None = None
         self._task = task
         self._receive = receive
+        self._timeout = timeout
         self._deadline = loop.time() + timeout
+        self._cap = loop.time() + max(stream_timeout, timeout)
         self._timer = loop.call_later(min(WATCH_DELAY, timeout), self._start)
         self._watcher: asyncio.Task[None] | None = None
+        self._scope: asyncio.Timeout | None = None
+        #: The streamed response being sent, if any.
+        self.streaming: WSGIResult | None = None
+
+    def renew(self) -> None:
+        """A streamed chunk went out: the next one has ``timeout`` seconds again (within the
+        stream's cap)."""
+        self._deadline = min(asyncio.get_running_loop().time() + self._timeout, self._cap)
+        if self._scope is not None:
+            self._scope.reschedule(self._deadline)
 
     def _start(self) -> None:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def _watch(self) -> None:
         try:
-            async with asyncio.timeout_at(self._deadline):
+            async with asyncio.timeout_at(self._deadline) as scope:
+                self._scope = scope
                 receive = self._receive
                 if receive is None:  # no client to listen to: only the deadline applies
                     await asyncio.get_running_loop().create_future()
@@ -234,6 +302,10 @@ class _Watch:
         self._timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
+
+
+#: Sends a streamed response while its request holds its slot (see :meth:`ASGIAdapter.execute`).
+Deliver = Callable[[WSGIResult, "_Watch"], Awaitable[None]]
 
 
 class RequestObserver:
@@ -292,6 +364,7 @@ class ASGIAdapter:
         self.trimmer = Trimmer()
         self.queue_timeout = float(config["REQUEST_QUEUE_TIMEOUT"])
         self.request_timeout = float(config["REQUEST_TIMEOUT"])
+        self.stream_timeout = float(config.get("STREAM_TIMEOUT", self.request_timeout))
         self.retry_after = int(config["RETRY_AFTER_SECONDS"])
         self.max_concurrent = int(config["MAX_CONCURRENT_REQUESTS"])
         self.observer: RequestObserver = app.extensions.get(OBSERVER_KEY) or RequestObserver()
@@ -358,14 +431,19 @@ class ASGIAdapter:
             environ = build_environ(scope, body)
             del body
             environ[REQUEST_ID_KEY] = request_id
-            result, outcome = await self.execute(environ, receive)
+
+            async def deliver(streamed: WSGIResult, watch: _Watch) -> None:
+                await self._stream(scope, send, streamed, request_id, environ, watch)
+
+            result, outcome = await self.execute(environ, receive, deliver)
         finally:
             claim.release()
             self.trimmer.released(claim.received)
         if result is None:
             self._log(scope, 499, started, request_id, outcome)
             return
-        await self._send(scope, send, result, request_id)
+        if not result.started:
+            await self._send(scope, send, result, request_id)
         self._log(scope, result.status, started, request_id, outcome)
 
     async def _refuse(self, scope: Scope, send: Send, code: int, outcome: str,
@@ -380,40 +458,47 @@ class ASGIAdapter:
         self._log(scope, refused.status, started, request_id, outcome)
 
     async def execute(
-        self, environ: dict[str, Any], receive: Receive | None = None
+        self, environ: dict[str, Any], receive: Receive | None = None,
+        deliver: Deliver | None = None,
     ) -> tuple[WSGIResult | None, str]:
         """Run one request under the concurrency limit, the request timeout and (given
         ``receive``) cancellation on client disconnect.
 
         Returns the response and an outcome: ``ok``; ``overloaded`` (no slot within the queue
         timeout) or ``timeout`` (cancelled after the request timeout), both answered 503 with
-        ``Retry-After``; or ``client_disconnected`` with no response at all.
+        ``Retry-After``; or ``client_disconnected`` with no response at all. A streamed
+        response is handed to ``deliver`` while the request still holds its slot and its watch
+        (it comes back with ``started`` set, its outcome ``stream_client_disconnected`` or
+        ``stream_timeout`` if cut); without ``deliver`` it is drained and returned whole.
         """
         started = time.perf_counter()
-        result, outcome = await self._execute_watched(environ, receive)
+        result, outcome = await self._execute_watched(environ, receive, deliver)
         status = 499 if result is None else result.status
         self.observer.finished(environ, status, time.perf_counter() - started, outcome)
         return result, outcome
 
     async def _execute_watched(
-        self, environ: dict[str, Any], receive: Receive | None
+        self, environ: dict[str, Any], receive: Receive | None, deliver: Deliver | None
     ) -> tuple[WSGIResult | None, str]:
         task = asyncio.current_task()
         assert task is not None
-        watch = _Watch(task, receive, self.request_timeout)
+        watch = _Watch(task, receive, self.request_timeout, self.stream_timeout)
         try:
-            return await self._run_in_slot(environ)
+            return await self._run_in_slot(environ, deliver, watch)
         except asyncio.CancelledError:
             if watch.reason is None:
                 raise  # the server itself is cancelling us
             task.uncancel()
+            if watch.streaming is not None and watch.streaming.started:
+                return watch.streaming, "stream_" + watch.reason
             if watch.reason == "timeout":
                 return await self._render_abort(environ, 503), "timeout"
             return None, watch.reason
         finally:
             watch.close()
 
-    async def _run_in_slot(self, environ: dict[str, Any]) -> tuple[WSGIResult, str]:
+    async def _run_in_slot(self, environ: dict[str, Any], deliver: Deliver | None = None,
+                           watch: _Watch | None = None) -> tuple[WSGIResult, str]:
         slots = self._slots_for_loop()
         if slots.locked():  # full: wait in line, but not for longer than the queue timeout
             self.observer.waiting(1)
@@ -428,7 +513,14 @@ class ASGIAdapter:
             await slots.acquire()  # returns at once
         self.observer.running(1)
         try:
-            return await greenlet_spawn(call_wsgi, self.app, environ), "ok"
+            result = await greenlet_spawn(call_wsgi, self.app, environ)
+            if result.stream is not None:
+                if deliver is None or watch is None:
+                    await greenlet_spawn(drain, result)
+                else:
+                    watch.streaming = result
+                    await deliver(result, watch)
+            return result, "ok"
         finally:
             slots.release()
             self.observer.running(-1)
@@ -438,7 +530,56 @@ class ASGIAdapter:
         environ = dict(environ, **{ABORT_KEY: code})
         environ["wsgi.input"] = io.BytesIO(b"")
         environ["CONTENT_LENGTH"] = "0"
-        return await greenlet_spawn(call_wsgi, self.app, environ)
+        result = await greenlet_spawn(call_wsgi, self.app, environ)
+        await greenlet_spawn(drain, result)
+        return result
+
+    async def _stream(self, scope: Scope, send: Send, result: WSGIResult, request_id: str,
+                      environ: dict[str, Any], watch: _Watch) -> None:
+        """Send a streamed response as its generator yields (see the module docstring).
+
+        The headers go out with the first chunk, so a generator that fails before producing
+        anything still gets Flask's error page; one that fails later ends the response without
+        its last chunk (the client sees it truncated) and is logged."""
+        assert result.stream is not None
+        stream, result.stream = result.stream, None
+        headers, encoder = stream_encoder(result.headers, result.status,
+                                          self._accept_encoding(scope, result))
+        headers = self._final_headers(scope, send, headers, request_id)
+
+        async def emit(chunk: bytes) -> None:
+            if not result.started:
+                result.started = True
+                await send({"type": "http.response.start", "status": result.status,
+                            "headers": headers})
+            if encoder is not None:
+                chunk = encoder.chunk(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            watch.renew()
+
+        try:
+            await greenlet_spawn(pump, stream, emit)
+        except Exception:
+            errors_log.exception("streamed response failed", extra={
+                "request_id": request_id, "path": scope.get("path")})
+            if not result.started:
+                failed = await self._render_abort(environ, 500)
+                result.status, result.headers, result.body = (
+                    failed.status, failed.headers, failed.body)
+            return  # started: ended without the last chunk, the client sees it truncated
+        if not result.started:  # an empty stream
+            await emit(b"")
+        tail = encoder.finish() if encoder is not None else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    def _final_headers(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]],
+                       request_id: str) -> list[tuple[bytes, bytes]]:
+        headers = headers + [(b"x-request-id", request_id.encode("latin-1"))]
+        if scope.get("http_version", "1.1") in _HTTP1 and server_terminating(send):
+            # The server closes the connection after this response: say so, so the client does
+            # not send its next request on a connection that will not read it.
+            headers.append((b"connection", b"close"))
+        return headers
 
     async def _send(self, scope: Scope, send: Send, result: WSGIResult, request_id: str) -> None:
         headers = result.headers
@@ -450,11 +591,7 @@ class ASGIAdapter:
                                               accept_encoding, self.compression_memo)
             else:
                 headers, body = await self._compress_file(result, accept_encoding)
-        headers = headers + [(b"x-request-id", request_id.encode("latin-1"))]
-        if scope.get("http_version", "1.1") in _HTTP1 and server_terminating(send):
-            # The server closes the connection after this response: say so, so the client does
-            # not send its next request on a connection that will not read it.
-            headers.append((b"connection", b"close"))
+        headers = self._final_headers(scope, send, headers, request_id)
         await send({"type": "http.response.start", "status": result.status, "headers": headers})
         if result.file is not None:
             try:

@@ -112,6 +112,17 @@ def _group_empties(pgid: int, timeout: float = 15) -> bool:
     return True
 
 
+def _job_workers(pgid: int, timeout: float = 30) -> list[str]:
+    """The ``flask --app app worker`` processes of group ``pgid`` (waiting for one to start)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = subprocess.run(["pgrep", "-g", str(pgid), "-f", "flask --app app worker"],
+                               capture_output=True, text=True).stdout.split()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def _stop_group(process: subprocess.Popen[bytes], signum: int) -> int:
     os.killpg(process.pid, signum)
     return process.wait(90)
@@ -170,13 +181,15 @@ def test_serve_stops_postgres_when_its_terminal_closes(clone: Clone):
 
 
 def test_serve_stops_hypercorn_and_postgres_when_only_its_pid_is_signalled(clone: Clone):
-    """A supervisor that signals the main process alone: serve stops Hypercorn itself."""
+    """A supervisor that signals the main process alone: serve stops Hypercorn and the job
+    worker it started beside it itself."""
     served = clone.serve()
     postgres = clone.postmaster()
     assert postgres is not None
+    assert _job_workers(served.pid), "serve starts a job worker next to Hypercorn"
     served.send_signal(signal.SIGTERM)
     assert served.wait(90) == 0
-    assert _group_empties(served.pid), "Hypercorn outlived serve"
+    assert _group_empties(served.pid), "Hypercorn or the job worker outlived serve"
     assert _gone(postgres)
     assert clone.handles() == []
 

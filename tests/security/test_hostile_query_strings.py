@@ -35,7 +35,10 @@ def admin_client(client, sql):
     user_id = sql.user("fuzz-admin@example.com", role="admin")
     insert_token(sql, user_id, TOKEN)
     signed_in(client, "fuzz-admin@example.com")
-    return client, {"product_id": str(product_id), "slug": "brass-lamp", "ref": "brass-lamp"}
+    sql.execute("INSERT INTO jobs (id, kind, user_id, total) VALUES (1, 'bulk_change', %s, 1)",
+                user_id)
+    return client, {"product_id": str(product_id), "slug": "brass-lamp", "ref": "brass-lamp",
+                    "job_id": "1"}
 
 
 def test_the_url_map_has_the_routes_this_test_means_to_cover(app):

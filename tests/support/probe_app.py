@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from sqlalchemy import text
 from app import create_app
 from app.data.database import get_session
 from app.runtime import VitrineFlask
+from app.web.streaming import streamed
 
 probe = Blueprint("probe", __name__, url_prefix="/_probe")
 _in_flight = {"now": 0, "peak": 0}
@@ -114,6 +116,63 @@ async def pool_status():
 
     pool = get_database().engine.pool
     return jsonify(checked_out=pool.checkedout(), size=pool.size())
+
+
+_streams: dict = {"produced": 0, "closed": False, "finished": False}
+
+
+@probe.get("/stream")
+async def stream():
+    """Stream ``chunks`` chunks of ``size`` bytes, one database statement per chunk (``sleep_at``:
+    that chunk first sleeps ``sleep`` seconds in PostgreSQL). ``/stream-state`` tells how many
+    chunks were produced and whether the generator was closed before its end."""
+    chunks = int(request.args.get("chunks", "10"))
+    size = int(request.args.get("size", "1024"))
+    sleep_at = int(request.args.get("sleep_at", "-1"))
+    mimetype = request.args.get("type", "application/octet-stream")
+    _streams.update(produced=0, closed=False, finished=False)
+
+    async def generate():
+        session_ = await get_session()
+        try:
+            for number in range(chunks):
+                if number == sleep_at:
+                    await session_.execute(text("SELECT pg_sleep(:s)"),
+                                           {"s": float(request.args.get("sleep", "30"))})
+                digit = await session_.scalar(text("SELECT :n % 10"), {"n": number})
+                _streams["produced"] += 1
+                yield str(digit).encode() * size
+            _streams["finished"] = True
+        finally:
+            _streams["closed"] = True
+
+    return streamed(generate(), mimetype=mimetype)
+
+
+@probe.get("/stream-fails")
+async def stream_fails():
+    """A streamed body whose generator fails (``after`` chunks first)."""
+    after = int(request.args.get("after", "0"))
+
+    def generate():
+        for _ in range(after):
+            yield b"y" * 1024
+        raise RuntimeError("the stream broke")
+
+    return streamed(generate(), mimetype="text/plain")
+
+
+@probe.get("/stream-state")
+async def stream_state():
+    return jsonify(_streams)
+
+
+@probe.get("/rss")
+def rss():
+    """This worker's resident memory in kB."""
+    status = Path("/proc/self/status").read_text()
+    return jsonify(kb=int(next(line.split()[1] for line in status.splitlines()
+                                if line.startswith("VmRSS:"))))
 
 
 @probe.errorhandler(LookupError)

@@ -1,0 +1,96 @@
+"""Background jobs in the editor: a bulk change above ``BULK_JOB_ROWS`` rows runs as a job
+(:mod:`app.jobs.bulk`), shown as a progress box that polls a small fragment every second while
+the job runs (``role="status"``) and can be cancelled. The products page shows the editor's
+running and recently ended jobs, so a reload keeps them; ``/editor/jobs/<id>`` is the job's own
+page (where a plain form post lands, and the URL that survives anything).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import abort, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from ..auth.access import editor_required
+from ..data.database import get_session
+from ..data.models import Job
+from ..jobs.bulk import cancel_job
+from ..jobs.status import RUNNING, get_job
+from ..web.commands import once
+from ..web.htmx import is_htmx
+from .blueprint import bp
+from .listing import EditorFilters
+from .rendering import done, page_or_fragment
+from .table import list_url
+
+PAGE = "editor/job.html"
+BOX = "partials/editor/job.html"
+PROGRESS = "partials/editor/job_progress.html"
+STATES = {"queued": "Waiting for a worker", "running": "Running", "succeeded": "Done",
+          "failed": "Failed", "cancelled": "Cancelled"}
+
+
+def job_words(job: Job) -> str:
+    """What the progress box says."""
+    outcome = job.outcome or {}
+    if job.state == "succeeded":
+        return f"Done: changed {outcome.get('changed', 0):,} of {job.total:,} products."
+    if job.state == "failed":
+        return f"Failed: {outcome.get('error', 'the change could not be applied')}"
+    if job.state == "cancelled":
+        changed = outcome.get("changed")
+        tail = "" if changed is None else f" after changing {changed:,} products"
+        return f"Cancelled{tail}; {job.done:,} of {job.total:,} rows were processed."
+    return f"{STATES[job.state]}: {job.done:,} of {job.total:,} products processed."
+
+
+def job_context(job: Job) -> dict[str, Any]:
+    return {"job": job, "words": job_words(job), "running": job.state in RUNNING,
+            "percent": 100 if not job.total else job.done * 100 // job.total,
+            "table_url": _table_url() if job.state not in RUNNING else None}
+
+
+def _table_url() -> str | None:
+    """When htmx asks from the products table (``HX-Current-URL``), that table's URL rebuilt
+    from its parsed filters (never the header's text): the ended job offers to show the table
+    as it is now. It does not redraw it unasked: a row being edited would be lost."""
+    current = request.headers.get("HX-Current-URL") if is_htmx() else None
+    if not current:
+        return None
+    parts = urlsplit(current)
+    if parts.path != url_for("editor.products"):
+        return None
+    return list_url(EditorFilters.from_args(MultiDict(parse_qsl(parts.query))))
+
+
+async def _job_or_404(job_id: int) -> Job:
+    job = await get_job(await get_session(), job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/jobs/<id64:job_id>")
+@editor_required
+async def job(job_id: int) -> ResponseReturnValue:
+    """The job's page; for htmx, its progress fragment (what the box polls)."""
+    return page_or_fragment(PAGE, PROGRESS, **job_context(await _job_or_404(job_id)))
+
+
+@bp.post("/jobs/<id64:job_id>/cancel")
+@editor_required
+@once
+async def cancel(job_id: int) -> ResponseReturnValue:
+    session = await get_session()
+    await _job_or_404(job_id)
+    cancelled = await cancel_job(session, job_id)
+    await session.flush()
+    text = ("Cancelled: the job stops before its next batch." if cancelled
+            else "The job had already ended.")
+    if not is_htmx():
+        return done(text, url_for("editor.job", job_id=job_id))
+    return page_or_fragment(PAGE, PROGRESS, notice={"text": text},
+                            **job_context(await _job_or_404(job_id)))

@@ -1,0 +1,124 @@
+"""A bulk product change run as a job: the ids fixed when it was started, applied in batches
+of ``JOB_BATCH_ROWS``, each batch one transaction with its exactly-once record
+(:mod:`.batches`), progress in ``jobs.done``, the outcome in ``jobs.outcome``.
+
+:func:`start_bulk_job` is called in the request's transaction (the ``jobs`` row and the queue's
+job commit together); :func:`bulk_change` is the task a worker runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from procrastinate import JobContext
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..data.database import AsyncDatabase
+from ..data.models import Job, JobBatch
+from ..data.products.bulk import BulkAction, bulk_update
+from ..data.products.errors import BulkError
+from .batches import batch_applied, claim_batch, job_state
+from .queue import defer, tasks
+
+KIND = "bulk_change"
+#: Worker-context key of the Flask app (set by :mod:`.worker`).
+FLASK_APP = "flask_app"
+
+
+def _action_params(action: BulkAction) -> dict[str, Any]:
+    return {"kind": action.kind, "category_id": action.category_id,
+            "percent": None if action.percent is None else str(action.percent),
+            "amount": None if action.amount is None else str(action.amount)}
+
+
+def _action(params: dict[str, Any]) -> BulkAction:
+    return BulkAction(kind=params["kind"], category_id=params.get("category_id"),
+                      percent=None if params.get("percent") is None
+                      else Decimal(params["percent"]),
+                      amount=None if params.get("amount") is None else Decimal(params["amount"]))
+
+
+async def start_bulk_job(session: AsyncSession, ids: Sequence[int], action: BulkAction, *,
+                         user_id: int | None) -> int:
+    """Queue ``action`` on ``ids`` as a job, in the session's transaction; the job id."""
+    ids = sorted({int(i) for i in ids})
+    job_id = await defer(session, KIND, {})  # the task reads its parameters from ``jobs``
+    session.add(Job(id=job_id, kind=KIND, user_id=user_id, total=len(ids),
+                    params={"ids": ids, "action": _action_params(action)}))
+    await session.flush()
+    return job_id
+
+
+@tasks.task(name=KIND, pass_context=True)
+async def bulk_change(context: JobContext) -> None:
+    """Apply the job whose procrastinate id this is, batch by batch (see module docstring).
+    An unexpected error marks the job failed (the editor sees it) and is raised for the
+    queue's own record; what its batches applied stays applied, exactly once."""
+    assert context.job is not None and context.job.id is not None
+    job_id = context.job.id
+    app: Flask = context.additional_context[FLASK_APP]
+    database: AsyncDatabase = app.extensions["vitrine_db"]
+    try:
+        await _run(app, database, job_id)
+    except Exception:
+        await _fail(database, job_id, "the change stopped on an unexpected error")
+        raise
+
+
+async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    batch_rows = int(app.config["JOB_BATCH_ROWS"])
+    async with database.session() as session:
+        job = await session.get(Job, job_id)
+        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+            return
+        ids: list[int] = list(job.params["ids"])
+        action = _action(job.params["action"])
+        user_id = job.user_id
+    for batch, start in enumerate(range(0, len(ids), batch_rows)):
+        chunk = ids[start:start + batch_rows]
+        async with database.session() as session:
+            if await job_state(session, job_id) == "cancelled":
+                await _finish(session, job_id, "cancelled")
+                await session.commit()
+                return
+            if await claim_batch(session, job_id, batch):
+                try:
+                    result = await bulk_update(session, chunk, action, user_id=user_id)
+                except BulkError as error:
+                    await session.rollback()
+                    await _fail(database, job_id, str(error))
+                    return
+                await batch_applied(session, job_id, batch, rows=len(chunk),
+                                    changed=result.changed)
+            await session.commit()
+    async with database.session() as session:
+        await job_state(session, job_id)
+        await _finish(session, job_id, "succeeded")
+        await session.commit()
+
+
+async def _finish(session: AsyncSession, job_id: int, state: str) -> None:
+    changed = await session.scalar(
+        select(func.coalesce(func.sum(JobBatch.rows), 0)).where(JobBatch.job_id == job_id))
+    await session.execute(update(Job).where(Job.id == job_id).values(
+        state=state, outcome={"changed": int(changed or 0)}, updated_at=func.now()))
+
+
+async def _fail(database: AsyncDatabase, job_id: int, message: str) -> None:
+    async with database.session() as session:
+        await job_state(session, job_id)
+        await session.execute(update(Job).where(Job.id == job_id).values(
+            state="failed", outcome={"error": message}, updated_at=func.now()))
+        await session.commit()
+
+
+async def cancel_job(session: AsyncSession, job_id: int) -> bool:
+    """Ask a queued or running job to stop before its next batch; False if it had ended."""
+    cancelled = await session.scalar(
+        update(Job).where(Job.id == job_id, Job.state.in_(("queued", "running")))
+        .values(state="cancelled", updated_at=func.now()).returning(Job.id))
+    return cancelled is not None

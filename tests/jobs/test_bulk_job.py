@@ -1,0 +1,123 @@
+"""A bulk change run as a background job by a real ``flask worker`` process: applied in
+batches, progress and outcome stored; a worker SIGKILLed mid-job has its job retried by
+another worker, and every row is changed exactly once; a cancelled job stops between batches."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from app.data.products.bulk import BulkAction
+from app.data.urls import libpq_dsn
+from app.jobs.bulk import cancel_job, start_bulk_job
+from tests.support.job_worker import JobWorker
+
+pytestmark = pytest.mark.live
+ROWS, BATCH = 60, 5
+
+
+@pytest.fixture
+def workers(database_url, tmp_path):
+    started: list[JobWorker] = []
+
+    def start() -> JobWorker:
+        worker = JobWorker(database_url, tmp_path / "worker.log", batch_rows=BATCH)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def products(sql) -> list[int]:
+    category = sql.category("Lighting")
+    return [sql.product(f"Lamp {n}", category_id=category, price="10.00") for n in range(ROWS)]
+
+
+def start_job(app, ids, action) -> int:
+    async def go() -> int:
+        database = app.extensions["vitrine_db"]
+        try:
+            async with database.session() as session:
+                job_id = await start_bulk_job(session, ids, action, user_id=None)
+                await session.commit()
+                return job_id
+        finally:
+            await database.dispose_current()
+
+    return app.run_blocking(go())
+
+
+def job(sql, job_id: int) -> dict:
+    return sql.one("SELECT state, done, total, outcome FROM jobs WHERE id = %s", job_id)
+
+
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_job_is_retried_and_every_row_changes_once(
+        app, sql, products, workers, database_url):
+    action = BulkAction(kind="adjust_price", amount=Decimal("1.00"))
+    job_id = start_job(app, products, action)
+    assert job(sql, job_id)["state"] == "queued"  # nothing runs it yet: progress is stored
+    blocker = psycopg.connect(libpq_dsn(database_url))  # holds a row of the 6th batch
+    blocker.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (products[5 * BATCH],))
+    first = workers()
+    try:
+        wait_for(lambda: job(sql, job_id)["done"] == 5 * BATCH)
+        assert job(sql, job_id) | {"outcome": None} == {
+            "state": "running", "done": 5 * BATCH, "total": ROWS, "outcome": None}
+        first.stop(signal.SIGKILL)  # mid-job, mid-batch
+    finally:
+        blocker.rollback()
+        blocker.close()
+    workers()  # another worker finds the dead worker's job and runs it again
+    wait_for(lambda: job(sql, job_id)["state"] == "succeeded", seconds=60)
+    assert job(sql, job_id) == {"state": "succeeded", "done": ROWS, "total": ROWS,
+                                "outcome": {"changed": ROWS}}
+    prices = sql.all("SELECT price, version FROM products ORDER BY id")
+    assert prices == [{"price": Decimal("11.00"), "version": 2}] * ROWS  # +1.00 exactly once
+    assert sql.scalar("SELECT count(*) FROM product_revisions") == ROWS
+    assert sql.scalar("SELECT count(*) FROM job_batches WHERE job_id = %s", job_id) == ROWS // BATCH
+
+
+def test_a_cancelled_job_stops_between_batches(app, sql, products, workers, database_url):
+    job_id = start_job(app, products, BulkAction(kind="deactivate"))
+    blocker = psycopg.connect(libpq_dsn(database_url))  # holds a row of the 3rd batch
+    blocker.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (products[2 * BATCH],))
+    workers()
+
+    async def cancel() -> bool:
+        database = app.extensions["vitrine_db"]
+        try:
+            async with database.session() as session:
+                cancelled = await cancel_job(session, job_id)
+                await session.commit()
+                return cancelled
+        finally:
+            await database.dispose_current()
+
+    # The cancel waits for the batch in progress (it holds the job's row), released here.
+    release = threading.Timer(1.0, blocker.rollback)
+    try:
+        wait_for(lambda: job(sql, job_id)["done"] == 2 * BATCH)
+        release.start()
+        assert app.run_blocking(cancel()) is True
+    finally:
+        release.join()
+        blocker.close()
+    wait_for(lambda: job(sql, job_id)["outcome"] is not None)
+    hidden = sql.scalar("SELECT count(*) FROM products WHERE NOT is_active")
+    assert hidden == 3 * BATCH  # the batch in progress finished; no later batch ran
+    assert job(sql, job_id) == {"state": "cancelled", "done": 3 * BATCH, "total": ROWS,
+                                "outcome": {"changed": hidden}}
