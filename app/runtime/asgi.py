@@ -618,7 +618,8 @@ class ASGIAdapter:
             if compressed is not None:
                 await asyncio.to_thread(file.close)
                 result.file = None
-                return encoded_headers(result.headers, encoding, len(compressed)), compressed
+                return (encoded_headers(result.headers, encoding, len(compressed),
+                                        weaken_etag=True), compressed)
         return encoded_headers(result.headers, None, 0), None
 
     def _accept_encoding(self, scope: Scope, result: WSGIResult) -> bytes | None:

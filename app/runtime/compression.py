@@ -13,10 +13,14 @@ adapter already holds each dynamic body whole (Flask's WSGI response is drained 
 sent), so one ``brotli.compress`` call on it is all it takes - the library used is Google's
 ``brotli`` binding; the code here only picks the encoding and fixes the headers. Static files
 (streamed from disk in a thread) are compressed once per file version, at the best quality,
-and kept (:class:`StaticCompressionCache`); a strong ``ETag`` becomes weak, since the bytes
-differ from the file's while meaning the same. A dynamic response with an ``ETag`` - one the
-response cache serves again and again - is compressed once and kept too (:class:`Memo`, by its
-body's digest), so a cache hit does not pay for compressing the same page again.
+and kept (:class:`StaticCompressionCache`); a file's strong ``ETag`` becomes weak, since the
+bytes differ from the file's while meaning the same. A dynamic response's ``ETag`` is left as
+its view set it: the API's strong tags name a product's *version* (``If-Match`` compares them
+strongly, so weakening them would make every conditional write from a client that accepts
+compression a 412), and the response cache's tags are weak already. A dynamic response with an
+``ETag`` - one the response cache serves again and again - is compressed once and kept too
+(:class:`Memo`, by its body's digest), so a cache hit does not pay for compressing the same
+page again.
 
 A *streamed* body (a generator, sent chunk by chunk: see :mod:`.asgi`) is compressed
 incrementally (:class:`StreamEncoder`): each chunk is compressed and flushed as it is sent, so
@@ -101,9 +105,10 @@ def compressible(headers: list[tuple[bytes, bytes]], status: int) -> bool:
 
 
 def encoded_headers(headers: list[tuple[bytes, bytes]], encoding: str | None,
-                    length: int) -> list[tuple[bytes, bytes]]:
+                    length: int, *, weaken_etag: bool = False) -> list[tuple[bytes, bytes]]:
     """The headers of the response as sent: ``Vary`` always, and when ``encoding`` is set, its
-    ``Content-Encoding``, new ``Content-Length`` and a weak ``ETag``."""
+    ``Content-Encoding``, new ``Content-Length`` and (``weaken_etag``: a file's) a weak
+    ``ETag``."""
     result: list[tuple[bytes, bytes]] = []
     vary_done = False
     for name, value in headers:
@@ -113,7 +118,8 @@ def encoded_headers(headers: list[tuple[bytes, bytes]], encoding: str | None,
             vary_done = True
         elif encoding is not None and name == b"content-length":
             value = str(length).encode()
-        elif encoding is not None and name == b"etag" and not value.startswith(b"W/"):
+        elif (weaken_etag and encoding is not None and name == b"etag"
+              and not value.startswith(b"W/")):
             value = b"W/" + value
         result.append((name, value))
     if not vary_done:
