@@ -87,11 +87,12 @@ def sql(_sql_connection: psycopg.Connection) -> Sql:
 @pytest.fixture
 def make_app(database_url: str) -> Iterator[Callable[..., VitrineFlask]]:
     """Build more apps on the test database (another config, real rate limits, other
-    settings): ``make_app("production", KEY=value)``; each is closed after the test."""
+    settings, even another database): ``make_app("production", KEY=value)``; each is closed
+    after the test."""
     made: list[VitrineFlask] = []
 
     def make(config_name: str = "testing", **overrides: object) -> VitrineFlask:
-        application = create_app(config_name, DATABASE_URL=database_url, **overrides)
+        application = create_app(config_name, **{"DATABASE_URL": database_url, **overrides})
         made.append(application)
         return application
 

@@ -78,19 +78,11 @@ def replica_sql(cluster) -> Iterator[Sql]:
 
 
 @pytest.fixture
-def make_shop(cluster):
+def make_shop(cluster, make_app):
+    """Apps on the cluster's primary with its replica for shopper reads."""
     primary, replica = cluster
-    made = []
-
-    def make(**overrides):
-        application = create_app("testing", DATABASE_URL=primary.url(DATABASE),
-                                 DATABASE_REPLICA_URL=replica.url(DATABASE), **overrides)
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        application.close()
+    return lambda **overrides: make_app(DATABASE_URL=primary.url(DATABASE),
+                                        DATABASE_REPLICA_URL=replica.url(DATABASE), **overrides)
 
 
 @pytest.fixture
