@@ -21,6 +21,11 @@ from .conftest import log_records
 pytestmark = pytest.mark.live
 
 CLIENTS = 6
+#: Each request awaits this long, so a connection is almost always mid-request: the only idle
+#: instant is a client's turnaround between a response and its next request (a few ms on a
+#: loaded 2-core machine, against 0.05 s requests that was often enough for two of six clients
+#: to be idle at the signal).
+REQUEST_SECONDS = 0.5
 
 
 @dataclass
@@ -66,7 +71,7 @@ def _client(url: str, index: int, result: Connection, signalled: threading.Event
         for number in range(100_000):
             request_id = f"ka{index}-{number}"
             try:
-                sock.sendall(f"GET /_probe/sleep?seconds=0.05 HTTP/1.1\r\nHost: x\r\n"
+                sock.sendall(f"GET /_probe/sleep?seconds={REQUEST_SECONDS} HTTP/1.1\r\nHost: x\r\n"
                              f"X-Request-ID: {request_id}\r\n\r\n".encode())
                 headers = _read_response(sock, buffer)
             except ConnectionError:
@@ -92,7 +97,7 @@ def test_sigterm_answers_every_request_it_reads_on_keep_alive_connections(serve)
                for i in range(CLIENTS)]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    time.sleep(1.0 + 2 * REQUEST_SECONDS)
     server.process.send_signal(signal.SIGTERM)
     signalled.set()
     for thread in threads:
