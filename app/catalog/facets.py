@@ -216,6 +216,10 @@ class FacetResult:
     price_bands: list[PriceBand] = field(default_factory=list)
     #: the bands were counted on a sample (shown as estimates)
     bands_approximate: bool = False
+    #: category id -> matches of the filter without its category condition (what the category
+    #: facet is counted from, every category of the tree, not only the listed ones); None when
+    #: not counted. A refinement's count is a sum of these (see :mod:`.refine`).
+    category_counts: dict[int, int] | None = None
 
 
 @dataclass
@@ -544,6 +548,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     total = Total(0)
     price_min = price_max = None
     price_approximate = False
+    category_counts: dict[int, int] | None = None
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
@@ -551,6 +556,8 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             else:
                 counts = _counted(by_branch[s.key], facet, s)
             facets[facet] = _facet(filt, tree, facet, counts, s.source)
+            if facet == "category":
+                category_counts = counts
         if s.key != "match":
             continue
         if s.source == "precomputed":
@@ -586,6 +593,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         price_approximate=price_approximate,
         price_bands=_price_bands(bands),
         bands_approximate=bands_approximate,
+        category_counts=category_counts,
     )
 
 
