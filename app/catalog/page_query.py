@@ -85,7 +85,7 @@ class Card:
 
 #: The columns of a :class:`Card`, in its field order (``category`` from ``category_id``).
 _CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
-                 _c.attributes.op("->>")(literal_column("'brand'")).label("brand"),
+                 _c.facet_brand.label("brand"),
                  _c.category_id)
 
 
