@@ -104,7 +104,13 @@ from .ledger import (
     ledger_values,
 )
 from .page_query import Total
-from .sql import MAX_MERGED_CATEGORIES, estimates_statement, per_category, run_estimates
+from .sql import (
+    MAX_MERGED_CATEGORIES,
+    estimates_statement,
+    per_category,
+    plan_freely,
+    run_estimates,
+)
 from .tree import CategoryTree
 
 Source = Literal["precomputed", "exact", "sampled"]
@@ -277,6 +283,7 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
     """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
     is ``bind_filter(filt, tree)`` if the caller has it)."""
     bound = bound or bind_filter(filt, tree)
+    await plan_freely(session)
     sets = _plan_sets(filt)
     catalog_rows = await _choose_sources(session, bound, sets)
     rows = await _run(session, filt, bound, sets)

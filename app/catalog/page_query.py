@@ -48,7 +48,13 @@ from .filters import (
 )
 from .ledger import precomputed_total
 from .ordering import SORT_KEYS, Sort, after_condition, effective_sort, order_by
-from .sql import MAX_MERGED_CATEGORIES, estimate_rows, per_category, set_planner_settings
+from .sql import (
+    MAX_MERGED_CATEGORIES,
+    estimate_rows,
+    per_category,
+    plan_freely,
+    set_planner_settings,
+)
 from .tree import CategoryNode, CategoryTree, load_category_tree
 
 __all__ = [
@@ -193,7 +199,9 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
         # small: collect it through the filter's own indexes, then sort it.
         settings = {"enable_indexscan": "off"}
     if settings:
-        await set_planner_settings(session, settings)
+        await set_planner_settings(session, settings, restore_later=cards)
+    else:
+        await plan_freely(session)
     if cards:
         # A fixed shape of plain columns: run on the connection, without the ORM's execution.
         connection = await session.connection()
@@ -204,8 +212,10 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
     # failed or cancelled query the transaction is usually aborted - a statement there would
     # replace the real error with "current transaction is aborted" - and the request's
     # rollback undoes the settings anyway.)
+    # (Cards: the restore is left pending for the next planned statement, if one comes - the
+    # catalog page's highlighting reads no table - see set_planner_settings.)
     restore = {name: "on" for name in settings if name.startswith("enable_")}
-    if restore:
+    if restore and not cards:
         await set_planner_settings(session, restore)
     return products
 
