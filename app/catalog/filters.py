@@ -131,7 +131,7 @@ class ProductFilter:
     @property
     def has_text(self) -> bool:
         """Search text with words in it (what relevance needs)."""
-        return bool(text_query(self.q))
+        return _has_words(self.q)
 
     @property
     def active_only(self) -> bool:
@@ -268,6 +268,13 @@ def text_query(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
     if excluded:
         text = f"( {text} ) & " + " & ".join(excluded)
     return text
+
+
+@lru_cache(maxsize=256)
+def _has_words(q: str) -> bool:
+    """Whether ``q`` makes a tsquery at all - asked for every link a page renders (each link's
+    canonical sort depends on it), so kept per text rather than parsed each time."""
+    return bool(text_query(q))
 
 
 def bind_text(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,

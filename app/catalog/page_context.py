@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ..data.models import Product
@@ -66,9 +66,14 @@ class CatalogLinks:
     url_for: Callable[..., str]
     currency: str
 
+    @cached_property
+    def _index_url(self) -> str:
+        # One url_for per page, not per link (a page renders dozens of list links).
+        return self.url_for("catalog.index")
+
     def list_url(self, params: CatalogParams) -> str:
         query = params.query_string()
-        return self.url_for("catalog.index") + (f"?{query}" if query else "")
+        return self._index_url + (f"?{query}" if query else "")
 
     def product_url(self, item: Product | Card, params: CatalogParams) -> str:
         query = params.query_string()
