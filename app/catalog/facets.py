@@ -93,6 +93,7 @@ from .filters import (
     ProductFilter,
     bind_filter,
     conditions,
+    facet_condition,
     where_clause,
 )
 from .ledger import (
@@ -159,8 +160,9 @@ BAND_EXACT_ROWS = 4_000
 _BAND = "_band"
 _BANDS_EXACT = "_bands"
 _BANDS_SAMPLED = "_bands_sampled"
-_BAND_KEY = func.width_bucket(_c.price, literal_column(
-    "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]"))
+_BAND_EDGES: ColumnElement[Any] = literal_column(
+    "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]")
+_BAND_KEY = func.width_bucket(_c.price, _BAND_EDGES)
 
 
 @dataclass
@@ -420,6 +422,13 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
         condition = adapter.traverse(condition)
         keys = {f: adapter.traverse(k) for f, k in keys.items()}
         price = adapter.traverse(price)
+    return _grouped(s.key, keys, price, source, condition)
+
+
+def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElement[Any],
+             source: Any, condition: ColumnElement[bool]) -> Select[Any]:
+    """One count row per value of each key, and the total row (count, cheapest, dearest), of
+    the rows of ``source`` meeting ``condition``."""
     groups = [*((k,) for k in keys.values()), ()]
     facet_label = case(
         *((func.grouping(k) == 0, literal(f, Text)) for f, k in keys.items()),
@@ -432,10 +441,42 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     category = keys.get("category")
     category_value = case((func.grouping(category) == 0, category), else_=null()) \
         if category is not None else None
-    statement = select(*count_row(s.key, facet_label, value, category_value, func.count(),
+    statement = select(*count_row(branch, facet_label, value, category_value, func.count(),
                              func.min(price), func.max(price)))
     statement = statement.select_from(source).where(condition)
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
+
+
+def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
+                             ) -> list[Select[Any]]:
+    """The exact sets of a text search with facets ticked, counted from one read of the rows.
+
+    Each facet's set is the match set without that facet's own condition, so the sets overlap
+    (the match set lies inside every one of them) and counting each on its own reads the
+    shared rows once per set - through the text index and the table, the costly part. Here the
+    rows of their union are read once into a CTE (referenced by every branch, so PostgreSQL
+    materialises it) with a flag per set, and each set's GROUPING SETS branch - the same rows
+    as :func:`_counting_select` gives - counts its flagged rows from it."""
+    selected = [f for f in FACETS if getattr(shape, f)]
+
+    def own(s: _SetShape) -> ColumnElement[bool]:
+        """What a set adds to the base: every selected facet's condition but its own."""
+        kept = [facet_condition(shape, f) for f in selected if f not in s.skip]
+        return and_(*kept) if kept else true()
+
+    base = where_clause(shape, selected)
+    rows = select(_c.category_id, *(c.label(f"facet_{f}") for f, c in FACET_COLUMNS.items()),
+                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets)) \
+        .where(base, or_(*(own(s) for s in sets))).cte("counted_rows")
+    out: list[Select[Any]] = []
+    for s in sets:
+        keys: dict[str, ColumnElement[Any]] = {
+            f: rows.c.category_id if f == "category" else rows.c[f"facet_{f}"]
+            for f in s.facets}
+        if s.key == "match":  # the matches' price distribution, in the same pass
+            keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
+        out.append(_grouped(s.key, keys, rows.c.price, rows, rows.c[f"in_{s.key}"]))
+    return out
 
 
 def _sample_values(s: _Set) -> dict[str, Any]:
@@ -533,7 +574,13 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(ledger_select(shape))
-    branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
+    shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
+    if len(shared) < 2:
+        shared = []
+    else:
+        branches += _shared_counting_selects(shape, tuple(shared))
+    branches += [_counting_select(shape, s) for s in sets
+                 if s.source != "precomputed" and s not in shared]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
     if sets[0].source == "precomputed":

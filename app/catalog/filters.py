@@ -58,6 +58,7 @@ from .tree import CategoryTree
 __all__ = [
     "ATTRIBUTE_FACETS", "FACETS", "FACET_COLUMNS", "SHAPE_CACHE_SIZE", "BoundFilter",
     "FilterShape", "Match", "ProductFilter", "bind_filter", "bind_text", "conditions",
+    "facet_condition",
     "filter_conditions", "rank", "split_prefix", "synonym_key", "text_query", "tsquery",
     "where", "where_clause", "with_values",
 ]
@@ -445,6 +446,12 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
     elif shape.stock == "out":
         out.append(_c.stock == 0)
     return tuple(out)
+
+
+def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
+    """The condition of one selected facet of ``shape`` (as :func:`conditions` has it)."""
+    kind: FacetShape = getattr(shape, facet)
+    return _category_in(kind) if facet == "category" else _attribute_in(facet, False)
 
 
 def where_clause(shape: FilterShape, skip: Iterable[str] = (),
