@@ -13,7 +13,12 @@ Each such set is answered by the cheapest source that is still right:
                  triggers (migration 0002, :mod:`.ledger`) - exact and never a scan of
                  ``products``.
 ``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
-                 same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`).
+                 same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`
+                 rows read from the table). A set filtered on brand, colour or size without
+                 text is read from that facet column's covering index instead (migration
+                 0014, :func:`_index_only`), exact up to :data:`INDEX_ROW_BUDGET` on its own;
+                 the exact sets of a text search share one read of their rows
+                 (:func:`_shared_counting_selects`).
 ``sampled``      a large set: counted on a sample and scaled; shown as "about N". A dense set
                  (at least :data:`SPARSE_FRACTION` of the catalog) is sampled by table pages
                  (``TABLESAMPLE SYSTEM``, fixed seed, so the numbers are stable between
