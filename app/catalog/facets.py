@@ -13,7 +13,12 @@ Each such set is answered by the cheapest source that is still right:
                  triggers (migration 0002, :mod:`.ledger`) - exact and never a scan of
                  ``products``.
 ``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
-                 same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`).
+                 same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`
+                 rows read from the table). A set filtered on brand, colour or size without
+                 text is read from that facet column's covering index instead (migration
+                 0014, :func:`_index_only`), exact up to :data:`INDEX_ROW_BUDGET` on its own;
+                 the exact sets of a text search share one read of their rows
+                 (:func:`_shared_counting_selects`).
 ``sampled``      a large set: counted on a sample and scaled; shown as "about N". A dense set
                  (at least :data:`SPARSE_FRACTION` of the catalog) is sampled by table pages
                  (``TABLESAMPLE SYSTEM``, fixed seed, so the numbers are stable between
@@ -84,6 +89,8 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from ..data.models import Product
 from .filters import (
+    ATTRIBUTE_FACETS,
+    FACET_COLUMNS,
     FACETS,
     SHAPE_CACHE_SIZE,
     BoundFilter,
@@ -91,6 +98,7 @@ from .filters import (
     ProductFilter,
     bind_filter,
     conditions,
+    facet_condition,
     where_clause,
 )
 from .ledger import (
@@ -102,19 +110,36 @@ from .ledger import (
     ledger_values,
 )
 from .page_query import Total
-from .sql import MAX_MERGED_CATEGORIES, estimates_statement, per_category, run_estimates
+from .sql import (
+    MAX_MERGED_CATEGORIES,
+    estimates_statement,
+    per_category,
+    plan_freely,
+    run_estimates,
+)
 from .tree import CategoryTree
 
 Source = Literal["precomputed", "exact", "sampled"]
 
-#: Most rows counted exactly per request, over all facet sets together.
-EXACT_ROW_BUDGET = 12_000
-#: How many matching rows a sample should contain (decides the sampled percentage).
-SAMPLE_TARGET_ROWS = 3_000
+#: Most rows counted exactly per request, over all facet sets together. (Each counted row is a
+#: heap row of ``products`` read and grouped, about 1.5 µs of PostgreSQL CPU: 12,000 made the
+#: exact sets the largest single cost of a search; issue 14 halved it.)
+EXACT_ROW_BUDGET = 6_000
+#: Most rows of one set counted exactly when the set is read from a facet column's covering
+#: index (see :func:`_index_only`): an index entry costs a tenth of a table row, so such sets
+#: are counted exactly up to here, outside :data:`EXACT_ROW_BUDGET`.
+INDEX_ROW_BUDGET = 40_000
+#: How many matching rows a sample should contain (decides the sampled percentage). 1,500 rows
+#: put a count shown as "about" (two significant digits) within a few per cent for any value
+#: holding 5% of the matches; a value under about 1 in 1,500 matches may be left out.
+SAMPLE_TARGET_ROWS = 1_500
 #: TABLESAMPLE's seed: the same pages every time, so counts do not jitter between requests.
 SAMPLE_SEED = 20261123
-#: A set below this fraction of the catalog is sampled by id ranges, not by table pages.
-SPARSE_FRACTION = 0.05
+#: A set below this fraction of the catalog is sampled by id ranges, not by table pages. Id
+#: ranges read only the matches inside them (their index bitmap AND-ed with the ranges); pages
+#: read and test every row on them, which pays only when most rows match (0.05 before issue 14
+#: made a word in 6-30% of the catalog test 3-15 rows per match it found).
+SPARSE_FRACTION = 0.3
 #: How many id ranges an id sample spreads over (a fixed number: one SQL shape).
 ID_WINDOWS = 16
 
@@ -122,9 +147,7 @@ _table = Product.__table__
 _c = _table.c
 _KEYS: dict[str, ColumnElement[Any]] = {
     "category": _c.category_id,
-    "brand": _c.attributes.op("->>")(literal_column("'brand'")),
-    "colour": _c.attributes.op("->>")(literal_column("'colour'")),
-    "size": _c.attributes.op("->>")(literal_column("'size'")),
+    **FACET_COLUMNS,
 }
 _TOTAL = "_total"
 _PRICE = "_price"
@@ -135,13 +158,16 @@ PRICE_BANDS = (10, 25, 50, 100, 250, 500, 1000)
 #: Rows a page sample of a broad match set should hold for its price distribution (the
 #: distribution of a large set is estimated: eight bands need far fewer rows than counts do).
 BAND_SAMPLE_ROWS = 1_000
+#: A broad match set at least this fraction of the catalog has its distribution sampled by pages.
+BAND_DENSE_FRACTION = 0.05
 #: A broad match set up to this size has its price distribution counted exactly.
 BAND_EXACT_ROWS = 4_000
 _BAND = "_band"
 _BANDS_EXACT = "_bands"
 _BANDS_SAMPLED = "_bands_sampled"
-_BAND_KEY = func.width_bucket(_c.price, literal_column(
-    "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]"))
+_BAND_EDGES: ColumnElement[Any] = literal_column(
+    "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]")
+_BAND_KEY = func.width_bucket(_c.price, _BAND_EDGES)
 
 
 @dataclass
@@ -216,6 +242,10 @@ class FacetResult:
     price_bands: list[PriceBand] = field(default_factory=list)
     #: the bands were counted on a sample (shown as estimates)
     bands_approximate: bool = False
+    #: category id -> matches of the filter without its category condition (what the category
+    #: facet is counted from, every category of the tree, not only the listed ones); None when
+    #: not counted. A refinement's count is a sum of these (see :mod:`.refine`).
+    category_counts: dict[int, int] | None = None
 
 
 @dataclass
@@ -260,6 +290,7 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
     """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
     is ``bind_filter(filt, tree)`` if the caller has it)."""
     bound = bound or bind_filter(filt, tree)
+    await plan_freely(session)
     sets = _plan_sets(filt)
     catalog_rows = await _choose_sources(session, bound, sets)
     rows = await _run(session, filt, bound, sets)
@@ -298,8 +329,8 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
     A sampled set is sampled by table pages when it is dense (a page holds several matches) and
     by id ranges when it is sparse: page sampling reads ``percent`` of the whole table whatever
     the set, so a word matching 2% of a million products would read 15% of the table to find
-    3,000 matches; id ranges combined with the set's own index read only the matches inside
-    the ranges (see :func:`_id_windows`)."""
+    the sample's matches; id ranges combined with the set's own index read only the matches
+    inside the ranges (see :func:`_id_windows`)."""
     counted = [s for s in sets if not s.broad]
     if not counted:
         return None
@@ -310,7 +341,9 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
     budget = EXACT_ROW_BUDGET
     for s, estimate in sorted(zip(counted, estimates, strict=True), key=lambda pair: pair[1]):
         s.estimate = estimate
-        if estimate <= budget:
+        if estimate <= INDEX_ROW_BUDGET and _index_only(bound.shape, s.skip):
+            s.source = "exact"  # read from a facet column's covering index, not the table
+        elif estimate <= budget:
             s.source = "exact"
             budget -= estimate
         else:
@@ -330,10 +363,20 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
     return catalog_rows
 
 
+def _index_only(shape: FilterShape, skip: frozenset[str]) -> bool:
+    """Whether a set can be counted from a facet column's covering index alone (migration
+    0014): active products, no text, and an attribute facet in its condition to lead the
+    index - every other column a count reads (the other facets, category, price, stock) is
+    carried in it."""
+    return (shape.active == "only" and not shape.text
+            and any(getattr(shape, f) == "any" and f not in skip for f in ATTRIBUTE_FACETS))
+
+
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def _estimates(shape: FilterShape, skips: tuple[frozenset[str], ...]) -> Any:
     """The EXPLAIN estimating each set (the filter minus each ``skip``) and the active catalog."""
-    return estimates_statement([where_clause(shape, skip) for skip in skips] + [_c.is_active])
+    return estimates_statement([where_clause(shape, skip, _index_only(shape, skip))
+                                for skip in skips] + [_c.is_active])
 
 
 _ID_RANGE = select(func.min(_c.id), func.max(_c.id))
@@ -365,7 +408,8 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row).
     Parameters: the filter's, and a sample's (``pct_<set>``, or ``win_<set>_<i>_lo/hi``)."""
     source: Any = _table
-    condition = where_clause(shape, s.skip)
+    condition = where_clause(shape, s.skip,
+                             s.source == "exact" and _index_only(shape, s.skip))
     keys = {f: _KEYS[f] for f in s.facets}
     if s.key == "match":  # the matches' price distribution, in the same pass
         keys[_BAND] = _BAND_KEY
@@ -383,6 +427,13 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
         condition = adapter.traverse(condition)
         keys = {f: adapter.traverse(k) for f, k in keys.items()}
         price = adapter.traverse(price)
+    return _grouped(s.key, keys, price, source, condition)
+
+
+def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElement[Any],
+             source: Any, condition: ColumnElement[bool]) -> Select[Any]:
+    """One count row per value of each key, and the total row (count, cheapest, dearest), of
+    the rows of ``source`` meeting ``condition``."""
     groups = [*((k,) for k in keys.values()), ()]
     facet_label = case(
         *((func.grouping(k) == 0, literal(f, Text)) for f, k in keys.items()),
@@ -395,10 +446,42 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     category = keys.get("category")
     category_value = case((func.grouping(category) == 0, category), else_=null()) \
         if category is not None else None
-    statement = select(*count_row(s.key, facet_label, value, category_value, func.count(),
+    statement = select(*count_row(branch, facet_label, value, category_value, func.count(),
                              func.min(price), func.max(price)))
     statement = statement.select_from(source).where(condition)
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
+
+
+def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
+                             ) -> list[Select[Any]]:
+    """The exact sets of a text search with facets ticked, counted from one read of the rows.
+
+    Each facet's set is the match set without that facet's own condition, so the sets overlap
+    (the match set lies inside every one of them) and counting each on its own reads the
+    shared rows once per set - through the text index and the table, the costly part. Here the
+    rows of their union are read once into a CTE (referenced by every branch, so PostgreSQL
+    materialises it) with a flag per set, and each set's GROUPING SETS branch - the same rows
+    as :func:`_counting_select` gives - counts its flagged rows from it."""
+    selected = [f for f in FACETS if getattr(shape, f)]
+
+    def own(s: _SetShape) -> ColumnElement[bool]:
+        """What a set adds to the base: every selected facet's condition but its own."""
+        kept = [facet_condition(shape, f) for f in selected if f not in s.skip]
+        return and_(*kept) if kept else true()
+
+    base = where_clause(shape, selected)
+    rows = select(_c.category_id, *(c.label(f"facet_{f}") for f, c in FACET_COLUMNS.items()),
+                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets)) \
+        .where(base, or_(*(own(s) for s in sets))).cte("counted_rows")
+    out: list[Select[Any]] = []
+    for s in sets:
+        keys: dict[str, ColumnElement[Any]] = {
+            f: rows.c.category_id if f == "category" else rows.c[f"facet_{f}"]
+            for f in s.facets}
+        if s.key == "match":  # the matches' price distribution, in the same pass
+            keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
+        out.append(_grouped(s.key, keys, rows.c.price, rows, rows.c[f"in_{s.key}"]))
+    return out
 
 
 def _sample_values(s: _Set) -> dict[str, Any]:
@@ -453,7 +536,7 @@ def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
 
     * exact: a set of at most :data:`BAND_EXACT_ROWS` rows, counted along its index
       (``ix_products_active_category_price`` for categories);
-    * sampled: a dense set (at least :data:`SPARSE_FRACTION` of the catalog), on a page sample
+    * sampled: a dense set (at least :data:`BAND_DENSE_FRACTION` of the catalog), on a page sample
       (``TABLESAMPLE SYSTEM``, fixed seed) sized to find about :data:`BAND_SAMPLE_ROWS`
       matches, scaled to the ledger's total when assembled.
 
@@ -468,7 +551,7 @@ def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
     size = select(
         (counts.c.total <= literal(BAND_EXACT_ROWS, Integer)).label("exact"),
         and_(counts.c.total > literal(BAND_EXACT_ROWS, Integer),
-             counts.c.total >= literal(SPARSE_FRACTION, Numeric) * counts.c.catalog
+             counts.c.total >= literal(BAND_DENSE_FRACTION, Numeric) * counts.c.catalog
              ).label("sampled"),
         func.least(literal(100, Numeric), literal(BAND_SAMPLE_ROWS * 100, Numeric)
                    / func.greatest(counts.c.total, literal(1, Numeric))).label("percent"),
@@ -496,7 +579,13 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(ledger_select(shape))
-    branches += [_counting_select(shape, s) for s in sets if s.source != "precomputed"]
+    shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
+    if len(shared) < 2:
+        shared = []
+    else:
+        branches += _shared_counting_selects(shape, tuple(shared))
+    branches += [_counting_select(shape, s) for s in sets
+                 if s.source != "precomputed" and s not in shared]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
     if sets[0].source == "precomputed":
@@ -544,6 +633,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     total = Total(0)
     price_min = price_max = None
     price_approximate = False
+    category_counts: dict[int, int] | None = None
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
@@ -551,6 +641,8 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             else:
                 counts = _counted(by_branch[s.key], facet, s)
             facets[facet] = _facet(filt, tree, facet, counts, s.source)
+            if facet == "category":
+                category_counts = counts
         if s.key != "match":
             continue
         if s.source == "precomputed":
@@ -586,6 +678,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         price_approximate=price_approximate,
         price_bands=_price_bands(bands),
         bands_approximate=bands_approximate,
+        category_counts=category_counts,
     )
 
 

@@ -17,6 +17,8 @@ The parameters of a filter (the keys of :attr:`BoundFilter.values`)::
     category | categories          one category id | several (a department and its children)
     brands, colours, sizes         the ticked values as {"brand": value} JSONB objects (one
                                    array parameter, whether one value is ticked or ten)
+    brand_values, colour_values, size_values
+                                   the same as text, for the facet columns (migration 0014)
     min_price, max_price
 
 Every value is a bound parameter; user text never becomes SQL.
@@ -54,10 +56,11 @@ from ..data.models import Product
 from .tree import CategoryTree
 
 __all__ = [
-    "ATTRIBUTE_FACETS", "FACETS", "SHAPE_CACHE_SIZE", "BoundFilter", "FilterShape", "Match",
-    "ProductFilter", "bind_filter", "bind_text", "conditions", "filter_conditions", "rank",
-    "split_prefix", "synonym_key", "text_query", "tsquery", "where", "where_clause",
-    "with_values",
+    "ATTRIBUTE_FACETS", "FACETS", "FACET_COLUMNS", "SHAPE_CACHE_SIZE", "BoundFilter",
+    "FilterShape", "Match", "ProductFilter", "bind_filter", "bind_text", "conditions",
+    "facet_condition",
+    "filter_conditions", "rank", "split_prefix", "synonym_key", "text_query", "tsquery",
+    "where", "where_clause", "with_values",
 ]
 
 #: The multi-select facets, in display order; each is OR within, AND across.
@@ -70,6 +73,9 @@ SHAPE_CACHE_SIZE = 128
 StockFilter = Literal["in", "out"] | None
 
 _c = Product.__table__.c
+#: Facet name -> its generated column (``attributes ->> 'brand'``..., migration 0014).
+FACET_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "brand": _c.facet_brand, "colour": _c.facet_colour, "size": _c.facet_size}
 #: ``replacement_traverse`` options: none.
 _NO_OPTIONS: dict[str, Any] = {}
 
@@ -126,7 +132,7 @@ class ProductFilter:
     @property
     def has_text(self) -> bool:
         """Search text with words in it (what relevance needs)."""
-        return bool(text_query(self.q))
+        return _has_words(self.q)
 
     @property
     def active_only(self) -> bool:
@@ -265,6 +271,13 @@ def text_query(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
     return text
 
 
+@lru_cache(maxsize=256)
+def _has_words(q: str) -> bool:
+    """Whether ``q`` makes a tsquery at all - asked for every link a page renders (each link's
+    canonical sort depends on it), so kept per text rather than parsed each time."""
+    return bool(text_query(q))
+
+
 def bind_text(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
               match: Match = "all") -> tuple[TextShape, dict[str, Any]]:
     """The text shape of ``q`` and its parameter ``q_query`` (see :func:`text_query`)."""
@@ -360,9 +373,11 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
             facets["category"], values["category"] = "one", ids[0]
         else:
             facets["category"], values["categories"] = "many", ids
-    for facet, key in ATTRIBUTE_FACETS.items():
+    for facet in ATTRIBUTE_FACETS:
         if selected := filt.values(facet):
-            facets[facet], values[_PLURAL[facet]] = "any", [{key: v} for v in selected]
+            facets[facet] = "any"
+            values[_PLURAL[facet]] = [{ATTRIBUTE_FACETS[facet]: v} for v in selected]
+            values[f"{facet}_values"] = list(selected)
     if filt.min_price is not None:
         values["min_price"] = filt.min_price
     if filt.max_price is not None:
@@ -376,10 +391,16 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
 
 # -- WHERE --------------------------------------------------------------------------------------
 
-def _attribute_in(facet: str) -> ColumnElement[bool]:
+def _attribute_in(facet: str, columns: bool) -> ColumnElement[bool]:
+    if columns:
+        # ``facet_brand = ANY(:brand_values)`` on the generated facet column (migration 0014):
+        # what a facet count reads from that column's covering index without the rows.
+        return FACET_COLUMNS[facet] == any_(bindparam(f"{facet}_values", type_=ARRAY(Text)))
     # ``attributes @> ANY('{"brand": "X"}', ...)`` is answered by the jsonb_path_ops GIN index
     # (one bitmap index search per value, like the OR of single ``@>`` it replaces), and planned
     # and estimated as a single ``@>`` when one value is ticked: one shape for 1 or 30 values.
+    # Several attribute filters are one index search (the btrees of the facet columns would
+    # need a BitmapAnd the planner often skips): the form for fetching rows.
     return _c.attributes.op("@>", is_comparison=True)(
         any_(bindparam(_PLURAL[facet], type_=ARRAY(JSONB))))
 
@@ -393,10 +414,12 @@ def _category_in(shape: FacetShape) -> ColumnElement[bool]:
 
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def conditions(shape: FilterShape,
-               skip: frozenset[str] = frozenset()) -> tuple[ColumnElement[bool], ...]:
+def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
+               columns: bool = False) -> tuple[ColumnElement[bool], ...]:
     """The WHERE clauses of ``shape`` (to ``and_``), with placeholders for the filter's values;
-    ``skip`` leaves out facets by name (what a facet's own counts need)."""
+    ``skip`` leaves out facets by name (what a facet's own counts need). ``columns``: attribute
+    filters on the facet columns (for counting from their covering indexes) instead of the
+    JSONB containment that fetching rows uses."""
     out: list[ColumnElement[bool]] = []
     # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
     # (WHERE is_active) are proven against.
@@ -412,7 +435,8 @@ def conditions(shape: FilterShape,
     for facet in FACETS:
         kind: FacetShape = getattr(shape, facet)
         if kind and facet not in skip:
-            out.append(_category_in(kind) if facet == "category" else _attribute_in(facet))
+            out.append(_category_in(kind) if facet == "category"
+                       else _attribute_in(facet, columns))
     if shape.min_price:
         out.append(_c.price >= bindparam("min_price", type_=_c.price.type))
     if shape.max_price:
@@ -424,9 +448,16 @@ def conditions(shape: FilterShape,
     return tuple(out)
 
 
-def where_clause(shape: FilterShape, skip: Iterable[str] = ()) -> ColumnElement[bool]:
+def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
+    """The condition of one selected facet of ``shape`` (as :func:`conditions` has it)."""
+    kind: FacetShape = getattr(shape, facet)
+    return _category_in(kind) if facet == "category" else _attribute_in(facet, False)
+
+
+def where_clause(shape: FilterShape, skip: Iterable[str] = (),
+                 columns: bool = False) -> ColumnElement[bool]:
     """:func:`conditions` as one clause (for building cached statements)."""
-    clauses = conditions(shape, frozenset(skip))
+    clauses = conditions(shape, frozenset(skip), columns)
     return and_(*clauses) if clauses else true()
 
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field, replace
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..data.models import Product
 from .facets import FacetResult, compute_facets
 from .filters import ProductFilter, bind_filter, text_query
 from .ordering import Sort
-from .page_query import Total, count_products, find_products
+from .page_query import Card, Total, count_products, find_cards
 from .params import CatalogParams
 from .refine import Refinement, find_refinements
 from .search import Suggestion, highlight_names, suggest
@@ -86,7 +85,7 @@ class CatalogPage:
     filter: ProductFilter
     tree: CategoryTree
     facets: FacetResult
-    products: list[Product]
+    products: list[Card]
     names: list[Markup]
     pagination: Pagination
     sort: Sort
@@ -104,7 +103,7 @@ class CatalogPage:
         return self.pagination.total
 
     @property
-    def rows(self) -> list[tuple[Product, Markup]]:
+    def rows(self) -> list[tuple[Card, Markup]]:
         """(product, its name as safe HTML with matches marked) in page order."""
         return list(zip(self.products, self.names, strict=True))
 
@@ -146,19 +145,19 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         params = params.model_copy(update={"page": pagination.page})
 
     sort = params.effective_sort
-    products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
-                                   offset=pagination.offset, tree=tree, known_total=facets.total,
-                                   rank_candidates=rank_candidates,
-                                   catalog_rows=facets.catalog_rows, bound=bound)
+    products = await find_cards(session, filt, sort=sort, limit=pagination.per_page,
+                                offset=pagination.offset, tree=tree, known_total=facets.total,
+                                rank_candidates=rank_candidates,
+                                catalog_rows=facets.catalog_rows, bound=bound)
     if not products and pagination.page > 1 and not facets.total.exact:
         # The estimate promised more pages than there are: count, and show the real last page.
         total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)
         pagination = paginate(pagination.page, pagination.per_page, total)
         params = params.model_copy(update={"page": pagination.page})
-        products = await find_products(session, filt, sort=sort, limit=pagination.per_page,
-                                       offset=pagination.offset, tree=tree, known_total=total,
-                                       rank_candidates=rank_candidates,
-                                       catalog_rows=facets.catalog_rows, bound=bound)
+        products = await find_cards(session, filt, sort=sort, limit=pagination.per_page,
+                                    offset=pagination.offset, tree=tree, known_total=total,
+                                    rank_candidates=rank_candidates,
+                                    catalog_rows=facets.catalog_rows, bound=bound)
 
     names = await highlight_names(session, filt.q, [p.name for p in products],
                                   synonyms=tree.synonyms, match=filt.match)

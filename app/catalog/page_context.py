@@ -13,19 +13,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ..data.models import Product
 from . import listing
 from .facets import round_significant
 from .listing import CatalogPage
-from .page_query import Total
+from .page_query import Card, Total
 from .params import MULTI, PER_PAGE_CHOICES, CatalogParams, sort_choices
 from .refine import Refinement
 
 #: The ``HX-Source`` of the filter form: a request it made does not refresh the search box and
 #: the price fields (that would lose the caret and keystrokes typed while it ran).
 FORM_SOURCE = "form#catalog-form"
+_PLAIN_SLUG = re.compile(r"[a-z0-9-]+")
 FACET_LABELS = {"category": "Category", "brand": "Brand", "colour": "Colour", "size": "Size"}
 
 
@@ -40,7 +42,7 @@ def count_text(total: Total | int, approximate: bool = False) -> str:
     return f"{value:,}"
 
 
-def stock_text(item: Product) -> tuple[str, str]:
+def stock_text(item: Product | Card) -> tuple[str, str]:
     """(label, css modifier) of a product's stock state."""
     if item.stock <= 0:
         return "Out of stock", "out"
@@ -49,6 +51,7 @@ def stock_text(item: Product) -> tuple[str, str]:
     return "In stock", "in"
 
 
+@lru_cache(maxsize=4096)
 def input_id(facet: str, value: str) -> str:
     """A stable, valid id for a facet checkbox (htmx restores focus by id after a swap)."""
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
@@ -63,11 +66,16 @@ class CatalogLinks:
     url_for: Callable[..., str]
     currency: str
 
+    @cached_property
+    def _index_url(self) -> str:
+        # One url_for per page, not per link (a page renders dozens of list links).
+        return self.url_for("catalog.index")
+
     def list_url(self, params: CatalogParams) -> str:
         query = params.query_string()
-        return self.url_for("catalog.index") + (f"?{query}" if query else "")
+        return self._index_url + (f"?{query}" if query else "")
 
-    def product_url(self, item: Product, params: CatalogParams) -> str:
+    def product_url(self, item: Product | Card, params: CatalogParams) -> str:
         query = params.query_string()
         return self.url_for("catalog.product", slug=item.slug) + (f"?{query}" if query else "")
 
@@ -77,14 +85,22 @@ class CatalogLinks:
     def money(self, value: Decimal | None) -> str:
         return "" if value is None else f"{self.currency}{value:,.2f}"
 
-    def product_urls(self, params: CatalogParams) -> Callable[[Product, CatalogParams], str]:
-        """:meth:`product_url` with this page's query string built once, not once per card."""
+    def product_urls(self, params: CatalogParams
+                     ) -> Callable[[Product | Card, CatalogParams], str]:
+        """:meth:`product_url` with this page's query string and the route's prefix built once,
+        not a ``url_for`` per card: a slug of plain ``[a-z0-9-]`` (every slug the catalog makes)
+        is the same in a URL, so it is appended; any other goes through ``url_for``."""
         query = params.query_string()
         suffix = f"?{query}" if query else ""
+        probe = "x"
+        prefix = self.url_for("catalog.product", slug=probe)[:-len(probe)]
+        plain = _PLAIN_SLUG.fullmatch
 
-        def url(item: Product, item_params: CatalogParams) -> str:
+        def url(item: Product | Card, item_params: CatalogParams) -> str:
             if item_params is not params:
                 return self.product_url(item, item_params)
+            if plain(item.slug):
+                return prefix + item.slug + suffix
             return self.url_for("catalog.product", slug=item.slug) + suffix
 
         return url

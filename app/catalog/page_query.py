@@ -8,6 +8,11 @@
     (given a ``known_total``) is ranked in bounded blocks - see :func:`_capped_ranking` for the
     trade-off.
 
+``cards = await find_cards(session, filt, ...)``
+    The same page as :class:`Card` rows: only the columns a result card shows, read as Core
+    rows on the session's connection (no ORM identity map, no ``joinedload`` of the category:
+    its name comes from the category tree). The shopper catalog's listing uses it.
+
 ``total = await count_products(session, filt, tree=tree)``
     :class:`Total` - exact when the match set is small (at most :data:`EXACT_COUNT_LIMIT`),
     otherwise the planner's estimate (``total.exact`` is False; show "about N"). Whole-catalog
@@ -21,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -42,12 +48,18 @@ from .filters import (
 )
 from .ledger import precomputed_total
 from .ordering import SORT_KEYS, Sort, after_condition, effective_sort, order_by
-from .sql import MAX_MERGED_CATEGORIES, estimate_rows, per_category, set_planner_settings
-from .tree import CategoryTree, load_category_tree
+from .sql import (
+    MAX_MERGED_CATEGORIES,
+    estimate_rows,
+    per_category,
+    plan_freely,
+    set_planner_settings,
+)
+from .tree import CategoryNode, CategoryTree, load_category_tree
 
 __all__ = [
-    "DENSE_FRACTION", "EXACT_COUNT_LIMIT", "RANK_CANDIDATES", "SMALL_MATCH_SET", "Total",
-    "count_products", "find_products",
+    "DENSE_FRACTION", "EXACT_COUNT_LIMIT", "RANK_CANDIDATES", "SMALL_MATCH_SET", "Card", "Total",
+    "count_products", "find_cards", "find_products",
 ]
 
 #: Above this many matching rows a count is the planner's estimate instead of ``count(*)``.
@@ -64,13 +76,46 @@ class Total:
     exact: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What a result card shows of a product (:func:`find_cards`)."""
+
+    id: int
+    slug: str
+    name: str
+    price: Decimal
+    stock: int
+    brand: str | None
+    category: CategoryNode | None
+
+
+#: The columns of a :class:`Card`, in its field order (``category`` from ``category_id``).
+_CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
+                 _c.facet_brand.label("brand"),
+                 _c.category_id)
+
+
 #: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
 #: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
-RANK_CANDIDATES = 2_000
+RANK_CANDIDATES = 500
 #: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
 DENSE_FRACTION = 0.05
 #: At most this many matches count as "small" for :func:`find_products`' plan choice.
 SMALL_MATCH_SET = 5_000
+
+
+async def find_cards(session: AsyncSession, filt: ProductFilter, *, tree: CategoryTree,
+                     sort: Sort | str | None = None, limit: int = 24, offset: int = 0,
+                     known_total: Total | None = None, rank_candidates: int | None = None,
+                     catalog_rows: int | None = None,
+                     bound: BoundFilter | None = None) -> list[Card]:
+    """:func:`find_products`' page as :class:`Card` rows (same plans, same order), for the
+    shopper's result cards: only their columns, as Core rows - no ORM loading."""
+    rows = await _find(session, filt, sort=sort, limit=limit, offset=offset, after=None,
+                       tree=tree, known_total=known_total, rank_candidates=rank_candidates,
+                       catalog_rows=catalog_rows, bound=bound, cards=True)
+    nodes = tree.nodes
+    return [Card(r[0], r[1], r[2], r[3], r[4], r[5], nodes.get(r[6])) for r in rows]
 
 
 async def find_products(session: AsyncSession, filt: ProductFilter, *,
@@ -93,6 +138,18 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
     tells a dense match set (scan the table until enough matches) from a sparse one (collect
     them through the text index). ``bound`` is ``bind_filter(filt, tree)`` if the caller has it.
     """
+    return list(await _find(session, filt, sort=sort, limit=limit, offset=offset, after=after,
+                            tree=tree, known_total=known_total,
+                            rank_candidates=rank_candidates, catalog_rows=catalog_rows,
+                            bound=bound, cards=False))
+
+
+async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str | None,
+                limit: int, offset: int, after: Sequence[Any] | None,
+                tree: CategoryTree | None, known_total: Total | None,
+                rank_candidates: int | None, catalog_rows: int | None,
+                bound: BoundFilter | None, cards: bool) -> list[Any]:
+    """The page: ORM products, or (``cards``) Core rows of :data:`_CARD_COLUMNS`."""
     if tree is None:
         tree = await load_category_tree(session)
     sort = effective_sort(filt, sort)
@@ -120,7 +177,7 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         values.update({f"after_{i}": value for i, value in enumerate(after)})
     else:
         plan = "plain"
-    statement = _page_statement(bound.shape, sort, plan)
+    statement = _page_statement(bound.shape, sort, plan, cards)
     small = (known_total is not None and known_total.exact
              and known_total.value <= SMALL_MATCH_SET and not filt.is_broad())
     settings: dict[str, str] = {}
@@ -142,28 +199,46 @@ async def find_products(session: AsyncSession, filt: ProductFilter, *,
         # small: collect it through the filter's own indexes, then sort it.
         settings = {"enable_indexscan": "off"}
     if settings:
-        await set_planner_settings(session, settings)
-    products = list((await session.scalars(statement, values)).unique().all())
+        await set_planner_settings(session, settings, restore_later=cards)
+    else:
+        await plan_freely(session)
+    if cards:
+        # A fixed shape of plain columns: run on the connection, without the ORM's execution.
+        connection = await session.connection()
+        products: list[Any] = list((await connection.execute(statement, values)).all())
+    else:
+        products = list((await session.scalars(statement, values)).unique().all())
     # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
     # failed or cancelled query the transaction is usually aborted - a statement there would
     # replace the real error with "current transaction is aborted" - and the request's
     # rollback undoes the settings anyway.)
+    # (Cards: the restore is left pending for the next planned statement, if one comes - the
+    # catalog page's highlighting reads no table - see set_planner_settings.)
     restore = {name: "on" for name in settings if name.startswith("enable_")}
-    if restore:
+    if restore and not cards:
         await set_planner_settings(session, restore)
     return products
 
 
+def _rows(cards: bool) -> Select[Any]:
+    """What a page selects: ORM products with their category, or the card columns."""
+    if cards:
+        return select(*_CARD_COLUMNS)
+    return select(Product).options(joinedload(Product.category))
+
+
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
+def _page_statement(shape: FilterShape, sort: Sort, plan: str, cards: bool = False
+                    ) -> Select[Any]:
     """The page query of one filter shape, sort and plan (``plain``, ``after`` a keyset,
-    ``ranked`` by relevance, ``capped`` relevance, ``merged`` per-category price order).
+    ``ranked`` by relevance, ``capped`` relevance, ``merged`` per-category price order), of
+    ORM products or (``cards``) the card columns.
     Parameters: the filter's, ``page_limit`` and ``page_offset``, and the plan's own."""
     limit = bindparam("page_limit", type_=Integer)
     offset = bindparam("page_offset", type_=Integer)
-    products = select(Product).options(joinedload(Product.category))
+    products = _rows(cards)
     if plan == "capped":
-        return _capped_ranking(shape)
+        return _capped_ranking(shape, cards)
     if plan == "ranked":
         # Rank every match carrying only (id, rank), then load the page's rows: projecting whole
         # rows (descriptions, attributes) of thousands of matches into the sort costs more
@@ -177,8 +252,8 @@ def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
             .offset(offset)
             .subquery("ranked")
         )
-        return (products.join(ranked, Product.id == ranked.c.id)
-                .order_by(ranked.c.rank.desc(), Product.id))
+        return (products.join(ranked, _c.id == ranked.c.id)
+                .order_by(ranked.c.rank.desc(), _c.id))
     statement = products.order_by(*order_by(shape.text, sort)).limit(limit)
     if plan == "merged":
         return statement.where(_c.id.in_(_per_category_ids(shape, sort)))
@@ -188,7 +263,7 @@ def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
     return statement.offset(offset)
 
 
-def _capped_ranking(shape: FilterShape) -> Select[Any]:
+def _capped_ranking(shape: FilterShape, cards: bool = False) -> Select[Any]:
     """Relevance order over bounded candidate sets, for match sets too large to rank whole.
 
     Ranking needs every match's ``search_vector`` from the table: at 1,000,000 products a
@@ -224,10 +299,9 @@ def _capped_ranking(shape: FilterShape) -> Select[Any]:
         .subquery("ranked")
     )
     return (
-        select(Product)
-        .join(ranked, Product.id == ranked.c.id)
-        .options(joinedload(Product.category))
-        .order_by(ranked.c.block, ranked.c.rank.desc(), Product.id)
+        _rows(cards)
+        .join(ranked, _c.id == ranked.c.id)
+        .order_by(ranked.c.block, ranked.c.rank.desc(), _c.id)
     )
 
 

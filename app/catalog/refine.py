@@ -7,8 +7,11 @@ plurals and words under three letters: "Kestrel & Co" is "kestrel") is among the
 so "floor lamps" offers Floor Lamps but "lamp" offers nothing. The most specific names come
 first ("outdoor lighting" offers Outdoor Lighting before Lighting).
 
-Counts come from the facet counts the page computed anyway; a sub-category the category facet
-does not list (it lists the departments until one is ticked) is counted with one more query.
+Counts come from the facet counts the page computed anyway, without a query of their own: the
+category facet is counted per category id over the filter without its category condition, so a
+sub-category it does not list (it lists the departments until one is ticked) is the sum over its
+sub-tree and the categories already ticked (OR within the facet). Only when those per-category
+counts are missing is the refinement counted with one more query.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ async def find_refinements(session: AsyncSession, filt: ProductFilter, tree: Cat
         shown = listed.get((facet, value))
         if shown is not None:
             total = Total(shown.count, exact=not shown.approximate)
+        elif facet == "category" and facets.category_counts is not None:
+            total = _category_total(filt, tree, facets, value)
         else:
             refined = (replace(filt, categories=(*filt.categories, value)) if facet == "category"
                        else replace(filt, brands=(*filt.brands, value)))
@@ -70,3 +75,13 @@ async def find_refinements(session: AsyncSession, filt: ProductFilter, tree: Cat
         if len(found) == MAX_REFINEMENTS:
             break
     return found
+
+
+def _category_total(filt: ProductFilter, tree: CategoryTree, facets: FacetResult,
+                    slug: str) -> Total:
+    """Matches of ``filt`` with category ``slug`` ticked too, from the category facet's own
+    per-category counts (exact unless those were sampled)."""
+    counts = facets.category_counts or {}
+    ids = tree.expand((*filt.categories, slug))
+    return Total(sum(counts.get(i, 0) for i in ids),
+                 exact=not facets.facets["category"].approximate)

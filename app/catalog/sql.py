@@ -36,7 +36,7 @@ from ..data.models import Product
 
 __all__ = [
     "MAX_MERGED_CATEGORIES", "Explain", "estimate_rows", "estimates_statement", "per_category",
-    "run_estimates", "set_planner_settings",
+    "plan_freely", "run_estimates", "set_planner_settings",
 ]
 
 #: Most categories walked one index range each (merged price order, price ranges).
@@ -45,11 +45,35 @@ MAX_MERGED_CATEGORIES = 40
 _table = Product.__table__
 
 
-async def set_planner_settings(session: AsyncSession, settings: dict[str, str]) -> None:
+async def set_planner_settings(session: AsyncSession, settings: dict[str, str], *,
+                               restore_later: bool = False) -> None:
     """Planner settings for the rest of this transaction (``set_config(..., true)``), in one
-    round trip. Names are ours (never user input); values are bound."""
-    await session.execute(_set_config(tuple(settings)),
-                          {f"v{i}": value for i, value in enumerate(settings.values())})
+    round trip. Names are ours (never user input); values are bound.
+
+    ``restore_later``: the ``enable_*`` settings are meant for one statement only, but rather
+    than a round trip of their own to switch them back on, the restore is left pending on the
+    session: the next :func:`set_planner_settings` sends it in the same ``SELECT``, and
+    :func:`plan_freely` - called by the query layer before any statement whose plan could
+    change - sends it alone. A catalog page whose last planned statement is the page itself
+    (highlighting reads no table) never sends it."""
+    merged = {**session.info.pop(_RESTORE, {}), **settings}
+    await session.execute(_set_config(tuple(merged)),
+                          {f"v{i}": value for i, value in enumerate(merged.values())})
+    if restore_later:
+        restore = {name: "on" for name in settings if name.startswith("enable_")}
+        if restore:
+            session.info[_RESTORE] = restore
+
+
+async def plan_freely(session: AsyncSession) -> None:
+    """Send a restore :func:`set_planner_settings` left pending, if any (see there)."""
+    pending = session.info.pop(_RESTORE, None)
+    if pending:
+        await set_planner_settings(session, pending)
+
+
+#: ``session.info`` key of the planner settings waiting to be switched back on.
+_RESTORE = "vitrine.catalog.planner_restore"
 
 
 @lru_cache(maxsize=16)
@@ -84,6 +108,7 @@ def estimates_statement(clauses: Sequence[ColumnElement[bool]]) -> Explain:
 async def run_estimates(session: AsyncSession, statement: Explain, count: int,
                         values: dict[str, Any] | None = None) -> list[int]:
     """The ``count`` row estimates of an :func:`estimates_statement`, run with ``values``."""
+    await plan_freely(session)
     plan = await session.scalar(statement, values or {})
     if isinstance(plan, str):
         plan = json.loads(plan)

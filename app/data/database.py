@@ -133,6 +133,10 @@ def server_settings(config: Mapping[str, Any]) -> dict[str, str]:
     * ``random_page_cost = 1.1`` (default 4, tuned for spinning disks): the catalog lives in
       memory; at 4 the planner prefers a sequential scan evaluating ``@@`` on every row to a
       GIN bitmap scan over a few thousand, and is 3-5x slower.
+    * ``max_parallel_workers_per_gather = 0``, ``jit = off``: a search statement is a few
+      milliseconds; parallel workers (a process each, started per statement) and JIT
+      compilation shorten a lone request on an idle server but cost more CPU in total, and
+      under load - when it matters - every core is already busy with other requests.
 
     Set at connect time rather than per transaction, they cost no round trip per request.
     """
@@ -142,6 +146,8 @@ def server_settings(config: Mapping[str, Any]) -> dict[str, str]:
         "statement_timeout": str(config["DB_STATEMENT_TIMEOUT_MS"]),
         "plan_cache_mode": "force_custom_plan",
         "random_page_cost": "1.1",
+        "max_parallel_workers_per_gather": "0",
+        "jit": "off",
     }
 
 

@@ -53,6 +53,9 @@ SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english', coalesce(description, '')), 'D')"
 )
 
+#: The attributes kept as columns for facet filters and counts (migration 0014).
+_FACETS = ("brand", "colour", "size")
+
 
 def utcnow_column(**kwargs: Any) -> Mapped[datetime]:
     return mapped_column(
@@ -111,6 +114,14 @@ class Product(Model):
     search_vector: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True), deferred=True
     )
+    #: The facet attributes as columns (migration 0014): what the catalog filters and counts
+    #: facets on, through the covering indexes below.
+    facet_brand: Mapped[str | None] = mapped_column(
+        Text, Computed("attributes ->> 'brand'", persisted=True), deferred=True)
+    facet_colour: Mapped[str | None] = mapped_column(
+        Text, Computed("attributes ->> 'colour'", persisted=True), deferred=True)
+    facet_size: Mapped[str | None] = mapped_column(
+        Text, Computed("attributes ->> 'size'", persisted=True), deferred=True)
 
     category: Mapped[Category] = relationship(lazy="raise")
 
@@ -147,6 +158,12 @@ class Product(Model):
             postgresql_using="gin",
             postgresql_ops={"attributes": "jsonb_path_ops"},
         ),
+        # Facet counts of an attribute filter as index-only scans (migration 0014).
+        *(Index(f"ix_products_active_facet_{facet}", f"facet_{facet}",
+                postgresql_include=[*(f"facet_{other}" for other in _FACETS if other != facet),
+                                    "category_id", "price", "stock"],
+                postgresql_where=text("is_active"))
+          for facet in _FACETS),
     )
 
 

@@ -102,3 +102,22 @@ def seed_demo_products(sql, count: int, seed: int = 7) -> dict[str, int]:
             copy.write_row(row)
     sql.execute("ANALYZE products")
     return ids
+
+
+@pytest.fixture
+def sent_sql(app):
+    """The SQL text of every statement the app sends, in order (cleared by the test)."""
+    from sqlalchemy import event
+
+    async def engine():
+        return app.extensions["vitrine_db"].engine
+
+    sync_engine = app.run_blocking(engine()).sync_engine
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(sync_engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(sync_engine, "before_cursor_execute", record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 import psycopg
@@ -264,3 +265,46 @@ def shop_like(sql):
     category = sql.category("Lighting")
     sql.product("Solo Lamp", category_id=category, attributes={"brand": "Nordhavn"})
     sql.product("Duo Lamp", category_id=category, attributes={"brand": "Halden"})
+
+
+def test_attribute_filters_without_text_stay_exact_past_the_row_budget(run_db, seeded,
+                                                                       monkeypatch):
+    """A filter on brand, colour or size (no text) is counted from the facet columns' covering
+    indexes (migration 0014), exactly, even with no budget left for reading rows - every set
+    whose condition keeps an attribute filter (here: two attribute facets ticked, so each
+    facet's own set keeps the other); the same filter with text is sampled and says so."""
+    from app.catalog import facets
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    facets._counts_statement.cache_clear()
+    filters = [replace(f, q="") for seed in range(6) for f in random_filters(seeded, 12, seed)
+               if sum(bool(f.values(a)) for a in ATTRS) >= 2]
+    assert len(filters) >= 3
+
+    async def go(session):
+        tree = await load_category_tree(session)
+        for filt in filters:
+            result = await compute_facets(session, filt, tree)
+            check(seeded, result, filt)
+            assert "sampled" not in result.sources.values()
+        with_text = await compute_facets(session, replace(filters[0], q="lamp"), tree)
+        assert with_text.sources["match"] == "sampled" and not with_text.total.exact
+
+    try:
+        run_db(go)
+    finally:
+        facets._counts_statement.cache_clear()
+
+
+def test_a_brand_edit_moves_the_product_between_attribute_filters(client, sql, shop_like):
+    """The facet columns are generated from ``attributes``: an edit is in the next count."""
+    from .conftest import facet_counts, names
+
+    sql.execute("UPDATE products SET attributes = attributes || '{\"colour\": \"red\"}'"
+                " WHERE name = 'Solo Lamp'")
+    page = client.get("/products?brand=Nordhavn").data
+    assert names(page) == ["Solo Lamp"] and facet_counts(page, "colour") == {"red": 1}
+    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Halden\"}'"
+                " WHERE name = 'Solo Lamp'")
+    assert names(client.get("/products?brand=Nordhavn").data) == []
+    page = client.get("/products?brand=Halden&colour=red").data
+    assert names(page) == ["Solo Lamp"] and facet_counts(page, "brand") == {"Halden": 1}

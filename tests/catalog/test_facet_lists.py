@@ -128,7 +128,7 @@ def fresh_statements():
 def test_a_large_broad_set_has_its_distribution_sampled(client, shop, monkeypatch,
                                                         fresh_statements):
     monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
-    monkeypatch.setattr(facets, "SPARSE_FRACTION", 0.0)
+    monkeypatch.setattr(facets, "BAND_DENSE_FRACTION", 0.0)
     root = parse(client.get("/products").data)
     # The sample is the whole table here (the set is tiny), scaled to the ledger's total.
     assert [(label, n) for label, n, _ in bands(root)] == [
@@ -140,7 +140,7 @@ def test_a_large_broad_set_has_its_distribution_sampled(client, shop, monkeypatc
 def test_a_large_sparse_broad_set_gets_no_distribution(client, shop, monkeypatch,
                                                        fresh_statements):
     monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
-    monkeypatch.setattr(facets, "SPARSE_FRACTION", 2.0)
+    monkeypatch.setattr(facets, "BAND_DENSE_FRACTION", 2.0)
     root = parse(client.get("/products").data)
     assert bands(root) == []
     assert "£35.50" in root.by_id("catalog-price-hint").text  # the range is still there

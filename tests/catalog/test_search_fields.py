@@ -194,3 +194,26 @@ def test_products_of_a_category_the_query_names_rank_first(client, sql):
     assert names(get(client, "/products?q=oak+table").data) == ["Oak Dining Table",
                                                                 "Oak Table Lamp"]
     assert names(get(client, "/products?q=oak+table+lamp").data)[0] == "Oak Table Lamp"
+
+
+def test_a_named_sub_category_is_offered_with_its_count_from_the_facet_counts(client, hifi,
+                                                                              sent_sql):
+    """The category facet lists departments only, yet "Floor Lamps" gets its exact number:
+    summed from the per-category counts the page ran anyway, not counted by a query of its
+    own (issue 14: the search sends no estimate + count per named sub-category)."""
+    sent_sql.clear()
+    root = parse(get(client, "/products?q=floor+lamps", htmx=True).data)
+    assert [" ".join(a.text.split()) for a in root.select(".refinements a")] == [
+        "Floor Lamps — 2 products (category)"]
+    assert sum(s.startswith("EXPLAIN") for s in sent_sql) == 1  # the facet estimates only
+    assert not any("count(*)" in s and "GROUPING SETS" not in s for s in sent_sql)
+
+
+def test_one_planner_settings_statement_per_page_and_no_restore(client, hifi, sent_sql):
+    """A selective filter sorted by price is collected through its indexes (planner settings
+    for the page statement): the settings are one statement, never followed by a second one
+    switching them back when nothing planned comes after (issue 14)."""
+    sent_sql.clear()
+    root = parse(get(client, "/products?q=lamp&sort=price_asc", htmx=True).data)
+    assert set(names(root)) == {"Walnut Table Lamp", "Brass Floor Lamp", "Oak Reading Light"}
+    assert sum("set_config" in s for s in sent_sql) == 1
