@@ -22,6 +22,10 @@ COLOURS = {
     "brown": (120, 80, 48), "pink": (212, 120, 150), "purple": (104, 64, 140),
     "navy": (28, 40, 90), "beige": (214, 196, 160), "silver": (176, 180, 186),
     "gold": (190, 150, 60), "oak": (170, 124, 70), "walnut": (100, 70, 45),
+    "olive": (110, 116, 56), "ochre": (196, 140, 40), "terracotta": (190, 94, 64),
+    "sand": (214, 194, 150), "rust": (160, 72, 40), "forest green": (40, 90, 56),
+    "blush": (226, 170, 170), "charcoal": (56, 58, 62), "ivory": (242, 236, 218),
+    "teal": (32, 120, 120),
 }
 
 
@@ -37,8 +41,8 @@ def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=200)
 
 
-def draw_tile(colour: tuple[int, int, int], letter: str) -> bytes:
-    """A PNG tile: ``colour`` with ``letter`` in a contrasting shade, centred."""
+def draw_tile(colour: tuple[int, int, int], letter: str) -> Image.Image:
+    """A tile: ``colour`` with ``letter`` in a contrasting shade, centred."""
     image = Image.new("RGB", SIZE, colour)
     draw = ImageDraw.Draw(image)
     light = sum(colour) / 3 > 140
@@ -46,6 +50,10 @@ def draw_tile(colour: tuple[int, int, int], letter: str) -> bytes:
                                                                    for c in colour)
     draw.text((SIZE[0] / 2, SIZE[1] / 2), (letter or "?")[:1].upper(), fill=ink,
               font=_font(), anchor="mm")
+    return image
+
+
+def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
