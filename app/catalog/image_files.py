@@ -10,7 +10,7 @@ responses are immutable already, and large.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, has_request_context, request
 from sqlalchemy import bindparam, text
 
 from ..data.database import read_outside_transaction
@@ -45,7 +45,8 @@ async def image_file(digest: str, ext: str) -> Response:
 def image_url(digest: str, ext: str) -> str:
     """The URL of a stored image (template global): built by hand, not by ``url_for``, since a
     catalog page asks for a hundred of them; the app's root path is kept."""
-    return f"{request.script_root}/images/{digest}.{ext}"
+    root = request.script_root if has_request_context() else ""
+    return f"{root}/images/{digest}.{ext}"
 
 
 bp.add_app_template_global(image_url, "image_url")

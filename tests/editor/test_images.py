@@ -375,3 +375,28 @@ def test_a_repeated_upload_is_applied_once(editor, sql, lamp):
     form["image"] = (io.BytesIO(image_bytes(colour=(9, 9, 9))), "lamp.png")
     assert editor.post(f"/editor/products/{lamp}/images", dict(form)).status_code == 422
     assert sql.scalar("SELECT count(*) FROM product_images") == 2
+
+
+# -- demo images ----------------------------------------------------------------------------------
+
+def test_the_seed_gives_every_product_a_ready_demo_image_once(app, client, sql, category):
+    from app.data.seed_images import seed_images
+
+    for number in range(4):
+        sql.product(f"Lamp {number}", category_id=category,
+                    attributes={"brand": "Halden", "colour": "teal"})
+    sql.product("Oak Table", category_id=category)
+
+    async def seed():
+        return await seed_images(app.extensions["vitrine_db"].engine)
+
+    assert app.run_blocking(seed()) == 5
+    rows = sql.all("SELECT state, original, variants, alt FROM product_images")
+    assert {row["state"] for row in rows} == {"ready"}
+    assert len({row["original"] for row in rows}) == 2  # one tile per colour and letter
+    digests = {v[key] for row in rows for v in row["variants"] for key in ("webp", "jpeg")}
+    assert sql.scalar("SELECT count(*) FROM image_blobs WHERE sha256 = ANY(%s)",
+                      sorted(digests)) == len(digests)
+    assert any("the letter H on a teal tile" in row["alt"] for row in rows)
+    assert app.run_blocking(seed()) == 0  # products that have an image keep it
+    assert client.get("/products").get_data(as_text=True).count("<picture") == 5
