@@ -20,7 +20,6 @@ was sent and what came back, once per answer.
 
 from __future__ import annotations
 
-import io
 import itertools
 import random
 import re
@@ -32,11 +31,11 @@ from urllib.parse import urlencode
 
 import gevent
 from locust import FastHttpUser, between, task
-from PIL import Image
 
 from . import ledger
 from .html import csrf_token, form_fields, rows
 from .settings import LoadSettings
+from .uploads import UPLOAD_FORM, multipart, small_png
 from .vocabulary import phrase
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -298,30 +297,6 @@ class EditorUser(FastHttpUser):
 
         gevent.joinall([gevent.spawn(once) for _ in range(self.times(DOUBLE_IMAGE))],
                        raise_error=True)
-
-
-UPLOAD_FORM = re.compile(r'<form class="image-upload".*?</form>', re.S)
-
-
-def small_png(rng: random.Random) -> bytes:
-    """A 240 x 160 PNG of a random colour (a few hundred bytes)."""
-    out = io.BytesIO()
-    colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-    Image.new("RGB", (240, 160), colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def multipart(fields: dict[str, str], file: tuple[str, str, bytes, str]) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body (what a browser sends for the upload form)."""
-    boundary = "vitrine" + secrets.token_hex(12)
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-             f"{value}\r\n".encode() for name, value in fields.items()]
-    name, filename, data, kind = file
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                 f'filename="{filename}"\r\nContent-Type: {kind}\r\n\r\n'.encode()
-                 + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def replayed(response: Any) -> bool:
