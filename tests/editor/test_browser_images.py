@@ -146,3 +146,39 @@ def test_a_fake_or_oversized_image_is_refused_in_place(server, page, lamp, sql, 
     page.screenshot(path=str(SHOTS / "images-refused-large-1280.png"))
     assert sql.scalar("SELECT count(*) FROM product_images") == 0
     assert sql.scalar("SELECT count(*) FROM image_blobs") == 0
+
+
+def test_images_are_reordered_described_and_removed_from_the_keyboard(server, page, lamp, sql,
+                                                                      tmp_path):
+    page.set_default_timeout(20_000)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, server.url, "ed@example.com")
+    open_images(page, server, lamp)
+    for alt, colour in (("Front", (200, 40, 40)), ("Side", (40, 40, 200))):
+        file = tmp_path / f"{alt}.png"
+        Image.new("RGB", (300, 200), colour).save(file, "PNG")
+        page.set_input_files("#image-file", str(file))
+        page.fill("#image-alt", alt)
+        page.click("#image-upload button[type=submit]")
+        page.wait_for_selector(f"#images-panel [role=status] >> text=“{alt}”")
+    alts = lambda: [page.input_value(f"#{field.get_attribute('id')}")  # noqa: E731
+                    for field in page.locator(".alt-form input[name=alt]").all()]
+    assert alts() == ["Front", "Side"]
+    page.locator(".image-item").first.get_by_role("button", name="Move down").press("Enter")
+    page.wait_for_selector("#images-panel [role=status] >> text=Changed the order")
+    assert alts() == ["Side", "Front"]
+    page.fill(".image-item >> nth=1 >> input[name=alt]", "Front, lit")
+    page.locator(".image-item").nth(1).get_by_role("button", name="Save alt text").click()
+    page.wait_for_selector("#images-panel [role=status] >> text=Saved the alt text")
+    page.locator(".image-item").first.get_by_role("button", name="Remove").click()
+    page.wait_for_selector("#confirm-dialog[open]")
+    assert "Remove the image “Side”" in page.inner_text("#confirm-dialog-text")
+    page.click("#confirm-dialog-yes")
+    page.wait_for_selector("#images-panel [role=status] >> text=Removed the image “Side”")
+    assert alts() == ["Front, lit"]
+    assert axe_violations(page) == []
+    assert [row["alt"] for row in sql.all("SELECT alt FROM product_images")] == ["Front, lit"]
+    history = sql.all("SELECT changes->'images'->'after' AS after FROM product_revisions"
+                      " WHERE source = 'images' ORDER BY version")
+    assert [row["after"] for row in history] == [
+        ["Front"], ["Front", "Side"], ["Side", "Front"], ["Side", "Front, lit"], ["Front, lit"]]
