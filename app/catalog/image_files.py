@@ -28,10 +28,10 @@ def _is_digest(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-@bp.get("/images/<string(length=64):digest>.<any(webp, jpg, png):ext>")
+@bp.get("/images/<digest>.<ext>")
 async def image_file(digest: str, ext: str) -> Response:
-    if not _is_digest(digest):
-        abort(404)
+    if not _is_digest(digest) or ext not in TYPES:
+        abort(404, "There is no such image.")
     etag = f'"{digest}"'
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
     if request.if_none_match.contains(digest):

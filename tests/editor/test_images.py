@@ -186,6 +186,7 @@ def test_images_are_served_immutable_with_an_etag_and_304(app, client, editor, s
     assert client.get(f"/images/{variant['webp']}.jpg").status_code == 404  # not its type
     assert client.get(f"/images/{'0' * 64}.webp").status_code == 404
     assert client.get(f"/images/{'Z' * 64}.webp").status_code == 404
+    assert client.get(f"/images/{variant['webp']}.gif").status_code == 404
 
 
 # -- shoppers -----------------------------------------------------------------------------------
