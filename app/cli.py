@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 from .data.database import get_database
 from .data.embedded import stop_embedded_server
 from .data.seed import product_count, seed_catalog
+from .data.seed_images import seed_images
 from .data.urls import libpq_dsn
 from .data.users import UserError, create_user
 from .ops.replica_cluster import LocalServer, replicate_locally
@@ -29,18 +31,21 @@ from .runtime import VitrineFlask
               help="Random seed: the same seed gives the same catalog.")
 @click.option("--replace", is_flag=True, help="Empty the catalog (and its history) first.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the catalog has products.")
+@click.option("--images", is_flag=True,
+              help="Give each product a simple generated image (its variants made inline).")
 @with_appcontext
-def seed_command(products: int, seed_value: int, replace: bool, if_empty: bool) -> None:
+def seed_command(products: int, seed_value: int, replace: bool, if_empty: bool,
+                 images: bool) -> None:
     """Load a deterministic demo catalog."""
     app = _current_app()
     try:
-        _seed(app, products, seed_value, replace=replace, if_empty=if_empty)
+        _seed(app, products, seed_value, replace=replace, if_empty=if_empty, images=images)
     finally:
         app.close()
 
 
 def _seed(app: VitrineFlask, products: int, seed_value: int, *, replace: bool,
-          if_empty: bool) -> None:
+          if_empty: bool, images: bool = False) -> None:
     database = get_database()
 
     async def run() -> int | None:
@@ -59,6 +64,14 @@ def _seed(app: VitrineFlask, products: int, seed_value: int, *, replace: bool,
     loaded = app.run_blocking(run())
     if loaded is not None:
         click.echo(f"seeded {loaded} products in {time.perf_counter() - started:.1f}s")
+        if images:
+            started = time.perf_counter()
+            drawn = app.run_blocking(_seed_images(database))
+            click.echo(f"seeded {drawn} product images in {time.perf_counter() - started:.1f}s")
+
+
+async def _seed_images(database: Any) -> int:
+    return await seed_images(database.engine)  # the engine of the loop this runs on
 
 
 @click.command("serve")
@@ -88,7 +101,7 @@ def serve_command(bind: str, products: int, replica: bool) -> None:
     with Supervisor() as supervisor:
         try:
             upgrade()
-            _seed(app, products, 42, replace=False, if_empty=True)
+            _seed(app, products, 42, replace=False, if_empty=True, images=True)
             app.close()
             env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"]}
             if replica:

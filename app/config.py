@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     # heartbeat after which a worker counts as dead and its jobs are retried.
     JOB_BATCH_ROWS: int = env("VITRINE_JOB_BATCH_ROWS", 500, ge=1)
     JOB_STALLED_AFTER: float = env("VITRINE_JOB_STALLED_AFTER", 30.0, gt=0)
+    # Product images (app.media, app.editor.images): an upload's bytes and pixels at most (the
+    # upload route's body allowance follows IMAGE_MAX_BYTES), and images per product.
+    IMAGE_MAX_BYTES: int = env("VITRINE_IMAGE_MAX_BYTES", 10 * 1024 * 1024, ge=1024,
+                               le=100 * 1024 * 1024)
+    IMAGE_MAX_PIXELS: int = env("VITRINE_IMAGE_MAX_PIXELS", 40_000_000, ge=10_000,
+                                le=200_000_000)
+    IMAGES_PER_PRODUCT: int = env("VITRINE_IMAGES_PER_PRODUCT", 12, ge=1, le=100)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

@@ -50,6 +50,8 @@ def quart_app() -> Any:
     state: dict[str, Any] = {}
 
     app = Quart(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
+    # Cards with product images build their URLs with this global (app.catalog.image_files).
+    app.jinja_env.globals["image_url"] = lambda digest, ext: f"/images/{digest}.{ext}"
     bp = Blueprint("catalog", __name__)
 
     @bp.get("/products")

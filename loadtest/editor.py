@@ -11,8 +11,11 @@ by someone else) shows just that field, and this editor then keeps theirs, as th
 offers. Some saves and bulk actions are double-submitted - the same command key twice at once,
 as a double-click sends them - and must be applied once.
 
-Every save and bulk action is written to the ledger (:mod:`.ledger`) with what was sent and
-what came back, once per answer.
+Editors also add images to products (``POST /editor/products/<id>/images``, multipart: a small
+PNG made here and a unique alt text, with the upload form's command key; some double-sent).
+
+Every save, bulk action and image upload is written to the ledger (:mod:`.ledger`) with what
+was sent and what came back, once per answer.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from locust import FastHttpUser, between, task
 from . import ledger
 from .html import csrf_token, form_fields, rows
 from .settings import LoadSettings
+from .uploads import UPLOAD_FORM, multipart, small_png
 from .vocabulary import phrase
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HOT_SHARE = 0.35  # how often an editor picks one of the hot products
 DOUBLE_SAVE = 0.1  # how often a save is double-submitted (the same command key twice at once)
 DOUBLE_BULK = 0.3  # how often a bulk action is
+DOUBLE_IMAGE = 0.1  # how often an image upload is
 #: Which fields one save changes: disjoint choices, so editors of one product often merge.
 FIELD_CHOICES = (("price",), ("stock",), ("attributes.brand",), ("price", "stock"))
 BRANDS = ("Halden", "Nordlys", "Lumen", "Oakridge", "Vellum", "Marlow")
@@ -247,6 +252,51 @@ class EditorUser(FastHttpUser):
 
         self.send("POST", "/editor/products/bulk", body, "/editor/products/bulk (htmx)",
                   self.times(DOUBLE_BULK), answer)
+
+
+    @task(1)
+    def add_an_image(self) -> None:
+        """Open a product's images (the panel, as htmx asks for it), add a small image with a
+        unique alt text - sometimes double-clicked."""
+        product_id = self.pick_product()
+        if product_id is None:
+            return
+        url = f"/editor/products/{product_id}/images"
+        with self.client.get(url, headers=self.htmx(), name="/editor/products/[id]/images (htmx)",
+                             catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"images panel answered {response.status_code}")
+                return
+            fields = form_fields(UPLOAD_FORM.search(response.text).group(0)
+                                 if UPLOAD_FORM.search(response.text) else "")
+        if "command_key" not in fields:
+            return  # the product has as many images as it may
+        time.sleep(self.rng.uniform(0.5, 2.0))  # choosing the file, typing the alt text
+        alt = f"Load test image {secrets.token_hex(6)}"
+        body, content_type = multipart(
+            {"command_key": fields["command_key"], "alt": alt},
+            ("image", f"{alt[-12:]}.png", small_png(self.rng), "image/png"))
+
+        def answer(response: Any) -> None:
+            status = response.status_code
+            ledger.shared().record(via="editor", kind="image", user=self.email,
+                                   product_id=product_id, status=status,
+                                   values={"images.alt": alt}, key=fields["command_key"],
+                                   replayed=replayed(response))
+            if status == 201:
+                response.success()
+            else:
+                response.failure(f"image upload answered {status}")
+
+        def once() -> None:
+            with self.client.request("POST", url, data=body,
+                                     headers={**self.htmx(), "Content-Type": content_type},
+                                     name="/editor/products/[id]/images (upload, htmx)",
+                                     catch_response=True) as response:
+                answer(response)
+
+        gevent.joinall([gevent.spawn(once) for _ in range(self.times(DOUBLE_IMAGE))],
+                       raise_error=True)
 
 
 def replayed(response: Any) -> bool:

@@ -4,7 +4,8 @@ The Locust process appends one JSON line per edit (``LOADTEST_LEDGER``); after t
 :mod:`.verify` compares it with the database. Each entry:
 
 ``via``            ``editor`` (inline row save, stock change, bulk action) or ``api`` (PATCH)
-``kind``           ``save`` (default) or ``bulk``
+``kind``           ``save`` (default), ``bulk`` or ``image`` (an image upload: ``values`` holds
+                   its unique alt text as ``images.alt``; 201 added)
 ``user``           the account that made it
 ``product_id``     the product (a save)
 ``sent_version``   the version the edit was based on (form field / ``If-Match``)

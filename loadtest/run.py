@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     say()
     say(f"Nothing lost, nothing twice: {verdict.saved} saves ({verdict.merged} merged field by "
         f"field), {verdict.conflicts} conflicts, {verdict.unchanged} saves with nothing to "
-        f"change, {verdict.bulk} bulk actions, {verdict.repeats} repeated command keys "
+        f"change, {verdict.bulk} bulk actions, {verdict.images} image uploads, "
+        f"{verdict.repeats} repeated command keys "
         "answered with the first outcome - "
         + ("all accounted for in products and product_revisions" if verdict.ok
            else f"{len(verdict.problems)} PROBLEMS"))

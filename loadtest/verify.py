@@ -20,6 +20,11 @@ Saves (the editor's row saves and stock edits, API PATCHes):
 Bulk actions: their revisions (source ``bulk``) by the load add up to the products the
 acknowledged bulk commands said they changed, counted once per key.
 
+Image uploads: each acknowledged one (201, once per key) is exactly one ``product_images`` row
+with its unique alt text on that product, and exactly one revision (source ``images``) by that
+account that added that alt text; a refusal is only the product being full (422 with
+:data:`IMAGES_PER_PRODUCT` images).
+
 Nothing else: no other status, and no revision by a load account that the load was not told
 about. Finally, per field: the final row holds the value of the last change to that field,
 and that change was one the load was told about.
@@ -41,6 +46,8 @@ from app.data.urls import libpq_dsn
 from .ledger import CONFLICT_STATUS
 
 SOURCE = {"editor": "inline", "api": "api"}
+#: The app's default VITRINE_IMAGES_PER_PRODUCT: an upload to a full product is refused (422).
+IMAGES_PER_PRODUCT = 12
 UNKNOWN = object()
 NEWEST = 1 << 31
 
@@ -53,6 +60,7 @@ class Verdict:
     conflicts: int = 0
     repeats: int = 0  # answers to a command key sent again (replays, not applied again)
     bulk: int = 0  # bulk commands acknowledged (distinct keys)
+    images: int = 0  # image uploads acknowledged (distinct keys)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -114,6 +122,44 @@ class History:
         return revisions[-1]["version"] if revisions else 0
 
 
+def _image_rows(database_url: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """For the uploads in the ledger: how many rows carry each alt text, and each product's
+    image count now."""
+    alts = [e["values"]["images.alt"] for e in entries if e.get("kind") == "image"]
+    pids = sorted({e["product_id"] for e in entries if e.get("kind") == "image"})
+    with psycopg.connect(libpq_dsn(database_url), row_factory=dict_row) as connection:
+        by_alt = {row["alt"]: row["n"] for row in connection.execute(
+            "SELECT alt, count(*) AS n FROM product_images WHERE alt = ANY(%s) GROUP BY alt",
+            (alts,)).fetchall()}
+        counts = {row["product_id"]: row["n"] for row in connection.execute(
+            "SELECT product_id, count(*) AS n FROM product_images WHERE product_id = ANY(%s)"
+            " GROUP BY product_id", (pids,)).fetchall()}
+    return {"by_alt": by_alt, "counts": counts}
+
+
+def _check_image(entry: dict[str, Any], user: int | None, images: dict[str, Any],
+                 revisions: list[dict[str, Any]], claimed: set[tuple[int, int]],
+                 verdict: Verdict) -> None:
+    pid, status, alt = entry["product_id"], entry["status"], entry["values"]["images.alt"]
+    where = f"image upload by {entry['user']} to product {pid} ({alt})"
+    if status == 422 and images["counts"].get(pid, 0) >= IMAGES_PER_PRODUCT:
+        return  # the product was full
+    if status != 201:
+        verdict.problem(f"{where}: answered {status}, expected 201")
+        return
+    verdict.images += 1
+    if images["by_alt"].get(alt, 0) != 1:
+        verdict.problem(f"{where}: {images['by_alt'].get(alt, 0)} image rows with its alt text")
+    added = [r for r in revisions if r["product_id"] == pid and r["source"] == "images"
+             and alt in ((r["changes"] or {}).get("images") or {}).get("after", [])
+             and alt not in (((r["changes"] or {}).get("images") or {}).get("before") or [])]
+    if len(added) != 1 or added[0]["user_id"] != user:
+        verdict.problem(f"{where}: {len(added)} revisions added it (expected one, by "
+                        f"{entry['user']})")
+        return
+    claimed.add((pid, added[0]["version"]))
+
+
 def _load(database_url: str, entries: list[dict[str, Any]], user_ids: dict[str, int],
           since: datetime) -> tuple[History, list[dict[str, Any]]]:
     touched = sorted({e["product_id"] for e in entries if "product_id" in e}
@@ -160,12 +206,16 @@ def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str,
            since: datetime) -> Verdict:
     verdict = Verdict()
     history, revisions = _load(database_url, entries, user_ids, since)
+    images = _image_rows(database_url, entries)
     load_users = set(user_ids.values())
     claimed: set[tuple[int, int]] = set()
     bulk_changed = 0
 
     for entry in _check_repeats(entries, verdict):
         via, status = entry["via"], entry["status"]
+        if entry.get("kind") == "image":
+            _check_image(entry, user_ids.get(entry["user"]), images, revisions, claimed, verdict)
+            continue
         if entry.get("kind") == "bulk":
             if status == 200:
                 verdict.bulk += 1

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 from ..data.models import Product
 from .filters import (
@@ -67,6 +67,9 @@ EXACT_COUNT_LIMIT = 10_000
 
 _table = Product.__table__
 _c = _table.c
+#: What an ORM page loads besides the row: its category, and its first ready image as one
+#: JSON column (a correlated subquery on ``ix_product_images_product_position``): one query.
+_PRODUCT_LOAD = (joinedload(Product.category), undefer(Product.card_image))
 
 @dataclass(frozen=True)
 class Total:
@@ -87,12 +90,15 @@ class Card:
     stock: int
     brand: str | None
     category: CategoryNode | None
+    #: The first image shoppers can see (its variants ready) as JSON, or None: the letter tile.
+    card_image: dict[str, Any] | None
 
 
 #: The columns of a :class:`Card`, in its field order (``category`` from ``category_id``).
 _CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
                  _c.facet_brand.label("brand"),
-                 _c.category_id)
+                 _c.category_id,
+                 Product.card_image.expression.label("card_image"))
 
 
 #: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
@@ -115,7 +121,7 @@ async def find_cards(session: AsyncSession, filt: ProductFilter, *, tree: Catego
                        tree=tree, known_total=known_total, rank_candidates=rank_candidates,
                        catalog_rows=catalog_rows, bound=bound, cards=True)
     nodes = tree.nodes
-    return [Card(r[0], r[1], r[2], r[3], r[4], r[5], nodes.get(r[6])) for r in rows]
+    return [Card(r[0], r[1], r[2], r[3], r[4], r[5], nodes.get(r[6]), r[7]) for r in rows]
 
 
 async def find_products(session: AsyncSession, filt: ProductFilter, *,
@@ -224,7 +230,7 @@ def _rows(cards: bool) -> Select[Any]:
     """What a page selects: ORM products with their category, or the card columns."""
     if cards:
         return select(*_CARD_COLUMNS)
-    return select(Product).options(joinedload(Product.category))
+    return select(Product).options(*_PRODUCT_LOAD)
 
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)

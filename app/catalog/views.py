@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from flask import current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 from werkzeug.exceptions import NotFound
 
 from ..data.database import get_session
@@ -67,7 +67,7 @@ async def product(slug: str) -> ResponseReturnValue:
     item = await session.scalar(
         select(Product)
         .where(Product.slug == slug, Product.is_active.is_(True))
-        .options(joinedload(Product.category))
+        .options(joinedload(Product.category), undefer(Product.shop_images))
     )
     if item is None:
         raise NotFound("That product is not in the catalog (any more).")

@@ -25,10 +25,11 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, aggregate_order_by
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..extensions import db
 from .base import Base
@@ -124,6 +125,9 @@ class Product(Model):
         Text, Computed("attributes ->> 'size'", persisted=True), deferred=True)
 
     category: Mapped[Category] = relationship(lazy="raise")
+    if TYPE_CHECKING:  # column properties over product_images, added below ProductImage
+        card_image: Mapped[dict[str, Any] | None]
+        shop_images: Mapped[list[dict[str, Any]] | None]
 
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),
@@ -224,7 +228,8 @@ class ProductRevision(Model):
 
     __table_args__ = (
         CheckConstraint(
-            "source IN ('create', 'inline', 'bulk', 'api', 'restore', 'duplicate', 'cli')",
+            "source IN ('create', 'inline', 'bulk', 'api', 'restore', 'duplicate', 'cli',"
+            " 'images')",
             name="source_known",
         ),
         Index("ix_product_revisions_product_created", "product_id", "created_at"),
@@ -317,3 +322,88 @@ class JobBatch(Model):
     applied_at: Mapped[datetime] = utcnow_column()
 
     __table_args__ = (PrimaryKeyConstraint("job_id", "batch", name="pk_job_batches"),)
+
+
+class ImageBlob(Model):
+    """One stored image file, keyed by the SHA-256 of its bytes (migration 0012): an upload's
+    cleaned original or one of its variants. Served by :mod:`app.catalog.images` with plain
+    SQL (the bytes never pass through the ORM)."""
+
+    __tablename__ = "image_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
+    created_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')",
+                        name="content_type_known"),
+    )
+
+
+class ProductImage(Model):
+    """One of a product's images, in the editor's order, with its required alt text.
+    ``variants`` (``[{"w", "h", "webp", "jpeg"}]``, widths ascending) is set by the variants
+    job, which also turns ``state`` from ``pending`` to ``ready`` (or ``failed``)."""
+
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    alt: Mapped[str] = mapped_column(Text, nullable=False)
+    original: Mapped[str] = mapped_column(ForeignKey("image_blobs.sha256"), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    variants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = utcnow_column()
+    if TYPE_CHECKING:  # a column property, added below
+        original_type: Mapped[str]
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'ready', 'failed')", name="state_known"),
+        CheckConstraint("char_length(btrim(alt)) BETWEEN 1 AND 250", name="alt_present"),
+        CheckConstraint("position >= 1", name="position_positive"),
+        Index("ix_product_images_product_position", "product_id", "position", "id"),
+    )
+
+
+#: The stored original's content type (the editor's preview URL needs its extension).
+ProductImage.original_type = column_property(
+    select(ImageBlob.content_type).where(ImageBlob.sha256 == ProductImage.original)
+    .correlate_except(ImageBlob).scalar_subquery())
+
+
+def _shop_image_object() -> Any:
+    return func.jsonb_build_object("alt", ProductImage.alt, "w", ProductImage.width,
+                                   "h", ProductImage.height, "variants", ProductImage.variants,
+                                   type_=JSONB)
+
+
+#: The product's first image that shoppers can see (variants ready), as one JSON value, or
+#: NULL: a correlated subquery the catalog's page query undefers, so the cards stay one query.
+Product.card_image = column_property(
+    select(_shop_image_object())
+    .where(ProductImage.product_id == Product.id, ProductImage.state == "ready")
+    .order_by(ProductImage.position, ProductImage.id)
+    .limit(1)
+    .correlate_except(ProductImage)
+    .scalar_subquery(),
+    deferred=True,
+)
+#: All of them in order (the product page), as one JSON array, or NULL.
+Product.shop_images = column_property(
+    select(func.jsonb_agg(aggregate_order_by(_shop_image_object(), ProductImage.position,
+                                             ProductImage.id), type_=JSONB))
+    .where(ProductImage.product_id == Product.id, ProductImage.state == "ready")
+    .correlate_except(ProductImage)
+    .scalar_subquery(),
+    deferred=True,
+)

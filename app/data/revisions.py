@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Product, ProductRevision, User
 
-SOURCES = ("create", "inline", "bulk", "api", "restore", "duplicate", "cli")
+SOURCES = ("create", "inline", "bulk", "api", "restore", "duplicate", "cli", "images")
 
 #: Product columns recorded in history (and restorable), in display order.
 TRACKED_FIELDS = ("name", "price", "stock", "category_id", "is_active", "description")
@@ -43,6 +43,8 @@ FIELD_LABELS = {
     "is_active": "Active",
     "description": "Description",
     "slug": "Slug",
+    # Not a product column: image changes (app.data.images) record the alt texts in order.
+    "images": "Images",
     **{f"{ATTRIBUTE_PREFIX}{key}": key.capitalize() for key in ATTRIBUTE_KEYS},
 }
 

@@ -10,6 +10,7 @@
 * :mod:`.export` - the table's filter as a streamed CSV file
 * :mod:`.jobs` - bulk changes running as background jobs: progress, cancel
 * :mod:`.history` - a product's history and restoring earlier versions
+* :mod:`.images` - a product's images: upload (checked, metadata stripped), alt text, order
 * :mod:`.categories`, :mod:`.users` - admin pages; :mod:`.synonyms` - search synonyms (editors)
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
 * :mod:`.listing` - filters and pages of the table; :mod:`.forms`, :mod:`.rendering` - helpers
@@ -25,6 +26,7 @@ from . import (  # noqa: F401 - they register the routes
     categories,
     export,
     history,
+    images,
     jobs,
     rows,
     session_expiry,

@@ -33,7 +33,7 @@ from .rendering import done, page_or_fragment
 
 SOURCE_LABELS = {"create": "Created", "inline": "Table edit", "bulk": "Bulk action",
                  "api": "API", "restore": "Restore", "duplicate": "Duplicated",
-                 "cli": "Command line"}
+                 "cli": "Command line", "images": "Images"}
 MISSING_VERSIONS = "This form is missing the versions. Reload the page and try again."
 BAD_FIELDS = "This form names fields a product does not have. Reload the page and try again."
 MAX_FIELDS = 64
@@ -41,8 +41,10 @@ RESTORE_CONFLICT = "partials/editor/restore_conflict.html"
 
 
 def _value(field: str, value: Any, categories: dict[int, str]) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list):  # the images' alt texts in order (app.data.images)
+        return "; ".join(f"{number}. {alt}" for number, alt in enumerate(value, start=1))
     if field == "category_id":
         return categories.get(value, f"#{value} (deleted)")
     if field == "is_active":

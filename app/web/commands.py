@@ -66,8 +66,17 @@ def request_fingerprint(items: Iterable[tuple[str, str]], body: bytes = b"") -> 
 
 
 def _form_items() -> list[tuple[str, str]]:
-    return [(str(name), str(value)) for name, value in request.values.items(multi=True)
-            if name not in UNSIGNED_FIELDS]
+    """The request's fields, and each uploaded file as its name and a digest of its bytes (the
+    same key sent again with another file is another request: 422, not a replay)."""
+    items = [(str(name), str(value)) for name, value in request.values.items(multi=True)
+             if name not in UNSIGNED_FIELDS]
+    for name, storage in request.files.items(multi=True):
+        digest = hashlib.sha256()
+        while chunk := storage.stream.read(64 * 1024):
+            digest.update(chunk)
+        storage.stream.seek(0)
+        items.append((f"file:{name}", f"{storage.filename}:{digest.hexdigest()}"))
+    return items
 
 
 def replay(outcome: commands.Replay) -> Response:

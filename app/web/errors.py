@@ -12,11 +12,13 @@ Flask integration, see :mod:`.reporting`) and tests subscribe to it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import (
     Flask,
     Response,
+    current_app,
     got_request_exception,
     jsonify,
     make_response,
@@ -31,6 +33,7 @@ from ..runtime.asgi import REQUEST_ID_KEY, UNAVAILABLE_KEY
 from .htmx import is_htmx, retarget_to_messages
 
 log = logging.getLogger("vitrine.errors")
+F = TypeVar("F", bound=Callable[..., Any])
 
 MESSAGES = {
     400: "The request was not understood.",
@@ -46,6 +49,32 @@ MESSAGES = {
     500: "Something went wrong on our side.",
     503: "The service is busy. Please try again in a moment.",
 }
+
+
+#: The view attribute :func:`errors_in_place` sets.
+IN_PLACE = "vitrine_errors_in_place"
+
+
+def errors_in_place(target: Callable[[dict[str, Any]], str]) -> Callable[[F], F]:
+    """Show the decorated view's error responses to htmx *where the editor is* instead of in
+    the page's message region: ``target(view_args)`` is the CSS selector of the element that
+    gets the message (an upload form's error slot, say). This covers refusals made before the
+    view runs too - a body over its size (413, decided by the adapter), a stale CSRF token -
+    since Flask has routed the request by then. Put it above the role check."""
+
+    def mark(view: F) -> F:
+        setattr(view, IN_PLACE, target)
+        return view
+
+    return mark
+
+
+def _in_place_target() -> str | None:
+    if request.url_rule is None:
+        return None
+    view = current_app.view_functions.get(request.url_rule.endpoint)
+    target: Callable[[dict[str, Any]], str] | None = getattr(view, IN_PLACE, None)
+    return None if target is None else target(request.view_args or {})
 
 
 def wants_json() -> bool:
@@ -67,9 +96,14 @@ def error_response(
             body.update(extra)
         response = make_response(jsonify(body), code)
     elif is_htmx():
-        response = retarget_to_messages(make_response(
-            render_template("partials/error.html", code=code, message=message), code
-        ))
+        response = make_response(
+            render_template("partials/error.html", code=code, message=message), code)
+        in_place = _in_place_target()
+        if in_place is None:
+            retarget_to_messages(response)
+        else:
+            response.headers["HX-Retarget"] = in_place
+            response.headers["HX-Reswap"] = "innerHTML"
     else:
         response = make_response(render_template("error.html", code=code, message=message), code)
     if retry_after is not None:

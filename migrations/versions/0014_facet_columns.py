@@ -21,7 +21,7 @@ Revises: 0009
 from alembic import op
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

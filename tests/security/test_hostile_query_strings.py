@@ -38,7 +38,7 @@ def admin_client(client, sql):
     sql.execute("INSERT INTO jobs (id, kind, user_id, total) VALUES (1, 'bulk_change', %s, 1)",
                 user_id)
     return client, {"product_id": str(product_id), "slug": "brass-lamp", "ref": "brass-lamp",
-                    "job_id": "1"}
+                    "job_id": "1", "digest": "0" * 64, "ext": "webp"}
 
 
 def test_the_url_map_has_the_routes_this_test_means_to_cover(app):

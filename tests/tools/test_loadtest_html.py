@@ -26,3 +26,27 @@ def test_the_journeys_read_the_catalog_and_the_editor_table(app, client, sql):
     fields = form_fields(edit)
     assert fields["name"] == "Brass Lamp" and fields["price"] == "12.50"
     assert fields["version"] == "1" and fields["category_id"] == str(lighting)
+
+
+def test_the_editor_journeys_image_upload_is_the_one_the_page_sends(app, sql):
+    """The load's upload: the panel's upload form read as the journey reads it, its
+    hand-made multipart body accepted (201) and applied once when double-sent."""
+    import random
+
+    from loadtest.uploads import UPLOAD_FORM, multipart, small_png
+
+    lamp = sql.product("Brass Lamp", category_id=sql.category("Lighting"))
+    sql.user("ed@example.com", role="editor")
+    editor = sign_in_client(app, "ed@example.com")
+    panel = editor.get(f"/editor/products/{lamp}/images", htmx=True).get_data(as_text=True)
+    fields = form_fields(UPLOAD_FORM.search(panel).group(0))
+    body, content_type = multipart(
+        {"command_key": fields["command_key"], "alt": "Load test image 1"},
+        ("image", "load.png", small_png(random.Random(1)), "image/png"))
+    for _ in range(2):
+        response = editor.client.post(f"/editor/products/{lamp}/images", data=body,
+                                      headers={"HX-Request": "true", "Content-Type": content_type,
+                                               "X-CSRFToken": editor.refresh_csrf()})
+        assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    assert response.headers["Idempotent-Replayed"] == "true"
+    assert sql.scalar("SELECT count(*) FROM product_images") == 1

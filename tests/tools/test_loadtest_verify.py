@@ -160,3 +160,57 @@ def test_a_merged_save_with_nothing_left_to_change_counts_as_unchanged(
     verdict = check(entries, users, since, database_url)
     assert verdict.ok, verdict.problems
     assert verdict.unchanged == 1
+
+
+# -- image uploads --------------------------------------------------------------------------------
+
+@pytest.fixture
+def with_image(history, run_db):
+    """ed adds an image (-> version 6) through the image service, as the upload view does;
+    the ledger gets its 201 (double-clicked: the second a replay)."""
+    from app.data.images import add_image, store_blob
+
+    ledger, users, since, product = history
+
+    async def upload(session):
+        await store_blob(session, sha256="a" * 64, data=b"x", content_type="image/png",
+                         width=1, height=1)
+        return await add_image(session, product, original="a" * 64, width=1, height=1,
+                               alt="Load test image 1", user_id=users["ed"], limit=12)
+    run_db(upload, commit=True)
+    entry = {"via": "editor", "kind": "image", "user": "ed", "product_id": product,
+             "status": 201, "values": {"images.alt": "Load test image 1"}, "key": "f" * 24}
+    return [*ledger, entry, {**entry, "replayed": True}], users, since, product
+
+
+def test_an_acknowledged_image_upload_is_accounted_for(with_image, database_url):
+    ledger, users, since, _ = with_image
+    verdict = check(ledger, users, since, database_url)
+    assert verdict.ok, verdict.problems
+    assert (verdict.images, verdict.repeats) == (1, 2)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"drop": True}, "never told it was saved"),
+    ({"values": {"images.alt": "Load test image 2"}}, "0 image rows with its alt text"),
+    ({"user": "kim"}, "expected one, by kim"),
+    ({"status": 422}, "answered 422, expected 201"),
+])
+def test_image_upload_disagreements_are_reported(with_image, database_url, changes, expected):
+    ledger, users, since, _ = with_image
+    entries = copy.deepcopy(ledger)
+    del entries[-1]  # the replay
+    if changes.get("drop"):
+        del entries[-1]
+    else:
+        entries[-1].update(changes)
+    verdict = check(entries, users, since, database_url)
+    assert any(expected in problem for problem in verdict.problems), verdict.problems
+
+
+def test_an_upload_applied_twice_is_reported(with_image, sql, database_url):
+    ledger, users, since, product = with_image
+    sql.execute("INSERT INTO product_images (product_id, position, alt, original, width, height)"
+                " VALUES (%s, 2, 'Load test image 1', %s, 1, 1)", product, "a" * 64)
+    verdict = check(ledger, users, since, database_url)
+    assert any("2 image rows with its alt text" in problem for problem in verdict.problems)
