@@ -26,6 +26,7 @@ from . import (  # noqa: F401 - they register the routes
     export,
     history,
     jobs,
+    live,
     rows,
     session_expiry,
     synonyms,
