@@ -136,9 +136,10 @@ def test_an_edit_on_one_server_reaches_a_stream_on_another(server, sql, lamp, ed
                 httpx.AsyncClient(base_url=second.url, timeout=30) as shopper, \
                 shopper.stream("GET", f"/live/products?ids={lamp}") as shopper_stream:
             editors, shoppers = messages(editor_stream), messages(shopper_stream)
-            response = httpx.patch(
-                f"{first.url}/api/v1/products/{lamp}", json={"price": "21.00"},
-                headers={"If-Match": '"1"', "Authorization": f"Bearer {raw}"})
+            async with httpx.AsyncClient(base_url=first.url) as api:
+                response = await api.patch(
+                    f"/api/v1/products/{lamp}", json={"price": "21.00"},
+                    headers={"If-Match": '"1"', "Authorization": f"Bearer {raw}"})
             assert response.status_code == 200
             change = (await next_event(editors)).json()
             assert change["ids"] == [lamp] and change["source"] == "api"
@@ -149,9 +150,8 @@ def test_an_edit_on_one_server_reaches_a_stream_on_another(server, sql, lamp, ed
 
 
 def test_a_database_restart_mid_stream_loses_no_event(server, tmp_path):
-    from tests.load.test_database_restart import ThrowawayPostgres
-
     from app import create_app
+    from tests.load.test_database_restart import ThrowawayPostgres
 
     postgres = ThrowawayPostgres()
     try:
