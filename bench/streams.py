@@ -1,7 +1,7 @@
 """Section 6: event streams (the live feed, ``app/live``) - idle streams per worker, fan-out
 latency, and what idle streams cost the search partial.
 
-* **Idle streams held by one worker**: N shopper streams (``/live/products``) opened on one
+* **Idle streams held by one worker**: N shopper streams (``/live/catalog``) opened on one
   Hypercorn worker by one asyncio client of our own (raw sockets, HTTP/1.0 so the body needs no
   chunk parsing); the worker's RSS before and after. The same N streams against Flask's default
   dispatch (``app.run(threaded=True)``: Werkzeug's server, one thread per connection) serving a
@@ -129,7 +129,7 @@ def idle(count: int, flask_count: int, log_dir: Path, product: int) -> int:
         before = worker_rss(server.pid)
 
         async def hold() -> tuple[int, int, int]:
-            streams = Streams(server.url, f"/live/products?ids={product}")
+            streams = Streams(server.url, f"/live/catalog?ids={product}")
             await streams.fill(count)
             await asyncio.sleep(2)
             held = len(streams.open), worker_rss(server.pid), streams.failed
@@ -202,7 +202,7 @@ def fanout(count: int, log_dir: Path, product: int, edits: int = 5) -> int:
     delays: list[float] = []
     try:
         async def measure() -> int:
-            streams = Streams(server.url, f"/live/products?ids={product}")
+            streams = Streams(server.url, f"/live/catalog?ids={product}")
             await streams.fill(count)
             with psycopg.connect(database_dsn(), autocommit=True) as connection:
                 price = connection.execute("SELECT price FROM products WHERE id = %s",
@@ -254,7 +254,7 @@ def search_with_streams(count: int, log_dir: Path, seconds: int, connections: in
             return result.requests_per_second
 
         async def rounds_of() -> int:
-            streams = Streams(server.url, f"/live/products?ids={product}")
+            streams = Streams(server.url, f"/live/catalog?ids={product}")
             for _ in range(rounds):
                 without.append(await asyncio.to_thread(search))
                 await streams.fill(count)
