@@ -48,7 +48,7 @@ class Listener:
     """Feeds ``hub`` from the outbox at ``dsn`` (see the module docstring)."""
 
     def __init__(self, dsn: str, hub: Hub, retention: Retention, *,
-                 application_name: str = "vitrine-live") -> None:
+                 application_name: str = "vitrine listener") -> None:
         self.dsn = dsn
         self.hub = hub
         self.retention = retention

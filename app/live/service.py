@@ -101,7 +101,8 @@ def init_live(app: Flask) -> LiveService:
         queue_size=int(config.get("LIVE_QUEUE", 256)),
         retention=float(config.get("LIVE_RETENTION", 600)),
         heartbeat=float(config.get("LIVE_HEARTBEAT", 15.0)),
-        application_name=str(config.get("DB_APPLICATION_NAME", "vitrine")) + "-live",
+        # Told apart from the worker's pool in pg_stat_activity ("vitrine" / "vitrine listener").
+        application_name=str(config.get("DB_APPLICATION_NAME", "vitrine")) + " listener",
     )
     app.extensions[KEY] = service
     on_startup = getattr(app, "on_startup", None)
