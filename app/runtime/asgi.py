@@ -525,6 +525,10 @@ class ASGIAdapter:
             outcome = "stream_" + (ended[0] if ended else "shutdown")
         except TimeoutError:
             outcome = "stream_timeout"  # the client stopped reading
+        except Exception:
+            errors_log.exception("event stream failed", extra={
+                "request_id": request_id, "path": scope.get("path")})
+            outcome = "stream_failed"
         finally:
             watcher.cancel()
             registry.release(task)

@@ -80,3 +80,43 @@ def test_every_way_a_users_sessions_end_is_a_session_event(watch, sql, editor_us
         assert event is not None and event.ids == (editor_user,), change
     sql.execute("UPDATE users SET last_login_at = now() WHERE id = %s", editor_user)
     assert feed.next(0.5) is None  # a sign-in time is not the end of anything
+
+
+def test_a_resume_older_than_the_outbox_keeps_is_told_to_reset(make_app, editor_user, sql,
+                                                                lamp):
+    """A worker that does not remember the events (it started since) asks the outbox."""
+    from tests.support.clients import sign_in_client
+
+    editor = sign_in_client(make_app(), "ana@example.com")
+    sql.execute("UPDATE products SET stock = 1 WHERE id = %s", lamp)
+    sql.execute("UPDATE products SET stock = 2 WHERE id = %s", lamp)
+    newest = sql.scalar("SELECT max(id) FROM live_events")
+    sql.execute("DELETE FROM live_events WHERE id < %s", newest)  # as retention does
+    response = editor.get("/editor/live", headers={"Last-Event-ID": str(newest - 2)})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    assert "event: reset" in response.get_data(as_text=True)
+    fresh = editor.get("/editor/live", headers={"Last-Event-ID": str(newest)})
+    assert "event: reset" not in fresh.get_data(as_text=True)
+
+
+def test_retention_deletes_only_old_events(app, sql, lamp, database_url):
+    import asyncpg
+
+    from app.data.urls import libpq_dsn
+    from app.live.retention import Retention
+
+    sql.execute("UPDATE products SET stock = 1 WHERE id = %s", lamp)
+    sql.execute("UPDATE live_events SET created_at = now() - interval '1 hour'")
+    sql.execute("UPDATE products SET stock = 2 WHERE id = %s", lamp)
+
+    async def delete() -> None:
+        connection = await asyncpg.connect(libpq_dsn(database_url))
+        try:
+            await Retention(600).maybe_delete(connection)
+        finally:
+            await connection.close()
+
+    app.run_blocking(delete())
+    left = sql.all("SELECT payload->'fields' AS fields FROM live_events")
+    assert left == [{"fields": ["stock"]}]
