@@ -34,6 +34,7 @@ from ..live.coalesce import Coalescer
 from ..live.service import live_service
 from ..live.streams import last_event_id, live_response
 from ..web.errors import error_response
+from ..web.parsing import ascii_digits
 from .page_context import stock_text
 
 bp = Blueprint("live", __name__)
@@ -57,9 +58,9 @@ class _Shown:
 def _ids() -> list[int] | None:
     raw = request.args.get("ids", "")
     parts = raw.split(",")
-    if not raw or len(parts) > MAX_IDS or not all(p.isdigit() and len(p) <= 19 for p in parts):
+    if len(parts) > MAX_IDS:
         return None
-    ids = sorted({int(p) for p in parts})
+    ids = sorted({ascii_digits(part, 19) or 0 for part in parts})
     return ids if all(1 <= i <= MAX_PRODUCT_ID for i in ids) else None
 
 

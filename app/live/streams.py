@@ -14,6 +14,7 @@ from flask import Response, request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..runtime.events import EventStream, event_stream_response
+from ..web.parsing import ascii_digits
 from .hub import Hub, LiveEvent, ResumeTooOld, Subscription, SubscriptionClosed
 from .outbox import replay_after
 
@@ -36,10 +37,7 @@ class StopStream(Exception):
 
 def last_event_id() -> int | None:
     """The request's ``Last-Event-ID`` as an event id, if it is one."""
-    raw = request.headers.get("Last-Event-ID", "").strip()
-    if raw.isdigit() and len(raw) <= 18:
-        return int(raw)
-    return None
+    return ascii_digits(request.headers.get("Last-Event-ID", "").strip(), 18)
 
 
 async def resume(hub: Hub, subscription: Subscription, after: int | None,

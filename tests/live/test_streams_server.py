@@ -98,7 +98,8 @@ def test_a_shopper_stream_carries_no_inactive_product_and_no_editor_data(server,
 
 def test_bad_ids_are_a_clear_400(server):
     live = server()
-    for query in ("", "?ids=", "?ids=1,x", "?ids=0", "?ids=" + ",".join(["1"] * 101)):
+    for query in ("", "?ids=", "?ids=1,x", "?ids=0", "?ids=%C2%B2", "?ids=1%C2%B2",
+                  "?ids=" + ",".join(["1"] * 101)):
         response = httpx.get(live.url + "/live/catalog" + query, headers={"HX-Request": "true"})
         assert response.status_code == 400, query
         assert "product ids" in response.text
