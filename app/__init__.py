@@ -23,6 +23,7 @@ from .data.database import init_database
 from .data.embedded import embedded_database_url
 from .data.urls import sync_url
 from .extensions import csrf, db, migrate
+from .live.service import init_live
 from .runtime import VitrineFlask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     init_database(app)
+    init_live(app)
 
     _configure_logging(app)
     _register_web(app)
@@ -91,6 +93,7 @@ def _register_blueprints(app: VitrineFlask) -> None:
     from .auth import bp as auth_bp
     from .catalog import bp as catalog_bp
     from .catalog.image_files import bp as images_bp
+    from .catalog.live import bp as live_bp
     from .editor import bp as editor_bp
     from .ops.exposition import bp as metrics_bp
     from .ops.routes import bp as ops_bp
@@ -99,6 +102,7 @@ def _register_blueprints(app: VitrineFlask) -> None:
     app.register_blueprint(metrics_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(images_bp)
+    app.register_blueprint(live_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(editor_bp, url_prefix="/editor")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -28,7 +28,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, aggregate_order_by
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..extensions import db
@@ -322,6 +322,24 @@ class JobBatch(Model):
     applied_at: Mapped[datetime] = utcnow_column()
 
     __table_args__ = (PrimaryKeyConstraint("job_id", "batch", name="pk_job_batches"),)
+
+
+class LiveEventRow(Model):
+    """One announced change (migration 0010): written by triggers on ``products``,
+    ``categories`` and ``users`` in the writing transaction, or by :func:`app.live.outbox.publish`;
+    read by each worker's listener (:mod:`app.live`) and deleted after a short retention."""
+
+    __tablename__ = "live_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    entity_ids: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), nullable=False, server_default=text("'{}'"))
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'"))
+    created_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (Index("live_events_created_at", "created_at"),)
 
 
 class ImageBlob(Model):

@@ -28,6 +28,7 @@ from . import (  # noqa: F401 - they register the routes
     history,
     images,
     jobs,
+    live,
     rows,
     session_expiry,
     synonyms,
