@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     # heartbeat after which a worker counts as dead and its jobs are retried.
     JOB_BATCH_ROWS: int = env("VITRINE_JOB_BATCH_ROWS", 500, ge=1)
     JOB_STALLED_AFTER: float = env("VITRINE_JOB_STALLED_AFTER", 30.0, gt=0)
+    # Presence (app.data.presence): an open row form's heartbeat every PRESENCE_HEARTBEAT
+    # seconds; colleagues stop seeing "… is editing" PRESENCE_TIMEOUT seconds after the last one
+    # (a closed laptop, a lost connection). Hidden tabs beat at most once a minute in Chromium,
+    # hence the default timeout above 60 s.
+    PRESENCE_HEARTBEAT: int = env("VITRINE_PRESENCE_HEARTBEAT", 20, ge=1)
+    PRESENCE_TIMEOUT: int = env("VITRINE_PRESENCE_TIMEOUT", 75, ge=2)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

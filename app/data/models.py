@@ -300,3 +300,32 @@ class JobBatch(Model):
     applied_at: Mapped[datetime] = utcnow_column()
 
     __table_args__ = (PrimaryKeyConstraint("job_id", "batch", name="pk_job_batches"),)
+
+
+class Presence(Model):
+    """One row form an editor has open (issue 15, migration 0011): shown to colleagues as
+    "ana@example.com is editing" until it ends (Save, Cancel, leaving the page) or its
+    heartbeat stops (``expires_at`` passes). ``token`` is the random key the form was rendered
+    with; an ended row is kept briefly as a tombstone (:mod:`app.data.presence`)."""
+
+    __tablename__ = "presence"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            nullable=False)
+    started_at: Mapped[datetime] = utcnow_column()
+    last_heartbeat: Mapped[datetime] = utcnow_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: ``editor`` (Save, Cancel, left the page) or ``timeout`` (its heartbeat stopped).
+    ended_by: Mapped[str | None] = mapped_column(String(8))
+
+    __table_args__ = (
+        CheckConstraint("ended_by IN ('editor', 'timeout')", name="ended_by_known"),
+        Index("ix_presence_product_live", "product_id",
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_presence_expires_at", "expires_at"),
+        Index("ix_presence_user", "user_id"),
+    )
