@@ -319,11 +319,12 @@ class Presence(Model):
     last_heartbeat: Mapped[datetime] = utcnow_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: ``editor`` (Save, Cancel, left the page) or ``timeout`` (its heartbeat stopped).
+    #: ``closed`` (Save, Cancel: final) or ``lapsed`` (its heartbeat stopped, the page was
+    #: hidden: the same form's next heartbeat brings it back).
     ended_by: Mapped[str | None] = mapped_column(String(8))
 
     __table_args__ = (
-        CheckConstraint("ended_by IN ('editor', 'timeout')", name="ended_by_known"),
+        CheckConstraint("ended_by IN ('closed', 'lapsed')", name="ended_by_known"),
         Index("ix_presence_product_live", "product_id",
               postgresql_where=text("ended_at IS NULL")),
         Index("ix_presence_expires_at", "expires_at"),

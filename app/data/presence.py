@@ -55,7 +55,7 @@ _TOUCH = text("""
        SET last_heartbeat = now(), expires_at = excluded.expires_at, ended_at = NULL,
            ended_by = NULL
      WHERE p.user_id = excluded.user_id AND p.product_id = excluded.product_id
-       AND (p.ended_by IS NULL OR p.ended_by = 'timeout')
+       AND (p.ended_by IS NULL OR p.ended_by = 'lapsed')
     RETURNING coalesce((SELECT was_gone FROM before), true) AS started
 """)
 
@@ -79,21 +79,27 @@ _END = text("""
     WITH before AS (SELECT ended_at IS NULL AND expires_at > now() AS was_live
                     FROM presence WHERE token = :token AND user_id = :user_id)
     INSERT INTO presence AS p (token, user_id, product_id, expires_at, ended_at, ended_by)
-    VALUES (:token, :user_id, :product_id, now(), now(), 'editor')
+    VALUES (:token, :user_id, :product_id, now(), now(), :ended_by)
     ON CONFLICT (token) DO UPDATE
-       SET ended_at = now(), ended_by = 'editor', expires_at = least(p.expires_at, now())
+       SET ended_at = now(), ended_by = CASE WHEN p.ended_by = 'closed' THEN 'closed'
+                                             ELSE excluded.ended_by END,
+           expires_at = least(p.expires_at, now())
      WHERE p.user_id = excluded.user_id
     RETURNING coalesce((SELECT was_live FROM before), false) AS was_live
 """)
 
 
-async def end(session: AsyncSession, *, token: str, user_id: int, product_id: int) -> bool:
-    """End the presence ``token`` (Cancel, leaving the page); True when it was live.
+async def end(session: AsyncSession, *, token: str, user_id: int, product_id: int,
+              final: bool = True) -> bool:
+    """End the presence ``token``; True when it was live. ``final``: the form was closed
+    (Cancel, swapped away), so no later heartbeat of it counts; not final: the page was hidden
+    (``pagehide``) and may come back from the browser's cache with the form still open.
 
     An unknown token still gets its tombstone, so the heartbeat that would start it, arriving
     after this, does not."""
     return bool(await session.scalar(_END, {"token": token, "user_id": user_id,
-                                            "product_id": product_id}))
+                                            "product_id": product_id,
+                                            "ended_by": "closed" if final else "lapsed"}))
 
 
 async def end_for(session: AsyncSession, *, user_id: int, product_id: int) -> bool:
@@ -102,7 +108,7 @@ async def end_for(session: AsyncSession, *, user_id: int, product_id: int) -> bo
         update(Presence)
         .where(Presence.user_id == user_id, Presence.product_id == product_id,
                Presence.ended_at.is_(None))
-        .values(ended_at=func.now(), ended_by="editor")
+        .values(ended_at=func.now(), ended_by="closed")
         .returning(Presence.expires_at > func.now())
     )
     return any(ended.all())
@@ -135,7 +141,7 @@ async def sweep(session: AsyncSession) -> list[tuple[int, int]]:
     ended = await session.execute(
         update(Presence)
         .where(Presence.ended_at.is_(None), Presence.expires_at <= func.now())
-        .values(ended_at=func.now(), ended_by="timeout")
+        .values(ended_at=func.now(), ended_by="lapsed")
         .returning(Presence.product_id, Presence.user_id)
     )
     products = sorted({(product_id, user_id) for product_id, user_id in ended.all()})

@@ -88,11 +88,14 @@ async def touch(product_id: int) -> ResponseReturnValue:
 @bp.post("/products/<id64:product_id>/presence/end")
 @editor_required
 async def leave(product_id: int) -> ResponseReturnValue:
-    """End this form's presence (204): Cancel, the row swapped away, the page left."""
+    """End this form's presence (204): Cancel, the row swapped away; ``lapsed=1``: the page
+    was left or hidden (it may come back from the browser's cache, form and all)."""
     token = _token()
     session = await get_session()
     await _product(product_id)
-    if await store.end(session, token=token, user_id=g.user.id, product_id=product_id):
+    final = request.form.get("lapsed") != "1"
+    if await store.end(session, token=token, user_id=g.user.id, product_id=product_id,
+                       final=final):
         await announce(session, product_id, editing=False)
     await session.commit()
     return "", 204

@@ -4,7 +4,7 @@ One row per opened row form (``token``: a random key the form was rendered with,
 of one editor are two rows). The form's heartbeat moves ``expires_at`` forward; Save, Cancel,
 leaving the page or a missed heartbeat end it (``ended_at``). An ended row stays a little while
 as a tombstone, so a heartbeat that arrives after its end (they race on a slow network) cannot
-bring it back; one that ended by timeout comes back with the form's next heartbeat. Shared by every worker and every server: PostgreSQL holds it, nothing else does.
+bring it back; one that lapsed (no heartbeat) comes back with the form's next heartbeat. Shared by every worker and every server: PostgreSQL holds it, nothing else does.
 No lock: presence only tells colleagues; the field-level merge decides what a save does.
 
 Revision ID: 0011
@@ -33,10 +33,11 @@ def upgrade():
                   nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
-        # "editor" (Save, Cancel, left the page: final) or "timeout" (no heartbeat: a later
-        # heartbeat of the same form brings it back, e.g. after a laptop slept).
+        # "closed" (Save, Cancel, the form swapped away: final) or "lapsed" (no heartbeat, or
+        # the page was hidden: the same form's next heartbeat brings it back, e.g. after a
+        # laptop slept or the browser restored the page from its back/forward cache).
         sa.Column("ended_by", sa.String(length=8), nullable=True),
-        sa.CheckConstraint("ended_by IN ('editor', 'timeout')", name="ended_by_known"),
+        sa.CheckConstraint("ended_by IN ('closed', 'lapsed')", name="ended_by_known"),
     )
     # Who is editing these products now: the table's page of ids, a history page's one id.
     op.create_index("ix_presence_product_live", "presence", ["product_id"],
