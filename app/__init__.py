@@ -23,6 +23,7 @@ from .data.database import init_database
 from .data.embedded import embedded_database_url
 from .data.urls import sync_url
 from .extensions import csrf, db, migrate
+from .live.service import init_live
 from .runtime import VitrineFlask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     init_database(app)
+    init_live(app)
 
     _configure_logging(app)
     _register_web(app)

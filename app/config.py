@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     # A streamed response (a generator body): each chunk must be produced and taken by the
     # client within REQUEST_TIMEOUT; the whole stream may last STREAM_TIMEOUT seconds.
     STREAM_TIMEOUT: float = env("VITRINE_STREAM_TIMEOUT", 3600.0, gt=0)
+    # Live event streams (app.live): how many one worker holds (503 beyond), the seconds between
+    # heartbeat comments, how long the outbox keeps events for replay, and the events a stream
+    # may have queued before it is dropped as too slow (its client reconnects and replays).
+    MAX_STREAMS: int = env("VITRINE_MAX_STREAMS", 10000, ge=0)
+    LIVE_HEARTBEAT: float = env("VITRINE_LIVE_HEARTBEAT", 15.0, gt=0)
+    LIVE_RETENTION: int = env("VITRINE_LIVE_RETENTION", 600, ge=10)
+    LIVE_QUEUE: int = env("VITRINE_LIVE_QUEUE", 256, ge=1)
     RETRY_AFTER_SECONDS: int = env("VITRINE_RETRY_AFTER", 2, ge=0)
 
     # Connection pool of the worker's async engine.

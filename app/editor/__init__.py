@@ -30,6 +30,7 @@ from . import (  # noqa: F401 - they register the routes
     export,
     history,
     jobs,
+    live,
     live_changes,
     presence,
     rows,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.access import admin_required
 from ..data import categories as service
 from ..data.database import get_session
+from ..data.live_actor import act_as
 from ..data.lookups import get_or_404
 from ..data.models import Category
 from ..web.commands import once
@@ -60,6 +61,7 @@ async def categories() -> ResponseReturnValue:
 @once
 async def create_category() -> ResponseReturnValue:
     form = CategoryForm(formdata=request.form)
+    await act_as(await get_session(), g.user.id, "admin")
     try:
         category = await service.create_category(await get_session(), form.name.data,
                                                  form.parent_id.data or None)
@@ -77,6 +79,7 @@ async def update_category(category_id: int) -> ResponseReturnValue:
     session = await get_session()
     category = await get_or_404(session, Category, category_id, fresh=True)
     form = CategoryForm(formdata=request.form)
+    await act_as(session, g.user.id, "admin")
     try:
         await service.change_category(session, category, form.name.data,
                                       form.parent_id.data or None)
@@ -92,6 +95,7 @@ async def delete_category(category_id: int) -> ResponseReturnValue:
     session = await get_session()
     category = await get_or_404(session, Category, category_id, lock=True)
     name = category.name
+    await act_as(session, g.user.id, "admin")
     try:
         await service.delete_category(session, category)
     except service.CategoryError as error:

@@ -87,7 +87,8 @@ async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
                 return
             if await claim_batch(session, job_id, batch):
                 try:
-                    result = await bulk_update(session, chunk, action, user_id=user_id)
+                    result = await bulk_update(session, chunk, action, user_id=user_id,
+                                               announce_as="job")
                 except BulkError as error:
                     await session.rollback()
                     await _fail(database, job_id, str(error))

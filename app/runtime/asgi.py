@@ -62,8 +62,9 @@ from .compression import (
     encoded_headers,
     stream_encoder,
 )
+from .events import EventStream, StreamRegistry
 from .memory import Trimmer
-from .shutdown import connection_closing, server_terminating
+from .shutdown import connection_closing, server_terminating, termination_waiter
 from .types import Receive, Scope, Send
 
 
@@ -128,6 +129,8 @@ class WSGIResult:
     stream: Iterable[bytes] | None = None
     #: The response's headers went out (a streamed one): nothing else may be sent.
     started: bool = False
+    #: An event stream (:mod:`.events`): served after the request has finished.
+    events: EventStream | None = None
 
 
 def split_path(scope: Scope) -> tuple[str, str]:
@@ -233,6 +236,9 @@ def call_wsgi(app: ServedApp, environ: dict[str, Any]) -> WSGIResult:
         return result.body.append
 
     iterable = app.wsgi_app(environ, start_response)
+    if isinstance(iterable, EventStream):
+        result.events = iterable  # held for nothing: served by the adapter after the request
+        return result
     if isinstance(iterable, FileWrapper):
         result.file = iterable
         return result
@@ -374,6 +380,10 @@ class ASGIAdapter:
         self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
+        self.max_streams = int(config.get("MAX_STREAMS", 0))
+        self._streams: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StreamRegistry] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -384,18 +394,31 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Freeze the start-up heap at startup (:func:`freeze_startup_heap`); dispose of the
-        worker's resources at shutdown. Nothing needs opening at startup: the connection pool
-        is created on the worker's loop by its first request."""
+        """Freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
+        startup hooks (the live feed's listener); close the event streams and dispose of the
+        worker's resources at shutdown. The connection pool is created on the worker's loop by
+        its first request."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 freeze_startup_heap()
+                startup = getattr(self.app, "run_startup_hooks", None)
+                if startup is not None:
+                    await startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.streams().close_all()
                 await self.app.run_shutdown_hooks()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def streams(self) -> StreamRegistry:
+        """The event streams the running loop holds (see :mod:`.events`)."""
+        loop = asyncio.get_running_loop()
+        registry = self._streams.get(loop)
+        if registry is None:
+            registry = self._streams[loop] = StreamRegistry(self.max_streams)
+        return registry
 
     def _slots_for_loop(self) -> asyncio.Semaphore:
         """The concurrency limit of the running loop (a semaphore belongs to one loop)."""
@@ -442,9 +465,70 @@ class ASGIAdapter:
         if result is None:
             self._log(scope, 499, started, request_id, outcome)
             return
-        if not result.started:
+        if result.events is not None:
+            outcome = await self._serve_events(scope, receive, send, result, request_id, environ)
+        elif not result.started:
             await self._send(scope, send, result, request_id)
         self._log(scope, result.status, started, request_id, outcome)
+
+    async def _serve_events(self, scope: Scope, receive: Receive, send: Send,
+                            result: WSGIResult, request_id: str, environ: dict[str, Any]) -> str:
+        """Serve an event stream after its request has finished (see :mod:`.events`): no
+        slot, no greenlet, no session; counted against ``MAX_STREAMS`` (503 beyond); ended
+        cleanly when the client goes away or the server shuts down. Returns the outcome."""
+        stream, result.events = result.events, None
+        assert stream is not None
+        task = asyncio.current_task()
+        assert task is not None
+        registry = self.streams()
+        if not registry.admit(task):
+            stream.on_refused()
+            refused = await self._render_abort(environ, 503)
+            result.status, result.headers, result.body = (
+                refused.status, refused.headers, refused.body)
+            await self._send(scope, send, refused, request_id)
+            return "streams_full"
+        registry.watch_shutdown(termination_waiter(send))
+        ended: list[str] = []
+
+        async def await_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            ended.append("client_disconnected")
+            task.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(await_disconnect())
+        chunks: Any = None
+        try:
+            await send({"type": "http.response.start", "status": result.status,
+                        "headers": self._final_headers(scope, send, result.headers, request_id)})
+            result.started = True
+            if stream.opening:
+                await self._send_event_chunk(send, stream.opening)
+            chunks = stream.events()
+            async for chunk in chunks:
+                await self._send_event_chunk(send, chunk)
+            outcome = "stream_ended"
+        except asyncio.CancelledError:
+            if not ended and not registry.closing:
+                raise  # the server itself is cancelling us
+            task.uncancel()
+            outcome = "stream_" + (ended[0] if ended else "shutdown")
+        except TimeoutError:
+            outcome = "stream_timeout"  # the client stopped reading
+        finally:
+            watcher.cancel()
+            registry.release(task)
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        if not ended:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return outcome
+
+    async def _send_event_chunk(self, send: Send, chunk: bytes) -> None:
+        async with asyncio.timeout(self.request_timeout):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _refuse(self, scope: Scope, send: Send, code: int, outcome: str,
                       started: float, request_id: str) -> None:
@@ -514,6 +598,9 @@ class ASGIAdapter:
         self.observer.running(1)
         try:
             result = await greenlet_spawn(call_wsgi, self.app, environ)
+            if result.events is not None and deliver is None:  # cannot hold it: the opening
+                stream, result.events = result.events, None
+                result.body = list(stream)
             if result.stream is not None:
                 if deliver is None or watch is None:
                     await greenlet_spawn(drain, result)

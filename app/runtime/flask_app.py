@@ -39,6 +39,7 @@ class VitrineFlask(Flask):
         super().__init__(*args, **kwargs)
         self.loop_thread = LoopThread()
         self._shutdown_hooks: list[Hook] = []
+        self._startup_hooks: list[Hook] = []
         self._asgi: ASGIAdapter | None = None
         self._asgi_lock = threading.Lock()
         self.test_client_class = BridgedTestClient
@@ -110,6 +111,16 @@ class VitrineFlask(Flask):
         self._shutdown_hooks.append(hook)
         self.loop_thread.on_stop(hook)
         return hook
+
+    def on_startup(self, hook: Hook) -> Hook:
+        """Register a coroutine function awaited when a served worker starts (its lifespan
+        startup); callers without a lifespan start what they need on first use."""
+        self._startup_hooks.append(hook)
+        return hook
+
+    async def run_startup_hooks(self) -> None:
+        for hook in self._startup_hooks:
+            await hook()
 
     async def run_shutdown_hooks(self) -> None:
         for hook in reversed(self._shutdown_hooks):

@@ -41,3 +41,12 @@ def connection_closing(send: Send) -> bool:
     tcp_server = _owner(getattr(protocol, "send", None))
     is_closing = getattr(getattr(tcp_server, "writer", None), "is_closing", None)
     return bool(is_closing()) if callable(is_closing) else False
+
+
+def termination_waiter(send: Send) -> Any:
+    """A coroutine function that returns when the worker serving this request begins shutting
+    down (Hypercorn's ``WorkerContext.terminated``), or None when that cannot be seen. Event
+    streams wait on it to end before the graceful timeout."""
+    context = getattr(_owner(send), "context", None)
+    wait = getattr(getattr(context, "terminated", None), "wait", None)
+    return wait if callable(wait) else None

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..bounds import MAX_PRICE, MAX_PRODUCT_ID
+from ..live_actor import act_as
 from ..models import Category
 from ..revisions import SOURCES
 from .errors import BulkError
@@ -80,12 +81,14 @@ def _bulk_parts(action: BulkAction) -> tuple[str, str, str, dict[str, Any]]:
 
 
 async def bulk_update(session: AsyncSession, product_ids: Sequence[int], action: BulkAction, *,
-                      user_id: int | None, source: str = "bulk") -> BulkResult:
+                      user_id: int | None, source: str = "bulk",
+                      announce_as: str | None = None) -> BulkResult:
     """Apply ``action`` to every product in ``product_ids``: all or nothing.
 
     Runs in a savepoint: on any failure nothing is changed and :class:`BulkError` explains
     why. The caller commits. Limits on how many rows one action may touch are the caller's
-    policy.
+    policy. ``announce_as`` names the live feed's source when it is not the revision's (a
+    background job).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown revision source {source!r}")
@@ -115,6 +118,7 @@ async def bulk_update(session: AsyncSession, product_ids: Sequence[int], action:
     ).bindparams(ids_param)
     try:
         async with session.begin_nested():
+            await act_as(session, user_id, announce_as or source)
             matched = len((await session.execute(lock.bindparams(ids_param))).all())
             changed = (await session.scalars(
                 change, {"user_id": user_id, "source": source, "field": column, **params}

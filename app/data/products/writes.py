@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..integrity import violated_constraint
+from ..live_actor import act_as
 from ..merge import Merge, three_way, without_base
 from ..models import Category, Product
 from ..revisions import (
@@ -139,6 +140,7 @@ async def create_product(session: AsyncSession, data: ProductCreate | Mapping[st
     chosen_slug = None if slug is None else clean_slug(slug)
     await _check_category(session, product_input.category_id)
     state = _apply({}, product_input.values())
+    await act_as(session, user_id, source)
     product = await _insert(session, _columns(state), chosen_slug)
     return await _record_creation(session, product, user_id=user_id, source=source)
 
@@ -207,6 +209,7 @@ async def _write(session: AsyncSession, product: Product, before: dict[str, Any]
         return Saved(product=await loaded_product(session, product.id), changes={})
     if source not in SOURCES:
         raise ValueError(f"unknown revision source {source!r}")
+    await act_as(session, user_id, source)
     new_version = await session.scalar(
         update(Product)
         .where(Product.id == product.id, Product.version == product.version)
@@ -252,6 +255,7 @@ async def duplicate_product(session: AsyncSession, product_id: int, *,
     state = snapshot(original)
     state["name"] = original.name[: MAX_NAME - len(suffix)] + suffix
     state["is_active"] = False
+    await act_as(session, user_id, source)
     product = await _insert(session, _columns(state))
     return await _record_creation(session, product, user_id=user_id, source=source)
 

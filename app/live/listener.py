@@ -1,0 +1,147 @@
+"""The worker's one ``LISTEN`` connection: reads committed events into the hub, forever.
+
+An asyncpg connection of its own (outside the request pool: a pooled connection is reset and
+shared, a listening one must stay), ``LISTEN vitrine_live``. A notification only wakes the
+reader; events are read from the outbox by id, so nothing depends on a notification arriving:
+
+* **Position and gaps.** Ids are taken when a trigger runs but become visible when their
+  transaction commits, so a higher id can be read before a lower one commits. The reader keeps
+  its position (the highest id read) and the ids it skipped below it; it reads ``id > position
+  OR id = ANY(skipped)``, so a late commit is delivered when it comes. A skipped id that has not
+  appeared after :data:`GAP_WAIT` seconds belonged to a rolled-back transaction and is
+  forgotten.
+* **Reconnection.** When the connection is lost (a database restart, a killed backend) the
+  reader reconnects with a growing delay and first reads everything after its position: the
+  events committed meanwhile are delivered, none twice, none lost while the outbox keeps them.
+* It also reads every :data:`POLL` seconds without a notification (a lost notification costs a
+  delay, not an event), which doubles as a liveness check of the connection.
+* At most once a minute it deletes old events (:mod:`.retention`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+
+from .hub import Hub
+from .outbox import CHANNEL, FETCH, FETCH_LIMIT, event_from_row
+from .retention import Retention
+
+log = logging.getLogger("vitrine.live")
+
+#: Seconds a skipped id is waited for (longer than a writing transaction may stay open).
+GAP_WAIT = 120.0
+#: Skipped ids remembered at most.
+MAX_GAPS = 10000
+#: Seconds between reads without a notification.
+POLL = 5.0
+#: Reconnection delays (seconds): doubled from the first up to the last.
+RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+
+
+class Listener:
+    """Feeds ``hub`` from the outbox at ``dsn`` (see the module docstring)."""
+
+    def __init__(self, dsn: str, hub: Hub, retention: Retention, *,
+                 application_name: str = "vitrine-live") -> None:
+        self.dsn = dsn
+        self.hub = hub
+        self.retention = retention
+        self.application_name = application_name
+        self.position: int | None = None
+        self.gaps: dict[int, float] = {}
+        self.connections = 0  # how many times it connected (tests see reconnections)
+        self._wake = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        delay = RETRY_FIRST
+        while True:
+            connection: Any = None
+            try:
+                connection = await asyncpg.connect(
+                    self.dsn, server_settings={"application_name": self.application_name})
+                self._lost.clear()
+                await connection.add_listener(CHANNEL, self._notified)
+                connection.add_termination_listener(self._terminated)
+                self.connections += 1
+                if self.position is None:
+                    self.position = int(await connection.fetchval(
+                        "SELECT coalesce(max(id), 0) FROM live_events"))
+                    self.hub.last_id = max(self.hub.last_id, self.position)
+                self.hub.ready.set()
+                delay = RETRY_FIRST
+                await self._serve(connection)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # connection refused, lost mid-read, server restarting
+                log.warning("live listener reconnecting", extra={"error": repr(error)})
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):  # already gone
+                        connection.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    def _notified(self, *_args: Any) -> None:
+        self._wake.set()
+
+    def _terminated(self, *_args: Any) -> None:
+        self._lost.set()
+        self._wake.set()
+
+    async def _serve(self, connection: Any) -> None:
+        """Read, then wait for a notification (or the poll interval), until the connection
+        is lost; the caller reconnects."""
+        while True:
+            await self._read(connection)
+            await self.retention.maybe_delete(connection)
+            try:
+                async with asyncio.timeout(POLL):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._lost.is_set() or connection.is_closed():
+                raise ConnectionError("live listener connection lost")
+
+    async def _read(self, connection: Any) -> None:
+        """Deliver every committed event not delivered yet (see the module docstring)."""
+        assert self.position is not None
+        now = time.monotonic()
+        self.gaps = {gap: until for gap, until in self.gaps.items() if until > now}
+        while True:
+            rows = await connection.fetch(FETCH, self.position, list(self.gaps))
+            if not rows:
+                return
+            events = [event_from_row(row) for row in rows]
+            for event in events:
+                if event.id in self.gaps:
+                    del self.gaps[event.id]
+                    continue
+                for skipped in range(self.position + 1, event.id):
+                    self.gaps[skipped] = now + GAP_WAIT
+                self.position = max(self.position, event.id)
+            if len(self.gaps) > MAX_GAPS:
+                for gap in sorted(self.gaps)[:len(self.gaps) - MAX_GAPS]:
+                    del self.gaps[gap]
+            self.hub.dispatch(events)
+            if len(rows) < FETCH_LIMIT:
+                return
