@@ -8,13 +8,13 @@ bring it back; one that lapsed (no heartbeat) comes back with the form's next he
 No lock: presence only tells colleagues; the field-level merge decides what a save does.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

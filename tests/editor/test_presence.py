@@ -54,11 +54,18 @@ def badge_on_history(client, product_id: int) -> str | None:
     return None if badge.has("hidden") else badge.text
 
 
-def presence_events(sql, product_id: int) -> list[str]:
-    """The ``presence`` events the feed got about the product: "editing" / "left"."""
-    return [row["state"] for row in sql.all(
-        "SELECT payload->>'state' AS state FROM live_events WHERE kind = 'presence'"
-        " AND %s = ANY(entity_ids) ORDER BY id", product_id)]
+@pytest.fixture
+def presence_events(sql):
+    """The ``presence`` events the feed got about a product during this test, as their
+    states: "editing" / "left"."""
+    since = sql.scalar("SELECT coalesce(max(id), 0) FROM live_events")
+
+    def states(product_id: int) -> list[str]:
+        return [row["state"] for row in sql.all(
+            "SELECT payload->>'state' AS state FROM live_events WHERE kind = 'presence'"
+            " AND id > %s AND %s = ANY(entity_ids) ORDER BY id", since, product_id)]
+
+    return states
 
 
 def test_an_open_row_shows_on_a_colleagues_row_and_history_page_but_not_to_its_editor(
@@ -82,25 +89,25 @@ def test_two_editors_on_one_row_each_see_the_other(editor, ana, lamp, app, sql):
 
 
 def test_cancel_ends_it_and_a_heartbeat_that_arrives_later_does_not_bring_it_back(
-        editor, ana, lamp, sql):
+        editor, ana, lamp, sql, presence_events):
     form = open_row(editor, lamp)
     assert editor.post(form["end"], {"token": form["token"]}, key=False).status_code == 204
     assert badge_in_table(ana, lamp) is None
     # The heartbeat that was on its way when Cancel was pressed: refused quietly.
     assert editor.post(form["touch"], {"token": form["token"]}, key=False).status_code == 204
     assert badge_in_table(ana, lamp) is None
-    assert presence_events(sql, lamp) == ["editing", "left"]
+    assert presence_events(lamp) == ["editing", "left"]
 
 
-def test_heartbeats_keep_it_without_announcing_it_again(editor, ana, lamp, sql):
+def test_heartbeats_keep_it_without_announcing_it_again(editor, ana, lamp, sql, presence_events):
     form = open_row(editor, lamp)
     for _ in range(3):
         assert editor.post(form["touch"], {"token": form["token"]}, key=False).status_code == 204
     assert badge_in_table(ana, lamp) == "ed@example.com is editing"
-    assert presence_events(sql, lamp) == ["editing"]
+    assert presence_events(lamp) == ["editing"]
 
 
-def test_saving_the_row_ends_it(editor, ana, lamp, category, sql):
+def test_saving_the_row_ends_it(editor, ana, lamp, category, sql, presence_events):
     open_row(editor, lamp)
     saved = editor.put(f"/editor/products/{lamp}", {
         "version": "1", "name": "Brass Lamp", "price": "12.00", "stock": "5",
@@ -108,21 +115,21 @@ def test_saving_the_row_ends_it(editor, ana, lamp, category, sql):
     assert saved.status_code == 200
     assert badge_in_table(ana, lamp) is None
     assert badge_on_history(ana, lamp) is None
-    assert presence_events(sql, lamp) == ["editing", "left"]
+    assert presence_events(lamp) == ["editing", "left"]
 
 
 def test_a_stopped_heartbeat_ends_it_and_the_next_heartbeat_brings_it_back(
-        app, editor, ana, lamp, sql):
+        app, editor, ana, lamp, sql, presence_events):
     form = open_row(editor, lamp)
     sql.execute("UPDATE presence SET expires_at = now() - interval '1 second'")
     assert badge_in_table(ana, lamp) is None  # expired: not shown, even before the sweep
     assert app.run_blocking(sweep_once(app)) == [(lamp, editor_id(sql))]
-    assert presence_events(sql, lamp) == ["editing", "left"]
+    assert presence_events(lamp) == ["editing", "left"]
     assert app.run_blocking(sweep_once(app)) == []  # ended once, announced once
     # The laptop wakes up: the same form's next heartbeat is a new start.
     assert editor.post(form["touch"], {"token": form["token"]}, key=False).status_code == 204
     assert badge_in_table(ana, lamp) == "ed@example.com is editing"
-    assert presence_events(sql, lamp) == ["editing", "left", "editing"]
+    assert presence_events(lamp) == ["editing", "left", "editing"]
 
 
 def editor_id(sql) -> int:
