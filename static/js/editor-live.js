@@ -226,6 +226,10 @@
       const data = parse(event);
       if (data) onPresence(data);
     });
+    // Whether updates are arriving (data-state; tests and styles read it).
+    source.addEventListener("htmx:sse:after:connection", () => { source.dataset.state = "open"; });
+    source.addEventListener("htmx:sse:error", () => { source.dataset.state = "retrying"; });
+    source.addEventListener("htmx:sse:close", () => { source.dataset.state = "closed"; });
     source.addEventListener("reset", () => refreshTable(new Set(), () =>
       "The table was brought up to date after the connection was lost for a while."));
   });
