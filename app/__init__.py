@@ -92,6 +92,7 @@ def _register_blueprints(app: VitrineFlask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .catalog import bp as catalog_bp
+    from .catalog.live import bp as live_bp
     from .editor import bp as editor_bp
     from .ops.exposition import bp as metrics_bp
     from .ops.routes import bp as ops_bp
@@ -99,6 +100,7 @@ def _register_blueprints(app: VitrineFlask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(live_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(editor_bp, url_prefix="/editor")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

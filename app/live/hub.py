@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-__all__ = ["Hub", "LiveEvent", "ResumeTooOld", "Subscription"]
+__all__ = ["Hub", "KeyedHub", "LiveEvent", "ResumeTooOld", "Subscription"]
 
 #: Events the hub remembers for resumes without a database round trip.
 RECENT = 4096
@@ -35,6 +35,9 @@ class LiveEvent:
     ids: tuple[int, ...]
     payload: dict[str, Any]
     created_at: datetime
+    #: The SSE message when the producer rendered it (a shopper fragment), else built from
+    #: the payload.
+    rendered: bytes | None = None
 
     @cached_property
     def data(self) -> str:
@@ -47,6 +50,8 @@ class LiveEvent:
     @cached_property
     def message(self) -> bytes:
         """The event as an SSE message named after its kind (same bytes for every stream)."""
+        if self.rendered is not None:
+            return self.rendered
         return f"id: {self.id}\nevent: {self.kind}\ndata: {self.data}\n\n".encode()
 
 
@@ -183,3 +188,39 @@ class Hub:
     def close_all(self, reason: str = "shutdown") -> None:
         for subscription in list(self.subscribers):
             subscription.close(reason)
+
+
+class KeyedHub(Hub):
+    """A hub whose subscribers each watch a few entity ids: an event reaches only the
+    subscribers of its ids, so fanning out one product's change costs its watchers, not every
+    open stream (the shopper streams, :mod:`.coalesce`)."""
+
+    def __init__(self, queue_size: int = 256) -> None:
+        super().__init__(queue_size)
+        self.by_key: dict[int, set[Subscription]] = {}
+        self._keys: dict[Subscription, tuple[int, ...]] = {}
+
+    def subscribe_keys(self, keys: Iterable[int], maxsize: int | None = None) -> Subscription:
+        subscription = self.subscribe(maxsize=maxsize)
+        self._keys[subscription] = tuple(keys)
+        for key in self._keys[subscription]:
+            self.by_key.setdefault(key, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        super().unsubscribe(subscription)
+        for key in self._keys.pop(subscription, ()):
+            watchers = self.by_key.get(key)
+            if watchers is not None:
+                watchers.discard(subscription)
+                if not watchers:
+                    del self.by_key[key]
+
+    def dispatch(self, events: Iterable[LiveEvent]) -> None:
+        for event in events:
+            self.last_id = max(self.last_id, event.id)
+            reached: set[Subscription] = set()
+            for key in event.ids:
+                reached.update(self.by_key.get(key, ()))
+            for subscription in reached:
+                subscription.push(event)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 
@@ -22,12 +24,14 @@ from .retention import Retention
 __all__ = ["KEY", "LiveService", "current_hub", "init_live", "live_service"]
 
 KEY = "vitrine_live"
+T = TypeVar("T")
 
 
 @dataclass
 class _Worker:
     hub: Hub
     listener: Listener
+    channels: dict[str, Any] = field(default_factory=dict)
 
 
 class LiveService:
@@ -61,6 +65,15 @@ class LiveService:
     def listener(self) -> Listener:
         return self._worker().listener
 
+    def channel(self, name: str, factory: Callable[[Hub], T]) -> T:
+        """The running loop's consumer ``name`` of the hub (e.g. the shopper updates), made by
+        ``factory(hub)`` on first use; stopped with the hub (its ``stop()`` coroutine)."""
+        worker = self._worker()
+        made = worker.channels.get(name)
+        if made is None:
+            made = worker.channels[name] = factory(worker.hub)
+        return made
+
     async def start(self) -> None:
         """Start the loop's listener and wait (briefly) until it knows the outbox position."""
         hub = self.hub()
@@ -73,6 +86,10 @@ class LiveService:
     async def stop(self) -> None:
         worker = self._workers.pop(asyncio.get_running_loop(), None)
         if worker is not None:
+            for channel in worker.channels.values():
+                stop = getattr(channel, "stop", None)
+                if stop is not None:
+                    await stop()
             worker.hub.close_all()
             await worker.listener.stop()
 

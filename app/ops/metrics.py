@@ -54,6 +54,10 @@ QUEUED = Gauge(
 UNAVAILABLE = Counter(
     "vitrine_unavailable", "Requests answered 503, by cause.", ["cause"]
 )
+STREAMS = Gauge(
+    "vitrine_streams_open", "Event streams open (they hold no slot and no connection).",
+    multiprocess_mode="livesum"
+)
 POOL_CHECKED_OUT = Gauge(
     "vitrine_db_pool_checked_out", "Connections of the worker's pool in use.",
     multiprocess_mode="liveall",
@@ -85,6 +89,9 @@ class MetricsObserver(RequestObserver):
 
     def running(self, delta: int) -> None:
         IN_FLIGHT.inc(delta)
+
+    def streaming(self, delta: int) -> None:
+        STREAMS.inc(delta)
 
     def finished(self, environ: dict[str, Any], status: int, seconds: float, outcome: str) -> None:
         endpoint = environ.get(ENDPOINT_KEY) or "unmatched"

@@ -327,6 +327,9 @@ class RequestObserver:
     def running(self, delta: int) -> None:
         """A request took (+1) or gave back (-1) a slot."""
 
+    def streaming(self, delta: int) -> None:
+        """An event stream opened (+1) or closed (-1); it holds no slot."""
+
     def finished(self, environ: dict[str, Any], status: int, seconds: float, outcome: str) -> None:
         """A request ended with ``status`` (499: no response) after ``seconds``."""
 
@@ -489,6 +492,7 @@ class ASGIAdapter:
             await self._send(scope, send, refused, request_id)
             return "streams_full"
         registry.watch_shutdown(termination_waiter(send))
+        self.observer.streaming(1)
         ended: list[str] = []
 
         async def await_disconnect() -> None:
@@ -519,6 +523,7 @@ class ASGIAdapter:
         finally:
             watcher.cancel()
             registry.release(task)
+            self.observer.streaming(-1)
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
