@@ -26,10 +26,16 @@
     return meta ? meta.content : "";
   };
 
+  // One save is often two events (the change, then "stopped editing"): what arrives within a
+  // moment of the last announcement is added to it instead of replacing it unheard.
+  let saidAt = 0;
   const say = (text) => {
     const region = byId("live-status");
     if (!region || !text) return;
-    region.textContent = text;
+    const now = Date.now();
+    const recent = now - saidAt < 1500 && region.textContent && !region.textContent.includes(text);
+    region.textContent = recent ? `${region.textContent} ${text}` : text;
+    saidAt = now;
   };
 
   // -- presence: end what left the page, restart what the back/forward cache brings back -----
@@ -214,24 +220,30 @@
     }
   };
 
+  // Listening on the document from the start: htmx may open the stream before this script
+  // runs (it initialises in a timer once the page is parsed); its events bubble up to here.
+  const fromStream = (handler) => (event) => {
+    if (!event.target || event.target.id !== "editor-live") return;
+    const data = parse(event);
+    if (data) handler(data);
+  };
+  document.addEventListener("product", fromStream(onProduct));
+  document.addEventListener("presence", fromStream(onPresence));
+  document.addEventListener("reset", fromStream(() => refreshTable(new Set(), () =>
+    "The table was brought up to date after the connection was lost for a while.")));
+  // Whether updates are arriving (data-state; tests and styles read it).
+  const state = (value) => (event) => {
+    if (event.target && event.target.id === "editor-live") event.target.dataset.state = value;
+  };
+  document.addEventListener("htmx:sse:after:connection", state("open"));
+  document.addEventListener("htmx:sse:error", state("retrying"));
+  document.addEventListener("htmx:sse:close", state("closed"));
   document.addEventListener("DOMContentLoaded", () => {
     known = beats();
     const source = live();
-    if (!source) return;
-    source.addEventListener("product", (event) => {
-      const data = parse(event);
-      if (data) onProduct(data);
-    });
-    source.addEventListener("presence", (event) => {
-      const data = parse(event);
-      if (data) onPresence(data);
-    });
-    // Whether updates are arriving (data-state; tests and styles read it).
-    source.addEventListener("htmx:sse:after:connection", () => { source.dataset.state = "open"; });
-    source.addEventListener("htmx:sse:error", () => { source.dataset.state = "retrying"; });
-    source.addEventListener("htmx:sse:close", () => { source.dataset.state = "closed"; });
-    source.addEventListener("reset", () => refreshTable(new Set(), () =>
-      "The table was brought up to date after the connection was lost for a while."));
+    if (source && source._htmx && source._htmx.sse && !source.dataset.state) {
+      source.dataset.state = "open"; // it connected before this script was listening
+    }
   });
 
   document.addEventListener("htmx:after:swap", syncBeats);
