@@ -175,3 +175,19 @@ def test_a_product_a_colleague_hides_leaves_my_active_only_table_with_a_notice(
     ed.locator("#live-status").filter(
         has_text="ana@example.com: “Steel Trowel” left this table.").wait_for()
     assert ed.locator(f"#product-{shop['lamp']}").is_visible()
+
+
+def test_the_history_page_shows_who_is_editing_live(ed, ana, shop, live_server):
+    lamp = shop["lamp"]
+    ed.goto(f"{live_server.url}/editor/products/{lamp}/history")
+    connected(ed)
+    badge = ed.locator(f"#presence-{lamp}")
+    assert badge.is_hidden()
+    open_row(ana, lamp)
+    badge.filter(has_text="ana@example.com is editing this product now").wait_for()
+    ed.locator("#live-status").filter(
+        has_text="ana@example.com is editing this product.").wait_for()
+    assert axe_violations(ed, "main") == []
+    ana.keyboard.press("Escape")  # cancels the unchanged row
+    badge.wait_for(state="hidden")
+    assert ed.errors == [] and ana.errors == []
