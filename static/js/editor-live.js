@@ -20,6 +20,7 @@
   "use strict";
 
   const byId = (id) => document.getElementById(id);
+  const MAX_ROW_REDRAWS = 5;
   const LIVE = { "X-Vitrine-Live": "1" }; // editor.js leaves the focus alone for these swaps
   const csrf = () => {
     const meta = document.querySelector('meta[name="csrf-token"]');
@@ -133,7 +134,7 @@
     const membership = data.op === "insert" || data.op === "delete" ||
       (data.fields || []).includes("is_active");
     const names = new Map();
-    let redrawn = 0;
+    const toRedraw = [];
     let stale = false;
     ids.forEach((id, index) => {
       const row = byId(`product-${id}`);
@@ -157,9 +158,12 @@
         return;
       }
       if (typingIn(row)) return; // the editor's own change will bring the new row
-      redraw(row);
-      redrawn += 1;
+      toRedraw.push(row);
     });
+    // A bulk change over many shown rows: one request for the table instead of one per row.
+    if (toRedraw.length > MAX_ROW_REDRAWS && !editing()) stale = true;
+    else toRedraw.forEach(redraw);
+    const redrawn = stale ? 0 : toRedraw.length;
     if (stale) {
       const present = new Set(ids.filter((id) => byId(`product-${id}`)));
       refreshTable(present, (before) => describeMembership(data, ids, before, names));
@@ -189,6 +193,7 @@
     if (parts.length === 0) {
       const changed = ids.filter((id) => byId(`product-${id}`));
       if (changed.length === 1) return `${who(data.actor)} changed ${name(changed[0])}.`;
+      if (changed.length > 1) return `${who(data.actor)} changed ${changed.length} products in this table.`;
       return "";
     }
     return `${who(data.actor)}: ${parts.join("; ")}.`;

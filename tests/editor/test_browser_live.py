@@ -191,3 +191,26 @@ def test_the_history_page_shows_who_is_editing_live(ed, ana, shop, live_server):
     ana.keyboard.press("Escape")  # cancels the unchanged row
     badge.wait_for(state="hidden")
     assert ed.errors == [] and ana.errors == []
+
+
+def test_a_colleagues_bulk_change_redraws_my_table_once(ed, ana, shop, sql, live_server):
+    lighting = sql.scalar("SELECT id FROM categories")
+    for n in range(8):
+        sql.product(f"Candle {n}", category_id=lighting, price="5.00")
+    ed.reload()
+    connected(ed)
+    ana.reload()
+    connected(ana)
+    requests = []
+    ed.on("request", lambda request: requests.append(request.url))
+    ana.check("#select-page")
+    ana.select_option("#bulk-action", "price_percent")
+    ana.fill("#bulk-value", "10")
+    ana.click("#bulk-form button[type=submit]")
+    ana.wait_for_selector("#messages >> text=changed 10 of 10 products")
+    ed.locator("#live-status").filter(
+        has_text="ana@example.com changed 10 products in this table.").wait_for()
+    assert ed.inner_text(f"#product-{shop['trowel']} td.price") == "17.05"
+    assert [url for url in requests if "/row" in url] == []  # one table, not ten rows
+    assert len([url for url in requests if "/editor/products?" in url
+                or url.endswith("/editor/products")]) == 1
