@@ -205,3 +205,15 @@ def test_names_are_escaped(app, sql, lamp, ana):
     open_row(hostile, lamp)
     html = ana.get(f"/editor/products/{lamp}/presence", htmx=True).get_data(as_text=True)
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;@example.com is editing" in html
+
+
+def test_leaving_the_page_ends_it_until_the_browser_brings_the_page_back(
+        editor, ana, lamp, presence_events):
+    form = open_row(editor, lamp)
+    left = editor.post(form["end"], {"token": form["token"], "lapsed": "1"}, key=False)
+    assert left.status_code == 204
+    assert badge_in_table(ana, lamp) is None
+    # Back from the back/forward cache with the form still open: its heartbeat counts again.
+    assert editor.post(form["touch"], {"token": form["token"]}, key=False).status_code == 204
+    assert badge_in_table(ana, lamp) == "ed@example.com is editing"
+    assert presence_events(lamp) == ["editing", "left", "editing"]
