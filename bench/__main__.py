@@ -9,9 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import cache_mix, dispatch, search_floor, suggest_sql, workers
+from . import cache_mix, dispatch, search_floor, streams, suggest_sql, workers
 
-SECTIONS = ("dispatch", "search", "workers", "cache", "suggest")
+SECTIONS = ("dispatch", "search", "workers", "cache", "suggest", "streams")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                 measured = workers.run(rounds=args.rounds, seconds=args.seconds,
                                        connections=args.connections, log_dir=log_dir)
                 errors += sum(m.errors for m in measured)
+            elif section == "streams":  # sizes: BENCH_*_STREAMS (bench/streams.py)
+                errors += streams.run(rounds=args.rounds, seconds=args.seconds,
+                                      connections=args.connections, log_dir=log_dir)
             elif section == "suggest":  # SQL only (EXPLAIN ANALYZE), no server
                 errors += suggest_sql.run(plans=False)
     if errors:

@@ -70,3 +70,30 @@ def bare_asgi():
         await send({"type": "http.response.body", "body": _BODY})
 
     return application
+
+
+def flask_stream() -> Flask:
+    """Flask's default dispatch (``app.run(threaded=True)``: a thread per connection) serving
+    an event stream shaped like Vitrine's: each stream waits on its own queue and sends a
+    heartbeat comment every 15 s (the streams section compares what idle streams cost)."""
+    import queue
+
+    from flask import Response
+
+    app = Flask("bench_stream")
+
+    @app.get("/stream")
+    def stream():
+        events: queue.Queue[bytes] = queue.Queue(maxsize=256)
+
+        def body():
+            yield b"retry: 1000\n\n"
+            while True:
+                try:
+                    yield events.get(timeout=15)
+                except queue.Empty:
+                    yield b": hb\n\n"
+
+        return Response(body(), mimetype="text/event-stream")
+
+    return app

@@ -1,4 +1,4 @@
-"""``GET /live/products?ids=1,2,3``: a shopper's live updates of the products on screen.
+"""``GET /live/catalog?ids=1,2,3``: a shopper's live updates of the products on screen.
 
 The product page and the listing's visible cards connect with htmx's SSE extension
 (``hx-sse:connect``, ``hx-swap="none"``); each message is out-of-band HTML that replaces the
@@ -93,8 +93,8 @@ def _coalescer(app: Flask, hub: Any) -> Coalescer:
                      queue_size=int(app.config.get("LIVE_QUEUE", 256)))
 
 
-@bp.get("/live/products")
-async def products() -> ResponseReturnValue:
+@bp.get("/live/catalog")
+async def catalog() -> ResponseReturnValue:
     ids = _ids()
     if ids is None:
         return error_response(400, f"Give up to {MAX_IDS} product ids, e.g. ?ids=1,2,3.")

@@ -63,7 +63,7 @@ from .compression import (
     stream_encoder,
 )
 from .events import EventStream, StreamRegistry
-from .memory import Trimmer
+from .memory import TRIM_THRESHOLD, Trimmer
 from .shutdown import connection_closing, server_terminating, termination_waiter
 from .types import Receive, Scope, Send
 
@@ -493,6 +493,11 @@ class ASGIAdapter:
             return "streams_full"
         registry.watch_shutdown(termination_waiter(send))
         self.observer.streaming(1)
+        # An idle stream should cost little more than its socket: the request is over, so its
+        # environ goes now (not when the stream ends), and the heap the request grew is given
+        # back to the system (at most one trim a second, however many streams connect).
+        environ.clear()
+        self.trimmer.released(TRIM_THRESHOLD)
         ended: list[str] = []
 
         async def await_disconnect() -> None:

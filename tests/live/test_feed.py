@@ -57,3 +57,26 @@ def test_a_commit_after_a_later_one_is_still_delivered(watch, database_url, lamp
         first.commit()
         late = feed.next()
     assert late is not None and late.ids == (lamp,)
+
+
+def test_an_apps_own_kind_is_published_with_its_transaction(watch, run_db, lamp):
+    from app.live.outbox import publish
+
+    feed = watch(lambda event: event.kind == "presence")
+    run_db(lambda session: publish(session, "presence", [lamp], {"state": "editing"}))
+    assert feed.next(1) is None  # rolled back: never announced
+    run_db(lambda session: publish(session, "presence", [lamp], {"state": "editing"}),
+           commit=True)
+    event = feed.next()
+    assert event is not None and event.ids == (lamp,) and event.payload == {"state": "editing"}
+
+
+def test_every_way_a_users_sessions_end_is_a_session_event(watch, sql, editor_user):
+    feed = watch(lambda event: event.kind == "session")
+    for change in ("session_generation = session_generation + 1", "role = 'admin'",
+                   "is_active = false", "password_hash = 'x'"):
+        sql.execute(f"UPDATE users SET {change} WHERE id = %s", editor_user)  # noqa: S608 - constants
+        event = feed.next()
+        assert event is not None and event.ids == (editor_user,), change
+    sql.execute("UPDATE users SET last_login_at = now() WHERE id = %s", editor_user)
+    assert feed.next(0.5) is None  # a sign-in time is not the end of anything

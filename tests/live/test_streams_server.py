@@ -52,7 +52,7 @@ def test_idle_streams_hold_no_slot_and_no_connection_and_outlive_the_request_tim
             streams = []
             for _ in range(12):  # six times the slots, six times the pool
                 response = await client.send(client.build_request(
-                    "GET", f"/live/products?ids={lamp}"), stream=True)
+                    "GET", f"/live/catalog?ids={lamp}"), stream=True)
                 assert response.status_code == 200
                 streams.append((response, messages(response)))
             await asyncio.sleep(2)  # twice the request timeout
@@ -79,7 +79,7 @@ def test_a_shopper_stream_carries_no_inactive_product_and_no_editor_data(server,
 
     async def scenario():
         async with httpx.AsyncClient(base_url=live.url, timeout=30) as client, \
-                client.stream("GET", f"/live/products?ids={lamp},{hidden}") as response:
+                client.stream("GET", f"/live/catalog?ids={lamp},{hidden}") as response:
             stream = messages(response)
             sql.execute("SELECT set_config('vitrine.actor', %s, false)", str(editor_user))
             sql.execute("UPDATE products SET price = 888, name = 'Secret Thing' WHERE id = %s",
@@ -99,7 +99,7 @@ def test_a_shopper_stream_carries_no_inactive_product_and_no_editor_data(server,
 def test_bad_ids_are_a_clear_400(server):
     live = server()
     for query in ("", "?ids=", "?ids=1,x", "?ids=0", "?ids=" + ",".join(["1"] * 101)):
-        response = httpx.get(live.url + "/live/products" + query, headers={"HX-Request": "true"})
+        response = httpx.get(live.url + "/live/catalog" + query, headers={"HX-Request": "true"})
         assert response.status_code == 400, query
         assert "product ids" in response.text
 
@@ -109,7 +109,7 @@ def test_sigterm_ends_open_streams_cleanly_and_the_server_stops(server, sql, lam
 
     async def scenario():
         async with httpx.AsyncClient(base_url=live.url, timeout=30) as client, \
-                client.stream("GET", f"/live/products?ids={lamp}") as response:
+                client.stream("GET", f"/live/catalog?ids={lamp}") as response:
             assert response.status_code == 200
             live.process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(15):
@@ -134,7 +134,7 @@ def test_an_edit_on_one_server_reaches_a_stream_on_another(server, sql, lamp, ed
         listening = await signed_in(second.url, "ana@example.com")
         async with listening.stream("GET", "/editor/live") as editor_stream, \
                 httpx.AsyncClient(base_url=second.url, timeout=30) as shopper, \
-                shopper.stream("GET", f"/live/products?ids={lamp}") as shopper_stream:
+                shopper.stream("GET", f"/live/catalog?ids={lamp}") as shopper_stream:
             editors, shoppers = messages(editor_stream), messages(shopper_stream)
             async with httpx.AsyncClient(base_url=first.url) as api:
                 response = await api.patch(
