@@ -214,3 +214,16 @@ def test_a_colleagues_bulk_change_redraws_my_table_once(ed, ana, shop, sql, live
     assert [url for url in requests if "/row" in url] == []  # one table, not ten rows
     assert len([url for url in requests if "/editor/products?" in url
                 or url.endswith("/editor/products")]) == 1
+
+
+def test_a_row_redrawn_under_my_focus_gives_it_back_to_the_same_control(ed, ana, shop):
+    lamp = shop["lamp"]
+    ed.focus(f"#product-{lamp} a.edit")
+    open_row(ana, lamp)
+    ana.fill(f"#f-{lamp}-price", "98.00")
+    save(ana, lamp)
+    ed.locator(f"#product-{lamp} td.price").filter(has_text="98.00").wait_for()
+    ed.wait_for_function(f"document.activeElement.matches('#product-{lamp} a.edit')")
+    ed.keyboard.press("ArrowRight")  # the row's other controls are still one arrow away
+    assert ed.evaluate("document.activeElement.closest('tr').id") == f"product-{lamp}"
+    assert ed.evaluate("document.activeElement.matches('a.edit')") is False
