@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     IMAGE_MAX_PIXELS: int = env("VITRINE_IMAGE_MAX_PIXELS", 40_000_000, ge=10_000,
                                 le=200_000_000)
     IMAGES_PER_PRODUCT: int = env("VITRINE_IMAGES_PER_PRODUCT", 12, ge=1, le=100)
+    # Presence (app.data.presence): an open row form's heartbeat every PRESENCE_HEARTBEAT
+    # seconds; colleagues stop seeing "… is editing" PRESENCE_TIMEOUT seconds after the last one
+    # (a closed laptop, a lost connection). Hidden tabs beat at most once a minute in Chromium,
+    # hence the default timeout above 60 s.
+    PRESENCE_HEARTBEAT: int = env("VITRINE_PRESENCE_HEARTBEAT", 20, ge=1)
+    PRESENCE_TIMEOUT: int = env("VITRINE_PRESENCE_TIMEOUT", 75, ge=2)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

@@ -23,8 +23,8 @@ from app.runtime import VitrineFlask  # noqa: E402
 
 from .support.sql import Sql  # noqa: E402
 
-TABLES = ("procrastinate_jobs", "procrastinate_workers", "job_batches", "jobs", "command_keys",
-          "product_images", "image_blobs",
+TABLES = ("presence", "procrastinate_jobs", "procrastinate_workers", "job_batches", "jobs",
+          "command_keys", "product_images", "image_blobs",
           "product_revisions", "api_tokens", "products", "categories", "users")
 
 

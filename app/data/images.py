@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .live_actor import act_as
 from .models import Product, ProductImage
 from .products.loading import lock_product
 from .revisions import record_revision
@@ -90,6 +91,7 @@ def _alts(images: Sequence[ProductImage]) -> list[str]:
 async def _record(session: AsyncSession, product_id: int, before: list[str], after: list[str],
                   *, user_id: int | None) -> int:
     """Bump the (locked) product's version and record the change; the new version."""
+    await act_as(session, user_id, SOURCE)  # the live feed announces it as an image change
     version = int(await session.scalar(
         update(Product).where(Product.id == product_id)
         .values(version=Product.version + 1, updated_at=func.now())

@@ -425,3 +425,33 @@ Product.shop_images = column_property(
     .scalar_subquery(),
     deferred=True,
 )
+
+
+class Presence(Model):
+    """One row form an editor has open (issue 15, migration 0011): shown to colleagues as
+    "ana@example.com is editing" until it ends (Save, Cancel, leaving the page) or its
+    heartbeat stops (``expires_at`` passes). ``token`` is the random key the form was rendered
+    with; an ended row is kept briefly as a tombstone (:mod:`app.data.presence`)."""
+
+    __tablename__ = "presence"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            nullable=False)
+    started_at: Mapped[datetime] = utcnow_column()
+    last_heartbeat: Mapped[datetime] = utcnow_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: ``closed`` (Save, Cancel: final) or ``lapsed`` (its heartbeat stopped, the page was
+    #: hidden: the same form's next heartbeat brings it back).
+    ended_by: Mapped[str | None] = mapped_column(String(8))
+
+    __table_args__ = (
+        CheckConstraint("ended_by IN ('closed', 'lapsed')", name="ended_by_known"),
+        Index("ix_presence_product_live", "product_id",
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_presence_expires_at", "expires_at"),
+        Index("ix_presence_user", "user_id"),
+    )

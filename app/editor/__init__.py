@@ -11,6 +11,10 @@
 * :mod:`.jobs` - bulk changes running as background jobs: progress, cancel
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.images` - a product's images: upload (checked, metadata stripped), alt text, order
+* :mod:`.presence` - "ana@example.com is editing" (heartbeat, end, the badge);
+  :mod:`.presence_sweep` ends presences whose heartbeat stopped; :mod:`.live_changes` - what
+  colleagues changed in a row this editor has open; :mod:`.live_feed` - what the editors' side
+  puts into the change feed
 * :mod:`.categories`, :mod:`.users` - admin pages; :mod:`.synonyms` - search synonyms (editors)
 * :mod:`.blueprint` - the blueprint and the id converters of its URLs
 * :mod:`.listing` - filters and pages of the table; :mod:`.forms`, :mod:`.rendering` - helpers
@@ -29,6 +33,8 @@ from . import (  # noqa: F401 - they register the routes
     images,
     jobs,
     live,
+    live_changes,
+    presence,
     rows,
     session_expiry,
     synonyms,

@@ -29,6 +29,7 @@ from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .conflicts import display, merged_text, who
+from .presence import editors_of
 from .rendering import done, page_or_fragment
 
 SOURCE_LABELS = {"create": "Created", "inline": "Table edit", "bulk": "Bulk action",
@@ -67,9 +68,10 @@ async def _render(product: Product, *, status: int = 200,
         entries.append({"entry": entry, "source": SOURCE_LABELS.get(entry.source, entry.source),
                         "changes": changes})
     restorable = await restorable_versions(session, product)
+    editors = (await editors_of(session, [product.id])).get(product.id, [])
     return page_or_fragment("editor/history.html", template,
                             status=status, history_notice=notice, product=product,
-                            entries=entries, restorable=restorable,
+                            entries=entries, restorable=restorable, editors=editors,
                             title=f"History of {product.name}", **extra)
 
 

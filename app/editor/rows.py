@@ -40,6 +40,7 @@ from .conflicts import ROW_PAGE, conflict_response, saved_notice
 from .forms import ProductRowForm, StockForm, as_choices
 from .jobs import job_context
 from .listing import EditorFilters
+from .presence import editors_of, end_after_save
 from .rendering import back_to_list, done, fragment, page_or_fragment
 from .table import PAGE, REGION, table_context
 
@@ -60,13 +61,15 @@ async def _product_or_404(product_id: int) -> Product:
                             fresh=True)
 
 
-def _row(product: Product, *, status: int = 200, row_notice: dict[str, Any] | None = None,
-         focus: str | None = None, **context: Any) -> ResponseReturnValue:
+async def _row(product: Product, *, status: int = 200,
+               row_notice: dict[str, Any] | None = None, focus: str | None = None,
+               **context: Any) -> ResponseReturnValue:
     """The display row; ``row_notice`` is shown in it, ``focus`` names the control editor.js
-    focuses after the swap (``edit``, ``undo``)."""
+    focuses after the swap (``edit``, ``undo``). It shows who else is editing the product."""
+    presence = await editors_of(await get_session(), [product.id])
     return page_or_fragment(ROW_PAGE, ROW, status=status, product=product, title=product.name,
                             row_notice=row_notice, focus=focus, here=back_to_list(),
-                            **context)
+                            presence=presence, **context)
 
 
 def _form_for(product: Product) -> ProductRowForm:
@@ -82,11 +85,13 @@ async def row_form_response(form: ProductRowForm, *, product: Product | None,
                             version: int | None, status: int = 200,
                             notice: dict[str, Any] | None = None) -> ResponseReturnValue:
     """The row form (a new product's when ``product`` is None) with ``form``'s values."""
-    choices = await category_choices(await get_session())
+    session = await get_session()
+    choices = await category_choices(session)
     form.category_id.choices = as_choices(
         choices if product else [("", "Choose a category…"), *choices])
+    presence = await editors_of(session, [product.id]) if product else {}
     return page_or_fragment(ROW_PAGE, ROW_FORM, status=status, notice=notice, form=form,
-                            product=product,
+                            product=product, presence=presence,
                             version=version, title=product.name if product else "New product",
                             here=back_to_list())
 
@@ -114,8 +119,12 @@ async def products() -> ResponseReturnValue:
 @bp.get("/products/<id64:product_id>/row")
 @editor_required
 async def row(product_id: int) -> ResponseReturnValue:
-    """The display row (Cancel and "keep theirs" come back here, to the row's Edit link)."""
-    return _row(await _product_or_404(product_id), focus="edit")
+    """The display row (Cancel and "keep theirs" come back here, to the row's Edit link).
+    ``live=1``: a colleague changed it and the editor stream redraws it in place; the focus
+    stays wherever the editor has it."""
+    live = request.args.get("live") == "1"
+    return await _row(await _product_or_404(product_id), focus=None if live else "edit",
+                      live=live)
 
 
 @bp.get("/products/<id64:product_id>/edit")
@@ -150,10 +159,11 @@ async def save_row(product_id: int) -> ResponseReturnValue:
     if isinstance(result, svc.Conflict):  # nothing written; the wrapper rolls back
         return await conflict_response(result,
                                        url_for("editor.save_row", product_id=product_id), "put")
+    await end_after_save(session, product_id)  # colleagues stop seeing "… is editing"
     notice = saved_notice(result)
     if not is_htmx():
         return done(notice, back_to_list())
-    return _row(result.product, row_notice=notice, focus="edit")
+    return await _row(result.product, row_notice=notice, focus="edit")
 
 
 # -- single-field edits -------------------------------------------------------------------------
@@ -180,7 +190,7 @@ async def set_stock(product_id: int) -> ResponseReturnValue:
     if changes is None:
         _version()
         product = await _product_or_404(product_id)
-        return _row(product, status=422, stock_error=form.stock.errors[0],
+        return await _row(product, status=422, stock_error=form.stock.errors[0],
                     stock_value=form.stock.data)
     return await _single_field(product_id, changes,
                                url_for("editor.set_stock", product_id=product_id))
@@ -199,7 +209,7 @@ async def _single_field(product_id: int, changes: svc.ProductUpdate, url: str,
     if not is_htmx():
         return done(saved, back_to_list())
     # In-place edits keep the focus where the editor put it (editor.js); an undo goes to Edit.
-    return _row(result.product, row_notice=saved, focus=focus)
+    return await _row(result.product, row_notice=saved, focus=focus)
 
 
 # -- soft delete and undo -----------------------------------------------------------------------
@@ -224,7 +234,7 @@ async def deactivate(product_id: int) -> ResponseReturnValue:
               "undo_version": product.version, "product_id": product.id}
     if not is_htmx():
         return done(notice, back_to_list())
-    return _row(product, row_notice=notice, focus="undo")
+    return await _row(product, row_notice=notice, focus="undo")
 
 
 @bp.post("/products/<id64:product_id>/reactivate")

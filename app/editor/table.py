@@ -18,6 +18,7 @@ from ..catalog.tree import load_category_tree
 from ..data.categories import category_choices
 from .forms import BulkForm
 from .listing import SORTS, STATUSES, STOCKS, EditorFilters, list_products
+from .presence import editors_of
 
 PAGE = "editor/products.html"
 REGION = "partials/editor/table.html"
@@ -34,7 +35,8 @@ async def table_context(session: AsyncSession, filters: EditorFilters) -> dict[s
     """Everything the table region and the products page render."""
     tree = await load_category_tree(session)
     page = await list_products(session, filters, tree)
-    return {"filters": filters, "page": page, "count_text": count_text,
+    presence = await editors_of(session, [product.id for product in page.items])
+    return {"filters": filters, "page": page, "count_text": count_text, "presence": presence,
             "list_url": lambda **changes: list_url(filters, **changes),
             "here": list_url(filters, page=page.page), "max_selection": MAX_SELECTION,
             "tree": tree, "categories": await category_choices(session), "sorts": SORTS,

@@ -37,6 +37,7 @@ branch_labels = None
 depends_on = None
 
 #: Columns derived from others or bumped on every write: not "what changed" for a reader.
+#: (So are the generated ``facet_*`` columns of later migrations: excluded by name pattern.)
 IGNORED_COLUMNS = ("version", "updated_at", "created_at", "search_vector", "category_path",
                    "search_document", "search_text")
 
@@ -101,6 +102,7 @@ def upgrade():
                       FROM new_rows AS n JOIN old_rows AS o ON o.id = n.id,
                            LATERAL jsonb_each(to_jsonb(n)) AS e
                      WHERE e.key NOT IN ({_ignored()})
+                       AND e.key NOT LIKE 'facet\\_%'
                        AND to_jsonb(o) -> e.key IS DISTINCT FROM e.value;
                 ELSIF TG_OP = 'INSERT' THEN
                     SELECT array_agg(n.id ORDER BY n.id), {version_expr}

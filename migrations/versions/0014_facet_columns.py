@@ -16,7 +16,7 @@ minute at 1,000,000, under an exclusive lock): run it in a maintenance window on
 Downgrade drops the indexes and columns.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 """
 from alembic import op
 

@@ -238,6 +238,18 @@
     document.querySelectorAll('input[name="csrf_token"]').forEach((input) => { input.value = token; });
   };
 
+  // A live update (editor-live.js: a colleague's change redrawn, a notice filled in) never moves
+  // the focus: only a control it replaced under the focus gets it back.
+  const restoreLostFocus = () => {
+    const lost = document.activeElement === document.body || !document.activeElement.isConnected;
+    if (lastFocus && lost) {
+      const row = byId(lastFocus.rowId);
+      const again = row && ((lastFocus.key && row.querySelector(`[data-key="${lastFocus.key}"]`)) ||
+        row.querySelector("a.edit"));
+      if (again) again.focus();
+    }
+  };
+
   document.addEventListener("htmx:after:swap", (event) => {
     syncCsrf();
     rove();
@@ -246,6 +258,10 @@
       clearSelection();
     }
     syncSelection();
+    if (ctx.request && ctx.request.headers && ctx.request.headers["X-Vitrine-Live"] === "1") {
+      restoreLostFocus();
+      return;
+    }
     const summary = byId("table-summary");
     const tableStatus = byId("table-status");
     if (summary && tableStatus && ctx.target && ctx.target.id === "editor-table") {
@@ -276,13 +292,7 @@
       summary.focus();
       return;
     }
-    const lost = document.activeElement === document.body || !document.activeElement.isConnected;
-    if (lastFocus && lost) {
-      const row = byId(lastFocus.rowId);
-      const again = row && ((lastFocus.key && row.querySelector(`[data-key="${lastFocus.key}"]`)) ||
-        row.querySelector("a.edit"));
-      if (again) again.focus();
-    }
+    restoreLostFocus();
   });
 
   // -- the bulk form only shows the inputs the chosen action uses -----------------------------
