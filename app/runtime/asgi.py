@@ -41,6 +41,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .allowances import RouteAllowances
 from .bodies import (
     BodyBudget,
     BodyBudgetSpent,
@@ -360,6 +361,8 @@ class ASGIAdapter:
         config = app.config
         self.body_limits = BodyLimits.from_config(config)
         self.body_budget = BodyBudget(int(config["UNAUTH_BODY_BUDGET"]))
+        #: The app's route-level body allowances (:mod:`.allowances`), if it declares any.
+        self.allowances: RouteAllowances | None = getattr(app, "allowances", None)
         self.session_cookie = str(config.get("SESSION_COOKIE_NAME") or "session")
         self.trimmer = Trimmer()
         self.queue_timeout = float(config["REQUEST_QUEUE_TIMEOUT"])
@@ -417,9 +420,10 @@ class ASGIAdapter:
             return
         anonymous = not has_credentials(scope, self.session_cookie)
         claim = BodyClaim(self.body_budget if anonymous else None)
+        allowance = None if anonymous else self._allowance_of(scope)
         try:
             try:
-                body = await read_body(scope, receive, self.body_limits, claim)
+                body = await read_body(scope, receive, self.body_limits, claim, allowance)
             except ClientGone:
                 self._log(scope, 499, started, request_id, "client_disconnected")
                 return
@@ -445,6 +449,19 @@ class ASGIAdapter:
         if not result.started:
             await self._send(scope, send, result, request_id)
         self._log(scope, result.status, started, request_id, outcome)
+
+    def _allowance_of(self, scope: Scope) -> Callable[[], int | None] | None:
+        """The route's larger body allowance, looked up only if a body needs it (a request
+        with credentials; anonymous ones keep the app-wide limit, see :mod:`.allowances`)."""
+        allowances = self.allowances
+        if allowances is None:
+            return None
+
+        def lookup() -> int | None:
+            script_name, path_info = split_path(scope)
+            return allowances.for_scope(scope, script_name, path_info)
+
+        return lookup
 
     async def _refuse(self, scope: Scope, send: Send, code: int, outcome: str,
                       started: float, request_id: str) -> None:

@@ -5,7 +5,9 @@ so every byte a client has sent but not finished sending is held by the worker. 
 keep that bounded:
 
 * **a size** (``MAX_CONTENT_LENGTH``): more is refused with 413, by its ``Content-Length``
-  before any byte is read when it declares one;
+  before any byte is read when it declares one. A route may allow more
+  (:mod:`.allowances`): the reader asks ``allowance()`` once, only when a body is about to
+  exceed the app-wide size, and holds it to that bound instead;
 * **a deadline** for the whole body (``BODY_TIMEOUT``) and **a minimum rate**
   (``BODY_MIN_RATE`` bytes/s, counted from :data:`RATE_GRACE` seconds after the request
   started): a per-read timeout alone does not stop a client sending one byte a second, so the
@@ -21,7 +23,7 @@ keep that bounded:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,14 +128,37 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
+class _SizeBound:
+    """The body's size limit: the app-wide one until a body would pass it, then the route's
+    allowance if it has a larger one (asked at most once)."""
+
+    def __init__(self, max_size: int | None, allowance: Callable[[], int | None] | None) -> None:
+        self.value = max_size
+        self._allowance = allowance
+
+    def exceeded(self, size: int) -> bool:
+        if self.value is None or size <= self.value:
+            return False
+        if self._allowance is not None:
+            allowed, self._allowance = self._allowance(), None
+            if allowed is not None and allowed > self.value:
+                self.value = allowed
+                return size > allowed
+        return True
+
+
 async def read_body(scope: Scope, receive: Receive, limits: BodyLimits,
-                    claim: BodyClaim | None = None) -> bytes:
-    """The whole body of the request, or one of the exceptions above.
+                    claim: BodyClaim | None = None,
+                    allowance: Callable[[], int | None] | None = None) -> bytes:
+    """The whole body of the request, or one of the exceptions above. ``allowance`` gives the
+    route's larger size limit, if any (see :mod:`.allowances`); it is called only for a body
+    larger than ``limits.max_size``.
 
     On any exception the chunks read so far are dropped with this frame: nothing outlives it.
     """
+    bound = _SizeBound(limits.max_size, allowance)
     declared = _declared_length(scope)
-    if declared is not None and limits.max_size is not None and declared > limits.max_size:
+    if declared is not None and bound.exceeded(declared):
         raise BodyTooLarge
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -154,7 +179,7 @@ async def read_body(scope: Scope, receive: Receive, limits: BodyLimits,
             raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
-        if limits.max_size is not None and size > limits.max_size:
+        if bound.exceeded(size):
             raise BodyTooLarge
         if claim is not None:
             claim.add(len(chunk))

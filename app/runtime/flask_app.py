@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import run_wsgi_app
 from werkzeug.wsgi import get_current_url
 
+from .allowances import AllowanceRequest, RouteAllowances
 from .asgi import ABORT_KEY, REQUEST_ID_KEY, ASGIAdapter, Receive, Scope, Send, make_request_id
 from .bridge import make_sync
 from .loop_thread import LoopThread
@@ -35,8 +36,11 @@ class VitrineFlask(Flask):
     * :meth:`run_blocking` runs a coroutine on that loop thread (CLI commands, tests).
     """
 
+    request_class = AllowanceRequest
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.allowances: RouteAllowances | None = RouteAllowances(self)
         self.loop_thread = LoopThread()
         self._shutdown_hooks: list[Hook] = []
         self._asgi: ASGIAdapter | None = None
