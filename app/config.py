@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     # heartbeat after which a worker counts as dead and its jobs are retried.
     JOB_BATCH_ROWS: int = env("VITRINE_JOB_BATCH_ROWS", 500, ge=1)
     JOB_STALLED_AFTER: float = env("VITRINE_JOB_STALLED_AFTER", 30.0, gt=0)
+    # Ended jobs (with their batches and failures), import files and procrastinate's finished
+    # jobs older than this are deleted by a periodic job (app.jobs.purge).
+    JOB_RETENTION_HOURS: int = env("VITRINE_JOB_RETENTION_HOURS", 168, ge=1)
+    # CSV import (app.data.imports): the largest file accepted (its upload only; every other
+    # body keeps MAX_CONTENT_LENGTH) and the most rows it may have.
+    IMPORT_MAX_BYTES: int = env("VITRINE_IMPORT_MAX_BYTES", 20 * 1024 * 1024, ge=1)
+    IMPORT_MAX_ROWS: int = env("VITRINE_IMPORT_MAX_ROWS", 200_000, ge=1)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each
