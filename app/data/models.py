@@ -341,7 +341,9 @@ class ImportFile(Model):
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
-    dry_run: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    #: None while a worker checks a large file (``check_job_id``).
+    dry_run: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    check_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
                                                unique=True)
     created_at: Mapped[datetime] = utcnow_column()

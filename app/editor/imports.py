@@ -25,10 +25,10 @@ from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
 from ..data.database import get_session
-from ..data.imports.files import digest, dry_run, file_content, get_file
+from ..data.imports.files import digest, dry_run, file_content, get_file, read_file, store_file
 from ..data.imports.reading import DELIMITER_NAMES, FileRefused
 from ..data.models import ImportFile
-from ..jobs.imports import start_import_job
+from ..jobs.imports import start_check_job, start_import_job
 from ..jobs.status import get_job
 from ..runtime.allowances import body_allowance
 from ..web.commands import once
@@ -39,6 +39,7 @@ from .jobs import job_context
 from .rendering import done, fragment, page_or_fragment
 
 PAGE = "editor/import.html"
+CHECKING = "partials/editor/import_checking.html"
 FORM = "partials/editor/import_form.html"
 SUMMARY = "partials/editor/import_summary.html"
 RESULT_REGION = "#import-result"
@@ -86,14 +87,41 @@ async def import_upload() -> ResponseReturnValue:
         return _refused(_too_large_message(), 413)
     session = await get_session()
     try:
-        stored = await dry_run(session, data, filename=upload.filename, user_id=g.user.id,
-                               max_rows=limits["max_rows"])
+        csv_file = await read_file(data, max_rows=limits["max_rows"])
+        if len(csv_file.rows) > int(current_app.config["IMPORT_INLINE_ROWS"]):
+            stored = await store_file(session, data, filename=upload.filename,
+                                      user_id=g.user.id)
+            await start_check_job(session, stored, rows=len(csv_file.rows), user_id=g.user.id)
+        else:
+            stored = await dry_run(session, data, filename=upload.filename, user_id=g.user.id,
+                                   max_rows=limits["max_rows"], read=csv_file)
     except FileRefused as refused:
         return _refused(refused.message)
     if not is_htmx():
-        return done("Dry run done: nothing was changed yet.",
+        return done("The file is kept for its dry run: nothing was changed yet.",
                     url_for("editor.import_file", file_id=stored.id))
-    return fragment(SUMMARY, **_summary_context(stored, 1, focus=True))
+    response = await _file_fragment(stored, 1, focus=True)
+    # The address bar follows the file: a reload shows its dry run, then its job's progress.
+    response.headers["HX-Push-Url"] = url_for("editor.import_file", file_id=stored.id)
+    return response
+
+
+async def _file_fragment(stored: ImportFile, page: int, *, focus: bool) -> Response:
+    """The dry run's summary, or while a worker checks the file, its progress (polled)."""
+    if stored.dry_run is None:
+        return fragment(CHECKING, **await _checking_context(stored))
+    return fragment(SUMMARY, **_summary_context(stored, page, focus=focus))
+
+
+async def _checking_context(stored: ImportFile) -> dict[str, Any]:
+    job = (None if stored.check_job_id is None
+           else await get_job(await get_session(), stored.check_job_id))
+    context: dict[str, Any] = {"file": stored, "job": job, "running": True, **_limits()}
+    if job is None or job.state in ("failed", "cancelled"):
+        error = (job.outcome or {}).get("error") if job is not None else None
+        context.update(running=False, error=f"The file could not be checked: "
+                                            f"{error or 'its check was stopped'}.")
+    return context
 
 
 def _too_large_message() -> str:
@@ -110,6 +138,7 @@ def size_text(size: int) -> str:
 
 def _summary_context(stored: ImportFile, page: int, *, focus: bool = False) -> dict[str, Any]:
     result = stored.dry_run
+    assert result is not None
     problems = result.get("problems", [])
     pages = max(1, -(-len(problems) // PROBLEMS_PER_PAGE))
     page = min(max(page, 1), pages)
@@ -134,6 +163,10 @@ async def import_file(file_id: int) -> ResponseReturnValue:
     stored = await _file_or_404(file_id)
     raw = request.args.get("page", "1")
     page = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    if stored.dry_run is None:
+        return page_or_fragment(PAGE, CHECKING, **await _checking_context(stored))
+    if is_htmx() and request.args.get("poll"):  # the check just ended: the summary, focused
+        return fragment(SUMMARY, **_summary_context(stored, page, focus=True))
     context = _summary_context(stored, page)
     if stored.job_id is not None:
         job = await get_job(await get_session(), stored.job_id)
@@ -148,6 +181,9 @@ async def import_file(file_id: int) -> ResponseReturnValue:
 async def import_apply(file_id: int) -> ResponseReturnValue:
     session = await get_session()
     stored = await _file_or_404(file_id)
+    if stored.dry_run is None:
+        return error_response(409, "This file is still being checked; apply it after its "
+                                   "dry run.")
     if stored.job_id is not None:
         return error_response(409, "This file was already applied; see its job for the "
                                    "outcome.")

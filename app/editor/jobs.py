@@ -18,6 +18,7 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..data.models import Job
 from ..jobs.bulk import cancel_job
+from ..jobs.imports import CHECK_KIND
 from ..jobs.imports import KIND as IMPORT_KIND
 from ..jobs.imports import failure_count, job_failures
 from ..jobs.status import RUNNING, get_job
@@ -37,6 +38,8 @@ STATES = {"queued": "Waiting for a worker", "running": "Running", "succeeded": "
 
 def job_title(job: Job) -> str:
     """The box's heading: what the job is."""
+    if job.kind == CHECK_KIND:
+        return f"Dry run of {job.params.get('filename', 'a CSV file')} ({job.total:,} rows)"
     if job.kind == IMPORT_KIND:
         return f"Import of {job.params.get('filename', 'a CSV file')} ({job.total:,} rows)"
     return f"Bulk change of {job.total:,} products"
@@ -60,6 +63,13 @@ def import_words(job: Job) -> str:
 
 def job_words(job: Job) -> str:
     """What the progress box says."""
+    if job.kind == CHECK_KIND:
+        if job.state == "succeeded":
+            return "Checked: the dry run is ready."
+        if job.state == "failed":
+            return f"Failed: {(job.outcome or {}).get('error', 'the file could not be checked')}"
+        if job.state in RUNNING:
+            return f"{STATES[job.state]}: {job.done:,} of {job.total:,} rows checked."
     if job.kind == IMPORT_KIND:
         return import_words(job)
     outcome = job.outcome or {}
@@ -77,6 +87,9 @@ def job_words(job: Job) -> str:
 def job_context(job: Job) -> dict[str, Any]:
     return {"job": job, "words": job_words(job), "running": job.state in RUNNING,
             "title": job_title(job),
+            "file_url": (url_for("editor.import_file", file_id=job.params["file_id"])
+                         if job.kind in (CHECK_KIND, IMPORT_KIND) and "file_id" in job.params
+                         else None),
             "percent": 100 if not job.total else job.done * 100 // job.total,
             "table_url": _table_url() if job.state not in RUNNING else None}
 

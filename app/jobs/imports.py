@@ -1,4 +1,4 @@
-"""Applying a checked CSV file as a job: the rows in batches of ``JOB_BATCH_ROWS``, each batch
+"""Applying a checked CSV file as a job: the rows in batches of ``IMPORT_BATCH_ROWS``, each batch
 one transaction with its exactly-once record (:mod:`.batches`), planned again on its rows
 locked (:mod:`app.data.imports.plan`) and written set-based (:mod:`app.data.imports.writes`).
 
@@ -19,8 +19,15 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.database import AsyncDatabase
-from ..data.imports.files import checked_rows, claim_file, digest, file_content
-from ..data.imports.plan import CONFLICT, CREATE, REJECTED, UNCHANGED, UPDATE, plan
+from ..data.imports.files import (
+    checked_rows,
+    claim_file,
+    digest,
+    file_content,
+    get_file,
+    summary,
+)
+from ..data.imports.plan import CONFLICT, CREATE, REJECTED, UNCHANGED, UPDATE, Decision, plan
 from ..data.imports.reading import FileRefused
 from ..data.imports.writes import write
 from ..data.models import ImportFile, Job, JobBatch, JobFailure
@@ -29,6 +36,8 @@ from .bulk import FLASK_APP
 from .queue import defer, tasks
 
 KIND = "csv_import"
+#: The dry run of a file too large to check in the request.
+CHECK_KIND = "csv_check"
 COUNTS = (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED, "merged")
 _SUMS = text("SELECT key, sum(value::bigint) FROM job_batches, jsonb_each_text(outcome)"
              " WHERE job_id = :job GROUP BY key")
@@ -39,6 +48,7 @@ async def start_import_job(session: AsyncSession, stored: ImportFile, *,
     """Queue the file's import, in the session's transaction; the job id, or None when the
     file was already applied."""
     job_id = await defer(session, KIND, {})
+    assert stored.dry_run is not None, "a file is applied after its dry run"
     session.add(Job(id=job_id, kind=KIND, user_id=user_id, total=int(stored.dry_run["rows"]),
                     params={"file_id": stored.id, "sha256": stored.sha256,
                             "filename": stored.filename}))
@@ -46,6 +56,74 @@ async def start_import_job(session: AsyncSession, stored: ImportFile, *,
     if not await claim_file(session, stored.id, job_id):
         return None
     return job_id
+
+
+async def start_check_job(session: AsyncSession, stored: ImportFile, *, rows: int,
+                          user_id: int | None) -> int:
+    """Queue the dry run of a large file, in the session's transaction; the job id."""
+    job_id = await defer(session, CHECK_KIND, {})
+    session.add(Job(id=job_id, kind=CHECK_KIND, user_id=user_id, total=rows,
+                    params={"file_id": stored.id, "sha256": stored.sha256,
+                            "filename": stored.filename}))
+    await session.flush()
+    stored.check_job_id = job_id
+    await session.flush()
+    return job_id
+
+
+@tasks.task(name=CHECK_KIND, pass_context=True)
+async def csv_check(context: JobContext) -> None:
+    """The dry run of a large file: checked and planned in chunks (progress in ``jobs.done``),
+    its result kept with the file. Nothing in the catalog changes; a retried run does it all
+    again (it only overwrites the result)."""
+    assert context.job is not None and context.job.id is not None
+    job_id = context.job.id
+    app: Flask = context.additional_context[FLASK_APP]
+    database: AsyncDatabase = app.extensions["vitrine_db"]
+    try:
+        await _check(app, database, job_id)
+    except Exception:
+        await _fail(database, job_id, "the check stopped on an unexpected error")
+        raise
+
+
+async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    chunk_rows = int(app.config["IMPORT_BATCH_ROWS"])
+    async with database.session() as session:
+        job = await session.get(Job, job_id)
+        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+            return
+        file_id = int(job.params["file_id"])
+        stored = await file_content(session, file_id)
+        if stored is None or digest(stored[0]) != stored[1]:
+            await session.rollback()
+            await _fail(database, job_id, "the file changed since it was uploaded")
+            return
+        try:
+            checked = await checked_rows(session, stored[0],
+                                         max_rows=int(app.config["IMPORT_MAX_ROWS"]))
+        except FileRefused as refused:
+            await session.rollback()
+            await _fail(database, job_id, refused.message)
+            return
+    decisions: list[Decision] = []
+    for start in range(0, len(checked.rows), chunk_rows):
+        chunk = checked.rows[start:start + chunk_rows]
+        async with database.session() as session:
+            decisions.extend(await plan(session, chunk))
+            await session.execute(update(Job).where(Job.id == job_id).values(
+                done=start + len(chunk), state="running", updated_at=func.now()))
+            await session.commit()
+    async with database.session() as session:
+        if await job_state(session, job_id) == "cancelled":
+            return
+        found = await get_file(session, file_id)
+        if found is not None:
+            found.dry_run = summary(decisions, checked)
+        await session.execute(update(Job).where(Job.id == job_id).values(
+            state="succeeded", done=len(checked.rows), outcome={"rows": len(checked.rows)},
+            updated_at=func.now()))
+        await session.commit()
 
 
 @tasks.task(name=KIND, pass_context=True)
@@ -63,7 +141,7 @@ async def csv_import(context: JobContext) -> None:
 
 
 async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
-    batch_rows = int(app.config["JOB_BATCH_ROWS"])
+    batch_rows = int(app.config["IMPORT_BATCH_ROWS"])
     async with database.session() as session:
         job = await session.get(Job, job_id)
         if job is None or job.state in ("cancelled", "succeeded", "failed"):

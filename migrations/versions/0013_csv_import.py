@@ -1,8 +1,9 @@
 """CSV import: uploaded files kept in PostgreSQL, per-row failures of jobs, source ``import``.
 
-* ``import_files``: an uploaded CSV (``bytea``) with its SHA-256 and its dry-run result. Kept
-  in the database so any worker on any host reads the very bytes the editor uploaded; applying
-  checks the digest the dry run saw. ``job_id`` is set when the file is applied (at most once).
+* ``import_files``: an uploaded CSV (``bytea``) with its SHA-256 and its dry-run result (NULL
+  while a worker checks a large file: ``check_job_id``). Kept in the database so any worker on
+  any host reads the very bytes the editor uploaded; applying checks the digest the dry run
+  saw. ``job_id`` is set when the file is applied (at most once).
 * ``job_failures``: what a job could not do for one row (a rejected row, a version conflict),
   inserted in the transaction of the batch that met it: a retried batch records it once, and a
   failed row never fails the job.
@@ -36,7 +37,9 @@ def upgrade():
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
-        sa.Column("dry_run", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("dry_run", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("check_job_id", sa.BigInteger(),
+                  sa.ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True),
         sa.Column("job_id", sa.BigInteger(), sa.ForeignKey("jobs.id", ondelete="SET NULL"),
                   nullable=True, unique=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),

@@ -245,3 +245,29 @@ def test_import_is_for_signed_in_editors(app, sql, cats):
 
 def test_a_missing_dry_run_is_a_404(editor):
     assert editor.get("/editor/imports/999").status_code == 404
+
+
+def test_a_large_file_is_checked_by_a_job_whose_progress_the_page_polls(app, editor, sql,
+                                                                        cats, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_ROWS", 2)
+    data = csv_bytes([row(slug=f"lamp-{n}", name=f"Lamp {n}") for n in range(3)]
+                     + [row(slug="bad", price="x")])
+    response = upload(editor, data)
+    assert response.status_code == 200
+    checking = parse(response.get_data(as_text=True)).by_id("import-checking")
+    poll = checking.get("hx-get")
+    assert poll and checking.get("hx-trigger") == "every 1s"
+    assert "Checking: 0 of 4 rows" in checking.text
+    job = sql.one("SELECT id, kind, state FROM jobs")
+    assert (job["kind"], job["state"]) == ("csv_check", "queued")
+    assert sql.scalar("SELECT dry_run FROM import_files") is None
+    assert "Checking" in editor.get(poll, htmx=True).get_data(as_text=True)
+    run_import_job(app, job["id"], check=True)
+    done = editor.get(poll, htmx=True)
+    shown = summary(done)
+    assert shown["counts"]["To create"] == 3 and shown["problems"][0][:2] == ("5", "bad")
+    assert shown["page"].by_id("import-summary-title").has("data-focus-me")
+    assert "hx-trigger" not in done.get_data(as_text=True)  # polling stops
+    assert sql.scalar("SELECT count(*) FROM products") == 0  # still only a dry run
+    full = editor.get(poll.replace("&poll=1", "").replace("?poll=1", ""))
+    assert "<h1>Import products from CSV</h1>" in full.get_data(as_text=True)

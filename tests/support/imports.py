@@ -66,14 +66,15 @@ def apply_form(response) -> dict[str, str]:
                for field in form.find_all("input", type="hidden")}}
 
 
-def run_import_job(app, job_id: int) -> None:
-    """Run the job's task body as a worker would (in this process, on the app's loop)."""
-    from app.jobs.imports import _run
+def run_import_job(app, job_id: int, *, check: bool = False) -> None:
+    """Run the job's task body as a worker would (in this process, on the app's loop): the
+    import, or with ``check`` the dry run of a large file."""
+    from app.jobs.imports import _check, _run
 
     async def go() -> None:
         database = app.extensions["vitrine_db"]
         try:
-            await _run(app, database, job_id)
+            await (_check if check else _run)(app, database, job_id)
         finally:
             await database.dispose_current()
 

@@ -79,7 +79,7 @@ class Categories:
 
 def uncell(cell: str) -> str:
     """A cell as the file means it: one leading ``'`` (the export's text marker) removed."""
-    return cell[1:] if cell.startswith("'") else cell
+    return cell[1:] if cell[:1] == "'" else cell
 
 
 def _label(field: str) -> str:
@@ -131,12 +131,12 @@ def check_row(raw: RawRow, categories: Categories, width: int) -> ImportRow | Re
     except ProductValidationError as error:
         field, message = next(iter(error.errors.items()))
         return Rejection(raw.line, item, f"{_label(field)}: {message}")
-    values = product.values()
+    attributes = product.attributes
     state: dict[str, Any] = {
-        "name": values["name"], "price": price_text(values["price"]), "stock": values["stock"],
-        "category_id": values["category_id"], "is_active": values["is_active"],
-        "description": values["description"],
-        **{f"{ATTRIBUTE_PREFIX}{key}": values["attributes"][key] for key in ATTRIBUTE_KEYS},
+        "name": product.name, "price": price_text(product.price), "stock": product.stock,
+        "category_id": product.category_id, "is_active": product.is_active,
+        "description": product.description,
+        **{f"{ATTRIBUTE_PREFIX}{key}": getattr(attributes, key) for key in ATTRIBUTE_KEYS},
     }
     return ImportRow(raw.line, slug, product_id, version, state)
 
