@@ -59,6 +59,7 @@ def _import(client: httpx.Client, data: bytes, label: str) -> None:
                                                           "X-CSRFToken": token},
                       data={"command_key": key}, files={"file": ("bench.csv", data, "text/csv")})
     assert dry.status_code == 200, dry.text[:1000]
+    upload_seconds = time.monotonic() - started
     while 'id="import-checking"' in dry.text:  # a large file is checked by the job worker
         time.sleep(0.2)
         poll = re.search(r'hx-get="([^"]+poll=1)"', dry.text)
@@ -66,7 +67,8 @@ def _import(client: httpx.Client, data: bytes, label: str) -> None:
         dry = client.get(poll.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
     dry_seconds = time.monotonic() - started
     counts = re.findall(r"<dt>([^<]+)</dt><dd>([\d,]+)", dry.text)
-    print(f"{label}: dry run of {len(data) / 1e6:.1f} MB in {dry_seconds:.1f} s: "
+    print(f"{label}: dry run of {len(data) / 1e6:.1f} MB in {dry_seconds:.1f} s (upload "
+          f"answered in {upload_seconds:.1f} s): "
           + ", ".join(f"{name.lower()} {value}" for name, value in counts))
     form = re.search(r'action="([^"]+/apply)"', dry.text)
     if form is None:

@@ -18,6 +18,7 @@ allowance, :mod:`app.runtime.allowances`); any other body keeps the app-wide lim
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from flask import Response, abort, current_app, g, request, url_for
@@ -26,7 +27,7 @@ from flask.typing import ResponseReturnValue
 from ..auth.access import editor_required
 from ..data.database import get_session
 from ..data.imports.files import digest, dry_run, file_content, get_file, read_file, store_file
-from ..data.imports.reading import DELIMITER_NAMES, FileRefused
+from ..data.imports.reading import DELIMITER_NAMES, FileRefused, check_header_only
 from ..data.models import ImportFile
 from ..jobs.imports import start_check_job, start_import_job
 from ..jobs.status import get_job
@@ -87,12 +88,14 @@ async def import_upload() -> ResponseReturnValue:
         return _refused(_too_large_message(), 413)
     session = await get_session()
     try:
-        csv_file = await read_file(data, max_rows=limits["max_rows"])
-        if len(csv_file.rows) > int(current_app.config["IMPORT_INLINE_ROWS"]):
+        lines = await asyncio.to_thread(check_header_only, data)
+        if lines > int(current_app.config["IMPORT_INLINE_ROWS"]):
+            # Encoding and header checked here; the rows (and their count) by the job.
             stored = await store_file(session, data, filename=upload.filename,
                                       user_id=g.user.id)
-            await start_check_job(session, stored, rows=len(csv_file.rows), user_id=g.user.id)
+            await start_check_job(session, stored, rows=lines, user_id=g.user.id)
         else:
+            csv_file = await read_file(data, max_rows=limits["max_rows"])
             stored = await dry_run(session, data, filename=upload.filename, user_id=g.user.id,
                                    max_rows=limits["max_rows"], read=csv_file)
     except FileRefused as refused:

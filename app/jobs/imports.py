@@ -38,6 +38,8 @@ from .queue import defer, tasks
 KIND = "csv_import"
 #: The dry run of a file too large to check in the request.
 CHECK_KIND = "csv_check"
+#: Rows a dry-run job plans per query (its progress moves by this much).
+CHECK_CHUNK_ROWS = 10_000
 COUNTS = (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED, "merged")
 _SUMS = text("SELECT key, sum(value::bigint) FROM job_batches, jsonb_each_text(outcome)"
              " WHERE job_id = :job GROUP BY key")
@@ -88,7 +90,7 @@ async def csv_check(context: JobContext) -> None:
 
 
 async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
-    chunk_rows = int(app.config["IMPORT_BATCH_ROWS"])
+    chunk_rows = CHECK_CHUNK_ROWS
     async with database.session() as session:
         job = await session.get(Job, job_id)
         if job is None or job.state in ("cancelled", "succeeded", "failed"):
@@ -112,7 +114,8 @@ async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
         async with database.session() as session:
             decisions.extend(await plan(session, chunk))
             await session.execute(update(Job).where(Job.id == job_id).values(
-                done=start + len(chunk), state="running", updated_at=func.now()))
+                done=start + len(chunk), total=len(checked.rows), state="running",
+                updated_at=func.now()))
             await session.commit()
     async with database.session() as session:
         if await job_state(session, job_id) == "cancelled":

@@ -257,7 +257,7 @@ def test_a_large_file_is_checked_by_a_job_whose_progress_the_page_polls(app, edi
     checking = parse(response.get_data(as_text=True)).by_id("import-checking")
     poll = checking.get("hx-get")
     assert poll and checking.get("hx-trigger") == "every 1s"
-    assert "Checking: 0 of 4 rows" in checking.text
+    assert "Checking: 0 of 5 rows" in checking.text  # lines, until the job has read them
     job = sql.one("SELECT id, kind, state FROM jobs")
     assert (job["kind"], job["state"]) == ("csv_check", "queued")
     assert sql.scalar("SELECT dry_run FROM import_files") is None
@@ -271,3 +271,17 @@ def test_a_large_file_is_checked_by_a_job_whose_progress_the_page_polls(app, edi
     assert sql.scalar("SELECT count(*) FROM products") == 0  # still only a dry run
     full = editor.get(poll.replace("&poll=1", "").replace("?poll=1", ""))
     assert "<h1>Import products from CSV</h1>" in full.get_data(as_text=True)
+
+
+def test_a_large_file_with_too_many_rows_says_so_where_its_dry_run_would_be(
+        app, editor, sql, cats, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_INLINE_ROWS", 2)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 3)
+    response = upload(editor, csv_bytes([row(slug=f"lamp-{n}") for n in range(4)]))
+    poll = parse(response.get_data(as_text=True)).by_id("import-checking").get("hx-get")
+    run_import_job(app, sql.scalar("SELECT id FROM jobs"), check=True)
+    ended = editor.get(poll, htmx=True)
+    (alert,) = parse(ended.get_data(as_text=True)).select("[role=alert]")
+    assert "more than 3 rows" in alert.text and "Nothing was changed" in alert.text
+    assert "hx-trigger" not in ended.get_data(as_text=True)
+    assert sql.scalar("SELECT count(*) FROM products") == 0

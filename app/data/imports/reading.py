@@ -158,6 +158,18 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         line = reader.line_num + 1
 
 
+def check_header_only(data: bytes) -> int:
+    """Refuse a file whose encoding or header is wrong, without reading its rows; the number
+    of lines it has (an upper bound of its rows, to choose where its rows are checked)."""
+    text, _ = decode(data)
+    delimiter = detect_delimiter(text)
+    first = next(_records(text[:_SAMPLE * 16], delimiter), None)
+    if first is None:
+        raise FileRefused("The file is empty.")
+    check_header(first[1])
+    return text.count("\n")
+
+
 def read_csv(data: bytes, *, max_rows: int) -> CsvFile:
     """The file's header and rows, or :class:`FileRefused`."""
     text, had_bom = decode(data)
@@ -182,4 +194,4 @@ def read_csv(data: bytes, *, max_rows: int) -> CsvFile:
     return CsvFile(header=header, rows=rows, delimiter=delimiter, had_bom=had_bom)
 
 
-__all__ = ["DELIMITERS", "FileRefused", "CsvFile", "RawRow", "read_csv"]
+__all__ = ["DELIMITERS", "FileRefused", "CsvFile", "RawRow", "check_header_only", "read_csv"]

@@ -1,8 +1,13 @@
-"""Writing a batch of planned rows (:mod:`.plan`) in a few set-based statements: one
+"""Writing a batch of planned rows (:mod:`.plan`) in a few set-based statements: an
 ``UPDATE ... FROM unnest(...)`` for the updates (each still guarded by the version it was
 planned at), one ``INSERT ... SELECT FROM unnest(...) ON CONFLICT (slug) DO NOTHING`` for the
 creations, one ``INSERT`` of their revisions (source ``import``). Nothing is committed here:
 the batch's transaction is the caller's (:mod:`app.jobs.imports`).
+
+The updates are grouped by the columns they change, and each group's ``UPDATE`` sets only
+those: a price change leaves ``category_id`` alone (its per-row path trigger does not fire)
+and ``name``, ``description`` and ``attributes`` too (the stored search vector is not
+recomputed). A typical file - prices, stocks - is one group.
 """
 
 from __future__ import annotations
@@ -26,13 +31,32 @@ _UNNEST = (
     "unnest(CAST(:names AS text[]), CAST(:descriptions AS text[]), CAST(:prices AS numeric[]),"
     " CAST(:stocks AS int[]), CAST(:actives AS boolean[]), CAST(:categories AS int[]),"
     " CAST(:attributes AS text[])")
-_UPDATE = text(
-    "UPDATE products AS p SET name = d.name, description = d.description, price = d.price,"
-    " stock = d.stock, is_active = d.is_active, category_id = d.category_id,"
-    " attributes = CAST(d.attributes AS jsonb), version = p.version + 1, updated_at = now()"
-    f" FROM {_UNNEST}, CAST(:ids AS bigint[]), CAST(:versions AS int[]))"
-    " AS d(name, description, price, stock, is_active, category_id, attributes, id, version)"
-    " WHERE p.id = d.id AND p.version = d.version RETURNING p.id, p.version")
+#: The column a tracked field is stored in.
+_COLUMN = {"name": "name", "description": "description", "price": "price", "stock": "stock",
+           "is_active": "is_active", "category_id": "category_id"}
+_SET = {"name": "name = d.name", "description": "description = d.description",
+        "price": "price = d.price", "stock": "stock = d.stock",
+        "is_active": "is_active = d.is_active", "category_id": "category_id = d.category_id",
+        "attributes": "attributes = CAST(d.attributes AS jsonb)"}
+_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _update(columns: frozenset[str]) -> Any:
+    """The UPDATE that sets ``columns`` (names from :data:`_SET` only, never from input)."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        sets = ", ".join(_SET[name] for name in _COLUMNS if name in columns)
+        statement = _UPDATES[columns] = text(
+            f"UPDATE products AS p SET {sets}, version = p.version + 1, updated_at = now()"
+            f" FROM {_UNNEST}, CAST(:ids AS bigint[]), CAST(:versions AS int[]))"
+            " AS d(name, description, price, stock, is_active, category_id, attributes, id,"
+            " version) WHERE p.id = d.id AND p.version = d.version"
+            " RETURNING p.id, p.version")  # noqa: S608 - column names from _SET
+    return statement
+
+
+def _changed_columns(decision: Decision) -> frozenset[str]:
+    return frozenset(_COLUMN.get(name, "attributes") for name in decision.changes)
 _CREATE = text(
     "INSERT INTO products (slug, name, description, price, stock, is_active, category_id,"
     " attributes, version) SELECT d.slug, d.name, d.description, d.price, d.stock, d.is_active,"
@@ -82,10 +106,13 @@ async def write(session: AsyncSession, decisions: Sequence[Decision], *,
                 user_id: int | None) -> Written:
     """Apply the batch's creations and updates (the rows were planned locked)."""
     written = Written()
-    updates = [d for d in decisions if d.action == UPDATE]
     entries: list[tuple[int, int, dict[str, Any]]] = []
-    if updates:
-        rows = (await session.execute(_UPDATE, {
+    groups: dict[frozenset[str], list[Decision]] = {}
+    for decision in decisions:
+        if decision.action == UPDATE:
+            groups.setdefault(_changed_columns(decision), []).append(decision)
+    for columns, updates in groups.items():
+        rows = (await session.execute(_update(columns), {
             **_values([d.after for d in updates]),
             "ids": [d.product_id for d in updates], "versions": [d.version for d in updates],
         })).all()
