@@ -53,7 +53,7 @@ def _upload_allowance(config: Any) -> int:
     return int(config["IMPORT_MAX_BYTES"]) + ENVELOPE
 
 
-def _limits() -> dict[str, int]:
+def _limits() -> dict[str, Any]:
     config = current_app.config
     return {"max_bytes": int(config["IMPORT_MAX_BYTES"]),
             "max_size": size_text(int(config["IMPORT_MAX_BYTES"])),
@@ -62,7 +62,7 @@ def _limits() -> dict[str, int]:
 
 def _refused(message: str, status: int = 422) -> Response:
     """The file's refusal, in place of the dry run (htmx) or on the import page."""
-    context = {"error": message, **_limits()}
+    context: dict[str, Any] = {"error": message, **_limits()}
     if is_htmx():
         return fragment("partials/editor/import_error.html", status=status, **context)
     return page_or_fragment(PAGE, FORM, status=status, **context)

@@ -18,9 +18,8 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..data.models import Job
 from ..jobs.bulk import cancel_job
-from ..jobs.imports import CHECK_KIND
+from ..jobs.imports import CHECK_KIND, failure_count, job_failures
 from ..jobs.imports import KIND as IMPORT_KIND
-from ..jobs.imports import failure_count, job_failures
 from ..jobs.status import RUNNING, get_job
 from ..web.commands import once
 from ..web.htmx import is_htmx

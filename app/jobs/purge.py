@@ -22,17 +22,17 @@ ENDED = ("succeeded", "failed", "cancelled")
 _FILES = text(
     "DELETE FROM import_files AS f WHERE f.created_at < now() - make_interval(hours => :hours)"
     " AND NOT EXISTS (SELECT 1 FROM jobs AS j WHERE j.id = f.job_id"
-    " AND j.state IN ('queued', 'running'))")
+    " AND j.state IN ('queued', 'running')) RETURNING f.id")
 _JOBS = text(
     "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled')"
-    " AND updated_at < now() - make_interval(hours => :hours)")
+    " AND updated_at < now() - make_interval(hours => :hours) RETURNING id")
 
 
 async def purge_old(session: AsyncSession, hours: int) -> tuple[int, int]:
     """Delete ended jobs and import files older than ``hours``; (files, jobs) deleted."""
-    files = (await session.execute(_FILES, {"hours": hours})).rowcount
-    jobs = (await session.execute(_JOBS, {"hours": hours})).rowcount
-    return int(files or 0), int(jobs or 0)
+    files = len((await session.execute(_FILES, {"hours": hours})).all())
+    jobs = len((await session.execute(_JOBS, {"hours": hours})).all())
+    return files, jobs
 
 
 @tasks.periodic(cron="*/10 * * * *", periodic_id="purge")

@@ -135,8 +135,8 @@ def test_applying_writes_every_change_with_history_source_import(app, editor, sq
 
 
 def test_reimporting_the_exported_file_changes_nothing(app, editor, sql, cats):
-    sql.product("=Formula Lamp", category_id=cats["lighting"], description="'quoted", slug="formula-lamp",
-                attributes={"brand": "-dash", "size": "M"})
+    sql.product("=Formula Lamp", category_id=cats["lighting"], description="'quoted",
+                slug="formula-lamp", attributes={"brand": "-dash", "size": "M"})
     sql.product("Plain Lamp", category_id=cats["lighting"], price="3.00")
     exported = export(editor)
     shown = summary(upload(editor, exported))

@@ -64,7 +64,9 @@ class Categories:
         self.by_path: dict[str, int] = {}
         self.by_slug: dict[str, int] = {}
         for cid, (slug, _parent) in by_id.items():
-            parts, seen, node = [], set(), cid
+            parts: list[str] = []
+            seen: set[int] = set()
+            node: int | None = cid
             while node is not None and node in by_id and node not in seen:
                 seen.add(node)
                 parts.append(by_id[node][0])

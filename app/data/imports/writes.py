@@ -41,24 +41,8 @@ _SET = {"name": "name = d.name", "description": "description = d.description",
 _UPDATES: dict[frozenset[str], Any] = {}
 
 
-def _update(columns: frozenset[str]) -> Any:
-    """The UPDATE that sets ``columns`` (names from :data:`_SET` only, never from input)."""
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        sets = ", ".join(_SET[name] for name in _COLUMNS if name in columns)
-        statement = _UPDATES[columns] = text(
-            f"UPDATE products AS p SET {sets}, version = p.version + 1, updated_at = now()"
-            f" FROM {_UNNEST}, CAST(:ids AS bigint[]), CAST(:versions AS int[]))"
-            " AS d(name, description, price, stock, is_active, category_id, attributes, id,"
-            " version) WHERE p.id = d.id AND p.version = d.version"
-            " RETURNING p.id, p.version")  # noqa: S608 - column names from _SET
-    return statement
-
-
-def _changed_columns(decision: Decision) -> frozenset[str]:
-    return frozenset(_COLUMN.get(name, "attributes") for name in decision.changes)
 _CREATE = text(
-    "INSERT INTO products (slug, name, description, price, stock, is_active, category_id,"
+    "INSERT INTO products (slug, name, description, price, stock, is_active, category_id,"  # noqa: S608
     " attributes, version) SELECT d.slug, d.name, d.description, d.price, d.stock, d.is_active,"
     f" d.category_id, CAST(d.attributes AS jsonb), 1 FROM {_UNNEST}, CAST(:slugs AS text[]))"
     " AS d(name, description, price, stock, is_active, category_id, attributes, slug)"
@@ -68,6 +52,24 @@ _REVISIONS = text(
     " SELECT d.product_id, CAST(:user_id AS integer), :source, d.version,"
     " CAST(d.changes AS jsonb) FROM unnest(CAST(:ids AS bigint[]), CAST(:versions AS int[]),"
     " CAST(:changes AS text[])) AS d(product_id, version, changes)")
+
+
+def _update(columns: frozenset[str]) -> Any:
+    """The UPDATE that sets ``columns`` (names from :data:`_SET` only, never from input)."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        sets = ", ".join(_SET[name] for name in _COLUMNS if name in columns)
+        sql = (f"UPDATE products AS p SET {sets}, version = p.version + 1,"  # noqa: S608
+               f" updated_at = now() FROM {_UNNEST}, CAST(:ids AS bigint[]),"
+               " CAST(:versions AS int[])) AS d(name, description, price, stock, is_active,"
+               " category_id, attributes, id, version) WHERE p.id = d.id"
+               " AND p.version = d.version RETURNING p.id, p.version")  # column names: _SET
+        statement = _UPDATES[columns] = text(sql)
+    return statement
+
+
+def _changed_columns(decision: Decision) -> frozenset[str]:
+    return frozenset(_COLUMN.get(name, "attributes") for name in decision.changes)
 
 
 @dataclass
