@@ -1,12 +1,12 @@
 """An editor who imports a CSV file while the shoppers, editors and API clients are at work.
 
-After ``delay`` seconds it exports a slice of the catalog (a price window of at most
-:data:`MAX_ROWS` products), waits a little more (editors and bulk actions change some of those
-products meanwhile), then imports the file with every stock raised by one and a few new
-products added: the dry run, Apply, and the job's progress polled until it ends - the requests
-the import page sends. It writes one ledger entry with the file's rows (what the import asked
-for) and the job's id; :mod:`.verify` accounts for every change the job made and every
-conflict it reported.
+After ``delay`` seconds it exports a slice of the catalog (the products priced like the hot
+products editors keep changing, then a price window; at most :data:`MAX_ROWS`), waits a little
+more (editors and bulk actions change some of those products meanwhile), then imports the file
+with every stock raised by one and a few new products added: the dry run, Apply, and the job's
+progress polled until it ends - the requests the import page sends. It writes one ledger entry
+with the file's rows (what the import asked for) and the job's id; :mod:`.verify` accounts for
+every change the job made and every conflict it reported.
 
 Runs in a thread of the load-test runner (``httpx``), with a job worker started beside the
 server (:mod:`.run`).
@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from . import ledger
+from .html import csrf_token
 
 MAX_ROWS = 1500
 NEW_PRODUCTS = 5
@@ -32,11 +33,12 @@ NEW_PRODUCTS = 5
 
 class Importer(threading.Thread):
     def __init__(self, base_url: str, email: str, password: str, ledger_path: str, *,
-                 delay: float = 10.0, window: tuple[str, str] = ("40.00", "42.00")) -> None:
+                 delay: float = 10.0, window: tuple[str, str] = ("40.00", "42.00"),
+                 hot_prices: tuple[str, ...] = ()) -> None:
         super().__init__(name="importer", daemon=True)
         self.base_url, self.email, self.password = base_url, email, password
         self.ledger = ledger.Ledger(ledger_path)
-        self.delay, self.window = delay, window
+        self.delay, self.window, self.hot_prices = delay, window, hot_prices
         self.outcome = "not run"
 
     def run(self) -> None:
@@ -48,17 +50,22 @@ class Importer(threading.Thread):
     def _import(self) -> str:
         time.sleep(self.delay)
         with httpx.Client(base_url=self.base_url, timeout=120) as client:
-            page = client.get("/auth/login").text
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            token = csrf_token(client.get("/auth/login").text) or ""
             signed = client.post("/auth/login", data={
                 "email": self.email, "password": self.password, "csrf_token": token})
             if signed.status_code != 302:
                 return f"sign-in answered {signed.status_code}"
-            exported = client.get("/editor/products/export.csv", params={
-                "min_price": self.window[0], "max_price": self.window[1]})
-            rows = list(csv.DictReader(io.StringIO(exported.text, newline="")))[:MAX_ROWS]
+            rows: dict[str, dict[str, str]] = {}
+            # The hot products (the ones editors keep changing, found by their price) first,
+            # so that some rows merge with colleagues' changes or conflict with them.
+            for low, high in [(price, price) for price in self.hot_prices] + [self.window]:
+                exported = client.get("/editor/products/export.csv", params={
+                    "min_price": low, "max_price": high})
+                for item in csv.DictReader(io.StringIO(exported.text, newline="")):
+                    if len(rows) < MAX_ROWS:
+                        rows.setdefault(item["id"], item)
             time.sleep(self.delay)  # colleagues go on editing some of these
-            return self._apply(client, rows)
+            return self._apply(client, list(rows.values()))
 
     def _apply(self, client: httpx.Client, rows: list[dict[str, str]]) -> str:
         run = secrets.token_hex(3)
@@ -78,7 +85,7 @@ class Importer(threading.Thread):
         writer.writeheader()
         writer.writerows(rows)
         page = client.get("/editor/products/import").text
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        csrf = csrf_token(page) or ""
         key = re.search(r'name="command_key" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         htmx = {"HX-Request": "true", "X-CSRFToken": csrf}
         dry = client.post("/editor/products/import", headers=htmx, data={"command_key": key},

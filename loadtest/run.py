@@ -175,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         job_worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
                                       cwd=ROOT, env={**os.environ, **env}, stdout=worker_log,
                                       stderr=subprocess.STDOUT)
+    with psycopg.connect(libpq_dsn(url)) as connection:
+        hot_prices = tuple(f"{row[0]:.2f}" for row in connection.execute(
+            "SELECT price FROM products WHERE id = ANY(%s)", (list(hot),)))
     importer = Importer(server.url, importer_email, password, str(ledger_path),
-                        delay=min(15.0, args.duration / 4))
+                        delay=min(15.0, args.duration / 4), hot_prices=hot_prices)
     say(f"server {server.url} (pid {server.pid}, {args.workers} workers, production config), "
         f"{count:,} products, {args.users} users at {args.spawn_rate:g}/s for "
         f"{args.duration} s")

@@ -40,6 +40,8 @@ def test_a_dry_run_lists_the_bad_row_and_applying_shows_progress_and_outcome(
     page.set_default_timeout(20_000)
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, server.url, "ed@example.com")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"import-link-{width}.png"))
     page.click("#import-products")
     page.wait_for_url("**/editor/products/import")
     assert axe_violations(page) == []
