@@ -105,3 +105,23 @@ def test_a_refused_file_says_why_in_place(server, page, shop, tmp_path):
     page.wait_for_function("document.activeElement.id === 'import-error'")
     assert axe_violations(page) == []
     page.screenshot(path=str(SHOTS / "import-refused-1280.png"))
+
+
+def test_a_file_dropped_on_the_zone_is_the_one_checked(server, page, shop):
+    page.set_default_timeout(20_000)
+    sign_in(page, server.url, "ed@example.com", next_="/editor/products/import")
+    text = csv_bytes([row(slug="dropped-lamp", name="Dropped Lamp")]).decode()
+    page.evaluate("""(text) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([text], "dropped.csv", {type: "text/csv"}));
+        const zone = document.getElementById("import-drop");
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true,
+                                                    cancelable: true}));
+        }
+    }""", text)
+    assert page.locator("#import-file-name").inner_text() == "Chosen: dropped.csv"
+    assert page.evaluate("document.activeElement.id") == "import-file"
+    page.click("#import-form button[type=submit]")
+    page.locator("#import-summary-title >> text=Dry run of dropped.csv").wait_for()
+    assert "To create\n1" in page.locator(".import-counts").inner_text()
