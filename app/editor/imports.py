@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from flask import Response, abort, current_app, g, request, url_for
+from flask import Response, abort, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
@@ -41,6 +41,7 @@ from .rendering import done, fragment, page_or_fragment
 
 PAGE = "editor/import.html"
 CHECKING = "partials/editor/import_checking.html"
+FRESH_KEY = "partials/editor/fresh_key.html"
 FORM = "partials/editor/import_form.html"
 SUMMARY = "partials/editor/import_summary.html"
 RESULT_REGION = "#import-result"
@@ -106,6 +107,9 @@ async def import_upload() -> ResponseReturnValue:
     response = await _file_fragment(stored, 1, focus=True)
     # The address bar follows the file: a reload shows its dry run, then its job's progress.
     response.headers["HX-Push-Url"] = url_for("editor.import_file", file_id=stored.id)
+    # The form stays on the page: its next file is a new command, with a new key.
+    response.set_data(response.get_data(as_text=True)
+                      + render_template(FRESH_KEY, target="import-key"))
     return response
 
 

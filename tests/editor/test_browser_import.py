@@ -125,3 +125,11 @@ def test_a_file_dropped_on_the_zone_is_the_one_checked(server, page, shop):
     page.click("#import-form button[type=submit]")
     page.locator("#import-summary-title >> text=Dry run of dropped.csv").wait_for()
     assert "To create\n1" in page.locator(".import-counts").inner_text()
+    # The form stays: another file is another dry run (its fresh one-time key came along).
+    page.set_input_files("#import-file", {"name": "second.csv", "mimeType": "text/csv",
+                                          "buffer": csv_bytes([row(slug="a-lamp"),
+                                                               row(slug="b-lamp")])})
+    page.click("#import-form button[type=submit]")
+    page.locator("#import-summary-title >> text=Dry run of second.csv").wait_for()
+    assert "To create\n2" in page.locator(".import-counts").inner_text()
+

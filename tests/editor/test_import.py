@@ -285,3 +285,18 @@ def test_a_large_file_with_too_many_rows_says_so_where_its_dry_run_would_be(
     assert "more than 3 rows" in alert.text and "Nothing was changed" in alert.text
     assert "hx-trigger" not in ended.get_data(as_text=True)
     assert sql.scalar("SELECT count(*) FROM products") == 0
+
+
+def test_the_upload_form_gets_a_fresh_key_so_a_second_file_is_a_new_dry_run(editor, sql, cats):
+    first = upload(editor, csv_bytes([row(slug="first-lamp")]))
+    fresh = parse(first.get_data(as_text=True)).find("hx-partial", hx_target="#import-key")
+    assert fresh is not None
+    (field,) = fresh.select("input[name=command_key]")
+    key = field.get("value")
+    second = editor.post("/editor/products/import", {
+        "command_key": key, "file": (__import__("io").BytesIO(
+            csv_bytes([row(slug="second-lamp"), row(slug="third-lamp")])), "b.csv")},
+        content_type="multipart/form-data")
+    assert second.headers.get("Idempotent-Replayed") is None
+    assert summary(second)["counts"]["To create"] == 2
+    assert sql.scalar("SELECT count(*) FROM import_files") == 2
