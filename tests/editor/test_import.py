@@ -300,3 +300,18 @@ def test_the_upload_form_gets_a_fresh_key_so_a_second_file_is_a_new_dry_run(edit
     assert second.headers.get("Idempotent-Replayed") is None
     assert summary(second)["counts"]["To create"] == 2
     assert sql.scalar("SELECT count(*) FROM import_files") == 2
+
+
+def test_a_category_deleted_after_the_dry_run_rejects_its_rows_not_the_job(app, editor, sql,
+                                                                             cats):
+    dry_run = upload(editor, csv_bytes([row(slug="garden-lamp", category="garden"),
+                                        row(slug="home-lamp")]))
+    job_id = job_id_of(apply(editor, dry_run))
+    sql.execute("DELETE FROM categories WHERE slug = 'garden'")
+    run_import_job(app, job_id)
+    job = sql.one("SELECT state, outcome FROM jobs")
+    assert job["state"] == "succeeded"
+    assert (job["outcome"]["create"], job["outcome"]["rejected"]) == (1, 1)
+    failure = sql.one("SELECT line, item, reason FROM job_failures")
+    assert (failure["line"], failure["item"]) == (2, "garden-lamp")
+    assert "category" in failure["reason"]

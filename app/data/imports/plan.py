@@ -15,8 +15,9 @@ For each :class:`~.rows.ImportRow`:
 * when the result equals the product, the row is **unchanged**: nothing is written.
 
 The dry run plans without locks; each batch of the applying job plans again on its rows locked
-(``FOR UPDATE``, in id order like bulk actions), so what is written is decided on the rows as
-they are at that moment.
+(``FOR UPDATE``, in id order like bulk actions) and its categories held (``FOR KEY SHARE``: a
+category deleted since the check rejects its rows instead of failing the batch), so what is
+written is decided on the rows as they are at that moment.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ _HISTORY = text(
     " JOIN unnest(CAST(:ids AS bigint[]), CAST(:versions AS int[])) AS w(id, version)"
     " ON r.product_id = w.id AND r.version > w.version ORDER BY r.product_id, r.version")
 _CATEGORIES = text("SELECT id, slug, parent_id FROM categories")
+#: The rows' categories, held against deletion until the batch commits.
+_KEEP_CATEGORIES = text("SELECT id FROM categories WHERE id = ANY(CAST(:ids AS int[]))"
+                        " ORDER BY id FOR KEY SHARE")
 
 
 @dataclass
@@ -108,6 +112,8 @@ async def plan(session: AsyncSession, rows: Sequence[ImportRow | Rejection], *,
                lock: bool = False) -> list[Decision]:
     """A decision for every row, in the rows' order."""
     valid = [row for row in rows if isinstance(row, ImportRow)]
+    categories = set((await session.scalars(_KEEP_CATEGORIES, {"ids": sorted(
+        {row.state["category_id"] for row in valid})})).all()) if valid and lock else None
     found = (await session.execute(_LOCKED if lock else _PRODUCTS, {
         "ids": sorted({row.id for row in valid if row.id is not None}),
         "slugs": sorted({row.slug for row in valid})})).all() if valid else []
@@ -123,13 +129,17 @@ async def plan(session: AsyncSession, rows: Sequence[ImportRow | Rejection], *,
         for product_id, number, changes in (await session.execute(_HISTORY, {
                 "ids": [s[0] for s in stale], "versions": [s[1] for s in stale]})).all():
             history[product_id].append((number, changes))
-    return [_decide(row, by_id, by_slug, history) for row in rows]
+    return [_decide(row, by_id, by_slug, history, categories) for row in rows]
 
 
 def _decide(row: ImportRow | Rejection, by_id: dict[int, Any], by_slug: dict[str, Any],
-            history: dict[int, list[tuple[int, dict[str, Any]]]]) -> Decision:
+            history: dict[int, list[tuple[int, dict[str, Any]]]],
+            categories: set[int] | None) -> Decision:
     if isinstance(row, Rejection):
         return Decision(row.line, row.item, REJECTED, row.reason)
+    if categories is not None and row.state["category_id"] not in categories:
+        return Decision(row.line, row.slug, REJECTED,
+                        "category: the category was deleted since the file was checked.")
     if row.id is not None:
         product = by_id.get(row.id)
         if product is None:
