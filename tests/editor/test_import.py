@@ -262,7 +262,13 @@ def test_a_large_file_is_checked_by_a_job_whose_progress_the_page_polls(app, edi
     assert (job["kind"], job["state"]) == ("csv_check", "queued")
     assert sql.scalar("SELECT dry_run FROM import_files") is None
     assert "Checking" in editor.get(poll, htmx=True).get_data(as_text=True)
+    running = editor.get(f"/editor/jobs/{job['id']}").get_data(as_text=True)
+    assert "Dry run of products.csv (5 rows)" in running and "0 of 5 rows checked" in running
     run_import_job(app, job["id"], check=True)
+    ended = parse(editor.get(f"/editor/jobs/{job['id']}").get_data(as_text=True))
+    assert "Checked: the dry run is ready." in ended.text
+    (link,) = [a for a in ended.find_all("a") if a.text == "See the dry run"]
+    assert link.get("href") == poll.split("?")[0]
     done = editor.get(poll, htmx=True)
     shown = summary(done)
     assert shown["counts"]["To create"] == 3 and shown["problems"][0][:2] == ("5", "bad")
