@@ -126,8 +126,8 @@ async def _checking_context(stored: ImportFile) -> dict[str, Any]:
     context: dict[str, Any] = {"file": stored, "job": job, "running": True, **_limits()}
     if job is None or job.state in ("failed", "cancelled"):
         error = (job.outcome or {}).get("error") if job is not None else None
-        context.update(running=False, error=f"The file could not be checked: "
-                                            f"{error or 'its check was stopped'}.")
+        reason = (error or "its check was stopped").rstrip(".")
+        context.update(running=False, error=f"The file could not be checked: {reason}.")
     return context
 
 
