@@ -32,6 +32,7 @@ from ..data.models import ImportFile
 from ..jobs.imports import start_check_job, start_import_job
 from ..jobs.status import get_job
 from ..runtime.allowances import body_allowance
+from ..web import parsing
 from ..web.commands import once
 from ..web.errors import error_response
 from ..web.htmx import is_htmx
@@ -46,6 +47,7 @@ FORM = "partials/editor/import_form.html"
 SUMMARY = "partials/editor/import_summary.html"
 RESULT_REGION = "#import-result"
 PROBLEMS_PER_PAGE = 50
+MAX_PAGE = 100_000
 #: Room for the multipart envelope around the file.
 ENVELOPE = 64 * 1024
 
@@ -168,8 +170,7 @@ async def _file_or_404(file_id: int) -> ImportFile:
 async def import_file(file_id: int) -> ResponseReturnValue:
     """A dry run's summary; ``?page=N`` pages through its rejected rows."""
     stored = await _file_or_404(file_id)
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    page = parsing.page(request.args.get("page"), maximum=MAX_PAGE)
     if stored.dry_run is None:
         return page_or_fragment(PAGE, CHECKING, **await _checking_context(stored))
     if is_htmx() and request.args.get("poll"):  # the check just ended: the summary, focused

@@ -21,6 +21,7 @@ from ..jobs.bulk import cancel_job
 from ..jobs.imports import CHECK_KIND, failure_count, job_failures
 from ..jobs.imports import KIND as IMPORT_KIND
 from ..jobs.status import RUNNING, get_job
+from ..web import parsing
 from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
@@ -133,8 +134,7 @@ async def failures_page(job_id: int, raw_page: str | None) -> dict[str, Any]:
     session = await get_session()
     total = await failure_count(session, job_id)
     pages = max(1, -(-total // FAILURES_PER_PAGE))
-    page = int(raw_page) if raw_page and raw_page.isdigit() else 1
-    page = min(max(page, 1), pages)
+    page = min(parsing.page(raw_page, maximum=pages), pages)
     rows = await job_failures(session, job_id, offset=(page - 1) * FAILURES_PER_PAGE,
                               limit=FAILURES_PER_PAGE)
     return {"rows": rows, "total": total, "page": page, "pages": pages,

@@ -29,7 +29,7 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 TEXT_COLUMNS = ("name", "description", *ATTRIBUTE_KEYS)
 TRUE_WORDS = frozenset({"true", "yes", "1"})
 FALSE_WORDS = frozenset({"false", "no", "0"})
-_DIGITS = re.compile(r"\d{1,18}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
 #: Field names of the validation errors, as the file's columns.
 _COLUMN_OF = {"category_id": "category", "is_active": "active",
               **{f"attributes.{key}": key for key in ATTRIBUTE_KEYS}}
