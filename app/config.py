@@ -149,6 +149,19 @@ class Settings(BaseSettings):
     # hence the default timeout above 60 s.
     PRESENCE_HEARTBEAT: int = env("VITRINE_PRESENCE_HEARTBEAT", 20, ge=1)
     PRESENCE_TIMEOUT: int = env("VITRINE_PRESENCE_TIMEOUT", 75, ge=2)
+    # Ended jobs (with their batches and failures), import files and procrastinate's finished
+    # jobs older than this are deleted by a periodic job (app.jobs.purge).
+    JOB_RETENTION_HOURS: int = env("VITRINE_JOB_RETENTION_HOURS", 168, ge=1)
+    # CSV import (app.data.imports): the largest file accepted (its upload only; every other
+    # body keeps MAX_CONTENT_LENGTH) and the most rows it may have.
+    IMPORT_MAX_BYTES: int = env("VITRINE_IMPORT_MAX_BYTES", 64 * 1024 * 1024, ge=1)
+    IMPORT_MAX_ROWS: int = env("VITRINE_IMPORT_MAX_ROWS", 200_000, ge=1)
+    # Rows an import job applies per transaction (set-based: larger batches than a bulk
+    # change's, fewer round trips; each batch is still applied exactly once).
+    IMPORT_BATCH_ROWS: int = env("VITRINE_IMPORT_BATCH_ROWS", 2_000, ge=1)
+    # A file of at most this many rows is checked (its dry run) in the upload's request; a
+    # larger one by a job, with progress, so no request runs for tens of seconds.
+    IMPORT_INLINE_ROWS: int = env("VITRINE_IMPORT_INLINE_ROWS", 10_000, ge=0)
 
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each

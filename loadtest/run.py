@@ -23,6 +23,7 @@ import math
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ from app.data.urls import libpq_dsn
 from bench.servers import ROOT, start_server
 
 from . import accounts, ledger, report
+from .importer import Importer
 from .memory import RssSampler
 from .settings import LoadSettings
 from .verify import verify
@@ -151,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
     url = database_url()
     count, hot, top = prepare_catalog(url, args.products, say)
-    editors = max(2, math.ceil(args.users * 0.2) + 1)
+    editors = max(2, math.ceil(args.users * 0.2) + 1) + 1
     api_clients = max(1, math.ceil(args.users * 0.1))
     editor_list, password, api_list, tokens, user_ids = accounts.prepare(
         url, editors=editors, api_clients=api_clients)
+    importer_email = editor_list.pop()  # imports a file during the load (.importer)
     settings = LoadSettings(editors=tuple(editor_list), password=password,
                             api_accounts=tuple(api_list), api_tokens=tuple(tokens),
                             hot_ids=tuple(hot), max_id=top)
@@ -168,6 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     server = start_server("app:create_app()", run_dir, workers=args.workers, env=env,
                           config=ROOT / "hypercorn.toml", ready_path="/readyz", timeout=120)
+    with (run_dir / "worker.log").open("wb") as worker_log:  # runs the import's jobs
+        job_worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"],
+                                      cwd=ROOT, env={**os.environ, **env}, stdout=worker_log,
+                                      stderr=subprocess.STDOUT)
+    with psycopg.connect(libpq_dsn(url)) as connection:
+        hot_prices = tuple(f"{row[0]:.2f}" for row in connection.execute(
+            "SELECT price FROM products WHERE id = ANY(%s)", (list(hot),)))
+    importer = Importer(server.url, importer_email, password, str(ledger_path),
+                        delay=min(15.0, args.duration / 4), hot_prices=hot_prices)
     say(f"server {server.url} (pid {server.pid}, {args.workers} workers, production config), "
         f"{count:,} products, {args.users} users at {args.spawn_rate:g}/s for "
         f"{args.duration} s")
@@ -187,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         with (run_dir / "locust.log").open("wb") as log:
             locust = subprocess.Popen(command, cwd=ROOT, env=locust_env, stdout=log,
                                       stderr=subprocess.STDOUT)
+            importer.start()
             try:
                 locust.wait(args.duration + 120)
             except subprocess.TimeoutExpired:
@@ -194,7 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                 locust.wait(30)
                 say("Locust overran its run time and was stopped")
         sampler.stop()
+        importer.join(330)
     finally:
+        job_worker.send_signal(signal.SIGTERM)
+        try:
+            job_worker.wait(30)
+        except subprocess.TimeoutExpired:
+            job_worker.kill()
+            job_worker.wait(10)
         server.stop()
     elapsed = time.monotonic() - started
 
@@ -215,12 +235,14 @@ def main(argv: list[str] | None = None) -> int:
         say("  " + line)
     sampler.write_csv(run_dir / "rss.csv")
 
+    say(f"Import during the load: {importer.outcome}")
     entries = ledger.read(ledger_path)
     verdict = verify(entries, url, user_ids, since)
     say()
     say(f"Nothing lost, nothing twice: {verdict.saved} saves ({verdict.merged} merged field by "
         f"field), {verdict.conflicts} conflicts, {verdict.unchanged} saves with nothing to "
         f"change, {verdict.bulk} bulk actions, {verdict.images} image uploads, "
+        f"{verdict.imported} imported changes ({verdict.import_conflicts} import conflicts), "
         f"{verdict.repeats} repeated command keys "
         "answered with the first outcome - "
         + ("all accounted for in products and product_revisions" if verdict.ok

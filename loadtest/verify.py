@@ -25,6 +25,13 @@ with its unique alt text on that product, and exactly one revision (source ``ima
 account that added that alt text; a refusal is only the product being full (422 with
 :data:`IMAGES_PER_PRODUCT` images).
 
+Imports (an editor imports a CSV file during the load, :mod:`.importer`): every revision of
+source ``import`` by the importer is a row of its file - a creation it asked for, or a change to
+a product recording exactly the file's values, on top of every colleague's change since the
+file's version without reverting one of theirs (no lost update, per field) - and their number is
+what the job's outcome says it changed; every conflict the job reported (``job_failures``) is
+genuine: someone changed that field since the file's version, to another value.
+
 Nothing else: no other status, and no revision by a load account that the load was not told
 about. Finally, per field: the final row holds the value of the last change to that field,
 and that change was one the load was told about.
@@ -61,6 +68,8 @@ class Verdict:
     repeats: int = 0  # answers to a command key sent again (replays, not applied again)
     bulk: int = 0  # bulk commands acknowledged (distinct keys)
     images: int = 0  # image uploads acknowledged (distinct keys)
+    imported: int = 0  # products an import created or changed
+    import_conflicts: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -202,6 +211,74 @@ def _check_repeats(entries: list[dict[str, Any]], verdict: Verdict) -> list[dict
     return unique
 
 
+def _check_import(entry: dict[str, Any], history: History, revisions: list[dict[str, Any]],
+                  user_ids: dict[str, int], database_url: str,
+                  verdict: Verdict) -> set[tuple[int, int]]:
+    """Account for one import job's changes and conflicts (see the module docstring)."""
+    user = user_ids.get(entry["user"])
+    asked: dict[str, dict[str, Any]] = entry["rows"]
+    by_id = {row["id"]: slug for slug, row in asked.items() if row["id"] is not None}
+    with psycopg.connect(libpq_dsn(database_url), row_factory=dict_row) as connection:
+        job = connection.execute("SELECT state, outcome FROM jobs WHERE id = %s",
+                                 (entry["job"],)).fetchone()
+        failures = connection.execute(
+            "SELECT f.item, f.kind, f.detail, p.id AS product_id FROM job_failures AS f"
+            " LEFT JOIN products AS p ON p.slug = f.item WHERE f.job_id = %s",
+            (entry["job"],)).fetchall()
+    where = f"import job {entry['job']}"
+    if job is None or job["state"] != "succeeded":
+        verdict.problem(f"{where}: {job and job['state']}, expected succeeded")
+        return set()
+    mine = [r for r in revisions if r["source"] == "import" and r["user_id"] == user]
+    claimed: set[tuple[int, int]] = set()
+    for revision in mine:
+        pid, version, changes = revision["product_id"], revision["version"], revision["changes"]
+        slug = by_id.get(pid) or (changes.get("slug") or {}).get("after")
+        row = asked.get(slug or "")
+        if row is None:
+            verdict.problem(f"{where}: product {pid} version {version} is not in the file")
+            continue
+        if (row["id"] is None) != (version == 1):
+            verdict.problem(f"{where}: product {pid} version {version} does not match its row")
+        for name, value in row["values"].items():
+            change = changes.get(name)
+            if change is not None and not _same(name, change.get("after"), value):
+                verdict.problem(f"{where}: product {pid} {name} set to {change.get('after')}, "
+                                f"the file says {value}")
+        for name in changes:
+            if row["id"] is not None and name not in row["values"]:
+                verdict.problem(f"{where}: product {pid} version {version} changed {name}, "
+                                "which the file left as exported")
+            if row["id"] is not None:
+                for other in history.changed_between(pid, name, row["version"], version):
+                    if not _same(name, other["changes"][name].get("after"),
+                                 row["values"].get(name)):
+                        verdict.problem(f"{where}: product {pid} {name} imported over version "
+                                        f"{other['version']}'s change without a conflict")
+                        break
+        claimed.add((pid, version))
+    outcome = job["outcome"] or {}
+    if len(mine) != outcome.get("changed"):
+        verdict.problem(f"{where}: {len(mine)} import revisions, the job says it changed "
+                        f"{outcome.get('changed')}")
+    for failure in failures:
+        if failure["kind"] != "conflict":
+            verdict.problem(f"{where}: row {failure['item']} rejected, expected none")
+            continue
+        verdict.import_conflicts += 1
+        row = asked.get(failure["item"]) or {}
+        pid = failure["product_id"]
+        fields = failure["detail"] or {}
+        if not any(not _same(name, other["changes"][name].get("after"), value["file"])
+                   for name, value in fields.items()
+                   for other in history.changed_between(pid, name, row.get("version") or 0,
+                                                        NEWEST)):
+            verdict.problem(f"{where}: conflict on {failure['item']} but nobody had changed "
+                            f"{', '.join(fields)} to another value")
+    verdict.imported += len(mine)
+    return claimed
+
+
 def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str, int],
            since: datetime) -> Verdict:
     verdict = Verdict()
@@ -215,6 +292,10 @@ def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str,
         via, status = entry["via"], entry["status"]
         if entry.get("kind") == "image":
             _check_image(entry, user_ids.get(entry["user"]), images, revisions, claimed, verdict)
+            continue
+        if entry.get("kind") == "import":
+            claimed |= _check_import(entry, history, revisions, user_ids, database_url,
+                                     verdict)
             continue
         if entry.get("kind") == "bulk":
             if status == 200:

@@ -10,7 +10,9 @@ quoted where needed (Python's ``csv`` dialect ``excel``).
 
 Formula injection (OWASP "CSV Injection"): a cell that starts with ``=``, ``+``, ``-``, ``@``,
 a tab or a carriage return is written with a leading ``'``, so a spreadsheet shows it as text
-instead of evaluating it. Prices and stocks are never negative (the table's checks), so no
+instead of evaluating it. A cell that starts with ``'`` itself gets one more, so that the
+import (which always removes one leading ``'``, :mod:`app.data.imports.rows`) reads back
+exactly what was exported. Prices and stocks are never negative (the table's checks), so no
 number is changed.
 """
 
@@ -29,13 +31,16 @@ COLUMNS: tuple[str, ...] = (
     *ATTRIBUTE_KEYS, "version",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Cells written with a leading ``'``: formula starts, and the text marker itself.
+MARKED_STARTS = (*FORMULA_STARTS, "'")
 #: Bytes of CSV gathered before a chunk is handed on (a streamed response sends each).
 CHUNK_BYTES = 32 * 1024
 
 
 def neutralise(cell: str) -> str:
-    """``cell`` as a spreadsheet will show it, never run it: ``'`` before a formula start."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """``cell`` as a spreadsheet will show it, never run it: ``'`` before a formula start (and
+    before a leading ``'``, which the import removes again)."""
+    return "'" + cell if cell.startswith(MARKED_STARTS) else cell
 
 
 def product_cells(row: Mapping[Any, Any], category_path: str) -> list[str]:

@@ -229,7 +229,7 @@ class ProductRevision(Model):
     __table_args__ = (
         CheckConstraint(
             "source IN ('create', 'inline', 'bulk', 'api', 'restore', 'duplicate', 'cli',"
-            " 'images')",
+            " 'images', 'import')",
             name="source_known",
         ),
         Index("ix_product_revisions_product_created", "product_id", "created_at"),
@@ -319,6 +319,8 @@ class JobBatch(Model):
                                         nullable=False)
     batch: Mapped[int] = mapped_column(Integer, nullable=False)
     rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The batch's counts (an import's created, updated...), summed into the job's outcome.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     applied_at: Mapped[datetime] = utcnow_column()
 
     __table_args__ = (PrimaryKeyConstraint("job_id", "batch", name="pk_job_batches"),)
@@ -454,4 +456,53 @@ class Presence(Model):
               postgresql_where=text("ended_at IS NULL")),
         Index("ix_presence_expires_at", "expires_at"),
         Index("ix_presence_user", "user_id"),
+    )
+
+
+class JobFailure(Model):
+    """One row a job could not apply (rejected, or a version conflict), recorded in the
+    transaction of the batch that met it: a failed row never fails the job, and a retried
+    batch records it once (migration 0013)."""
+
+    __tablename__ = "job_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"),
+                                        nullable=False)
+    batch: Mapped[int] = mapped_column(Integer, nullable=False)
+    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    item: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('rejected', 'conflict')", name="job_failure_kind_known"),
+        Index("ix_job_failures_job_line", "job_id", "line"),
+    )
+
+
+class ImportFile(Model):
+    """An uploaded CSV file, kept whole so that any worker on any host applies the very bytes
+    the editor checked; ``dry_run`` is what its dry run found, ``sha256`` the digest applying
+    checks; ``job_id`` is the job that applied it (at most one) (migration 0013)."""
+
+    __tablename__ = "import_files"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
+    #: None while a worker checks a large file (``check_job_id``).
+    dry_run: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    check_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                               unique=True)
+    created_at: Mapped[datetime] = utcnow_column()
+
+    __table_args__ = (
+        CheckConstraint("size >= 0", name="import_size_not_negative"),
+        Index("ix_import_files_created_at", "created_at"),
     )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Product, ProductRevision, User
 
-SOURCES = ("create", "inline", "bulk", "api", "restore", "duplicate", "cli", "images")
+SOURCES = ("create", "inline", "bulk", "api", "restore", "duplicate", "cli", "images", "import")
 
 #: Product columns recorded in history (and restorable), in display order.
 TRACKED_FIELDS = ("name", "price", "stock", "category_id", "is_active", "description")

@@ -7,7 +7,8 @@
 * :mod:`.bulk` - bulk actions on selected or filtered rows; :mod:`.confirmations` - the signed
   confirmation of a large or destructive bulk action
 * :mod:`.session_expiry` - a row save after the session ended: sign in again in the row
-* :mod:`.export` - the table's filter as a streamed CSV file
+* :mod:`.export` - the table's filter as a streamed CSV file; :mod:`.imports` - CSV import
+  (dry run, then applied as a job)
 * :mod:`.jobs` - bulk changes running as background jobs: progress, cancel
 * :mod:`.history` - a product's history and restoring earlier versions
 * :mod:`.images` - a product's images: upload (checked, metadata stripped), alt text, order
@@ -31,6 +32,7 @@ from . import (  # noqa: F401 - they register the routes
     export,
     history,
     images,
+    imports,
     jobs,
     live,
     live_changes,

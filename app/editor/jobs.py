@@ -18,7 +18,10 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..data.models import Job
 from ..jobs.bulk import cancel_job
+from ..jobs.imports import CHECK_KIND, failure_count, job_failures
+from ..jobs.imports import KIND as IMPORT_KIND
 from ..jobs.status import RUNNING, get_job
+from ..web import parsing
 from ..web.commands import once
 from ..web.htmx import is_htmx
 from .blueprint import bp
@@ -33,8 +36,42 @@ STATES = {"queued": "Waiting for a worker", "running": "Running", "succeeded": "
           "failed": "Failed", "cancelled": "Cancelled"}
 
 
+def job_title(job: Job) -> str:
+    """The box's heading: what the job is."""
+    if job.kind == CHECK_KIND:
+        return f"Dry run of {job.params.get('filename', 'a CSV file')} ({job.total:,} rows)"
+    if job.kind == IMPORT_KIND:
+        return f"Import of {job.params.get('filename', 'a CSV file')} ({job.total:,} rows)"
+    return f"Bulk change of {job.total:,} products"
+
+
+def import_words(job: Job) -> str:
+    """What an import's box says: its counts once it ended, else how far it got."""
+    outcome = job.outcome or {}
+    if job.state == "failed":
+        return f"Failed: {outcome.get('error', 'the import could not be applied')}"
+    if job.state in RUNNING:
+        return f"{STATES[job.state]}: {job.done:,} of {job.total:,} rows processed."
+    counts = (f"created {outcome.get('create', 0):,}, updated {outcome.get('update', 0):,}"
+              f" ({outcome.get('merged', 0):,} merged with colleagues' changes), unchanged "
+              f"{outcome.get('unchanged', 0):,}, conflicts {outcome.get('conflict', 0):,}, "
+              f"rejected {outcome.get('rejected', 0):,}")
+    if job.state == "cancelled":
+        return f"Cancelled after {job.done:,} of {job.total:,} rows: {counts}."
+    return f"Done: {counts}."
+
+
 def job_words(job: Job) -> str:
     """What the progress box says."""
+    if job.kind == CHECK_KIND:
+        if job.state == "succeeded":
+            return "Checked: the dry run is ready."
+        if job.state == "failed":
+            return f"Failed: {(job.outcome or {}).get('error', 'the file could not be checked')}"
+        if job.state in RUNNING:
+            return f"{STATES[job.state]}: {job.done:,} of {job.total:,} rows checked."
+    if job.kind == IMPORT_KIND:
+        return import_words(job)
     outcome = job.outcome or {}
     if job.state == "succeeded":
         return f"Done: changed {outcome.get('changed', 0):,} of {job.total:,} products."
@@ -49,6 +86,10 @@ def job_words(job: Job) -> str:
 
 def job_context(job: Job) -> dict[str, Any]:
     return {"job": job, "words": job_words(job), "running": job.state in RUNNING,
+            "title": job_title(job),
+            "file_url": (url_for("editor.import_file", file_id=job.params["file_id"])
+                         if job.kind in (CHECK_KIND, IMPORT_KIND) and "file_id" in job.params
+                         else None),
             "percent": 100 if not job.total else job.done * 100 // job.total,
             "table_url": _table_url() if job.state not in RUNNING else None}
 
@@ -76,8 +117,28 @@ async def _job_or_404(job_id: int) -> Job:
 @bp.get("/jobs/<id64:job_id>")
 @editor_required
 async def job(job_id: int) -> ResponseReturnValue:
-    """The job's page; for htmx, its progress fragment (what the box polls)."""
-    return page_or_fragment(PAGE, PROGRESS, **job_context(await _job_or_404(job_id)))
+    """The job's page; for htmx, its progress fragment (what the box polls). An import's page
+    (and its fragment once it ended) lists the rows it could not apply, a page at a time."""
+    found = await _job_or_404(job_id)
+    context = job_context(found)
+    if found.kind == IMPORT_KIND and found.state not in RUNNING:
+        context["failures"] = await failures_page(found.id, request.args.get("page"))
+    return page_or_fragment(PAGE, PROGRESS, **context)
+
+
+FAILURES_PER_PAGE = 50
+
+
+async def failures_page(job_id: int, raw_page: str | None) -> dict[str, Any]:
+    """One page of the rows an import could not apply, and the links to the others."""
+    session = await get_session()
+    total = await failure_count(session, job_id)
+    pages = max(1, -(-total // FAILURES_PER_PAGE))
+    page = min(parsing.page(raw_page, maximum=pages), pages)
+    rows = await job_failures(session, job_id, offset=(page - 1) * FAILURES_PER_PAGE,
+                              limit=FAILURES_PER_PAGE)
+    return {"rows": rows, "total": total, "page": page, "pages": pages,
+            "url": lambda number: url_for("editor.job", job_id=job_id, page=number)}
 
 
 @bp.post("/jobs/<id64:job_id>/cancel")

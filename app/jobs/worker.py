@@ -15,7 +15,7 @@ import logging
 import procrastinate
 from flask import Flask
 
-from . import bulk, images  # noqa: F401 - registers the tasks
+from . import bulk, images, imports, purge  # noqa: F401 - they register the tasks
 from .bulk import FLASK_APP
 from .queue import QUEUE, make_queue
 

@@ -16,12 +16,12 @@ minute at 1,000,000, under an exclusive lock): run it in a maintenance window on
 Downgrade drops the indexes and columns.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 from alembic import op
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

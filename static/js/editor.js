@@ -303,6 +303,36 @@
     byId("bulk-value").closest("label").hidden = !action.value.startsWith("price_");
   };
 
+  // -- the import's drop zone: a file dropped on it becomes the file input's file -----------
+  const showFileName = (input) => {
+    const name = byId("import-file-name");
+    if (name) name.textContent = input.files.length ? `Chosen: ${input.files[0].name}` : "";
+  };
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "import-file") showFileName(event.target);
+  });
+  ["dragenter", "dragover"].forEach((type) => document.addEventListener(type, (event) => {
+    const zone = event.target.closest && event.target.closest("#import-drop");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.add("dragging");
+  }));
+  document.addEventListener("dragleave", (event) => {
+    const zone = event.target.closest && event.target.closest("#import-drop");
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    const zone = event.target.closest && event.target.closest("#import-drop");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const input = byId("import-file");
+    if (!input || !event.dataTransfer || !event.dataTransfer.files.length) return;
+    input.files = event.dataTransfer.files;
+    showFileName(input);
+    input.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     syncBulk();
     rove();

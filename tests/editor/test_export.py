@@ -100,3 +100,12 @@ def test_the_table_links_to_the_export_of_its_own_filter(editor, sql):
         assert urlsplit(href).path == "/editor/products/export.csv"
         assert parse_qs(urlsplit(href).query) == {"q": ["brass"], "status": ["inactive"]}
         assert [row["id"] for row in read_csv(editor.get(href))] == [str(lamp)]
+
+
+def test_a_cell_that_starts_with_the_text_marker_gets_one_more(editor, sql):
+    """The import removes one leading ``'`` (the marker), so an export must add one to a cell
+    that already starts with it, or "'=x" would come back as "=x"."""
+    sql.product("'Tis the lamp", category_id=sql.category("Lighting"), slug="tis",
+                description="'=not a formula")
+    (row,) = read_csv(editor.get("/editor/products/export.csv"))
+    assert (row["name"], row["description"]) == ("''Tis the lamp", "''=not a formula")

@@ -37,8 +37,15 @@ def admin_client(client, sql):
     signed_in(client, "fuzz-admin@example.com")
     sql.execute("INSERT INTO jobs (id, kind, user_id, total) VALUES (1, 'bulk_change', %s, 1)",
                 user_id)
+    sql.execute(  # a CSV import's dry run (/editor/imports/<id>), with a rejected row
+        "INSERT INTO import_files (id, user_id, filename, size, sha256, content, dry_run)"
+        " VALUES (1, %s, 'f.csv', 1, %s, 'x', %s)", user_id, "0" * 64,
+        '{"rows": 1, "counts": {"create": 0, "update": 0, "unchanged": 0, "conflict": 0,'
+        ' "rejected": 1}, "merged": 0, "problems": [{"line": 2, "item": "x", "kind":'
+        ' "rejected", "reason": "bad"}], "problem_count": 1, "delimiter": "comma",'
+        ' "bom": false}')
     return client, {"product_id": str(product_id), "slug": "brass-lamp", "ref": "brass-lamp",
-                    "job_id": "1", "digest": "0" * 64, "ext": "webp"}
+                    "job_id": "1", "digest": "0" * 64, "ext": "webp", "file_id": "1"}
 
 
 def test_the_url_map_has_the_routes_this_test_means_to_cover(app):

@@ -16,6 +16,7 @@ class JobWorker:
                  stalled_after: float = 2) -> None:
         env = {**os.environ, "VITRINE_CONFIG": "testing", "TEST_DATABASE_URL": database_url,
                "DATABASE_URL": database_url, "VITRINE_JOB_BATCH_ROWS": str(batch_rows),
+               "VITRINE_IMPORT_BATCH_ROWS": str(batch_rows),
                "VITRINE_JOB_STALLED_AFTER": str(stalled_after), "PYTHONPATH": str(ROOT)}
         self.log_path = log_path
         with log_path.open("ab") as log:

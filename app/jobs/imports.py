@@ -1,0 +1,225 @@
+"""Applying a checked CSV file as a job: the rows in batches of ``IMPORT_BATCH_ROWS``, each batch
+one transaction with its exactly-once record (:mod:`.batches`), planned again on its rows
+locked (:mod:`app.data.imports.plan`) and written set-based (:mod:`app.data.imports.writes`).
+
+The job reads the file from ``import_files`` (any worker, any host) and refuses to start when
+its bytes no longer have the digest its dry run saw. The file is immutable and read the same
+way every time, so a retried job (its worker killed) walks the same batches and skips those
+already recorded: every row is applied exactly once. A row that cannot be applied - rejected,
+or a version conflict with a colleague's change - is recorded in ``job_failures`` by its batch
+and never fails the job; the batch's counts go in ``job_batches.outcome`` and the job's
+outcome is their sum.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from procrastinate import JobContext
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..data.database import AsyncDatabase
+from ..data.imports.files import (
+    checked_rows,
+    claim_file,
+    digest,
+    file_content,
+    get_file,
+    summary,
+)
+from ..data.imports.plan import CONFLICT, CREATE, REJECTED, UNCHANGED, UPDATE, Decision, plan
+from ..data.imports.reading import FileRefused
+from ..data.imports.writes import write
+from ..data.models import ImportFile, Job, JobBatch, JobFailure
+from .batches import batch_applied, claim_batch, job_state
+from .bulk import FLASK_APP
+from .queue import defer, tasks
+
+KIND = "csv_import"
+#: The dry run of a file too large to check in the request.
+CHECK_KIND = "csv_check"
+#: Rows a dry-run job plans per query (its progress moves by this much).
+CHECK_CHUNK_ROWS = 10_000
+COUNTS = (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED, "merged")
+_SUMS = text("SELECT key, sum(value::bigint) FROM job_batches, jsonb_each_text(outcome)"
+             " WHERE job_id = :job GROUP BY key")
+
+
+async def start_import_job(session: AsyncSession, stored: ImportFile, *,
+                           user_id: int | None) -> int | None:
+    """Queue the file's import, in the session's transaction; the job id, or None when the
+    file was already applied."""
+    job_id = await defer(session, KIND, {})
+    assert stored.dry_run is not None, "a file is applied after its dry run"
+    session.add(Job(id=job_id, kind=KIND, user_id=user_id, total=int(stored.dry_run["rows"]),
+                    params={"file_id": stored.id, "sha256": stored.sha256,
+                            "filename": stored.filename}))
+    await session.flush()
+    if not await claim_file(session, stored.id, job_id):
+        return None
+    return job_id
+
+
+async def start_check_job(session: AsyncSession, stored: ImportFile, *, rows: int,
+                          user_id: int | None) -> int:
+    """Queue the dry run of a large file, in the session's transaction; the job id."""
+    job_id = await defer(session, CHECK_KIND, {})
+    session.add(Job(id=job_id, kind=CHECK_KIND, user_id=user_id, total=rows,
+                    params={"file_id": stored.id, "sha256": stored.sha256,
+                            "filename": stored.filename}))
+    await session.flush()
+    stored.check_job_id = job_id
+    await session.flush()
+    return job_id
+
+
+@tasks.task(name=CHECK_KIND, pass_context=True)
+async def csv_check(context: JobContext) -> None:
+    """The dry run of a large file: checked and planned in chunks (progress in ``jobs.done``),
+    its result kept with the file. Nothing in the catalog changes; a retried run does it all
+    again (it only overwrites the result)."""
+    assert context.job is not None and context.job.id is not None
+    job_id = context.job.id
+    app: Flask = context.additional_context[FLASK_APP]
+    database: AsyncDatabase = app.extensions["vitrine_db"]
+    try:
+        await _check(app, database, job_id)
+    except Exception:
+        await _fail(database, job_id, "the check stopped on an unexpected error")
+        raise
+
+
+async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    chunk_rows = CHECK_CHUNK_ROWS
+    async with database.session() as session:
+        job = await session.get(Job, job_id)
+        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+            return
+        file_id = int(job.params["file_id"])
+        stored = await file_content(session, file_id)
+        if stored is None or digest(stored[0]) != stored[1]:
+            await session.rollback()
+            await _fail(database, job_id, "the file changed since it was uploaded")
+            return
+        try:
+            checked = await checked_rows(session, stored[0],
+                                         max_rows=int(app.config["IMPORT_MAX_ROWS"]))
+        except FileRefused as refused:
+            await session.rollback()
+            await _fail(database, job_id, refused.message)
+            return
+    decisions: list[Decision] = []
+    for start in range(0, len(checked.rows), chunk_rows):
+        chunk = checked.rows[start:start + chunk_rows]
+        async with database.session() as session:
+            decisions.extend(await plan(session, chunk))
+            await session.execute(update(Job).where(Job.id == job_id).values(
+                done=start + len(chunk), total=len(checked.rows), state="running",
+                updated_at=func.now()))
+            await session.commit()
+    async with database.session() as session:
+        if await job_state(session, job_id) == "cancelled":
+            return
+        found = await get_file(session, file_id)
+        if found is not None:
+            found.dry_run = summary(decisions, checked)
+        await session.execute(update(Job).where(Job.id == job_id).values(
+            state="succeeded", done=len(checked.rows), outcome={"rows": len(checked.rows)},
+            updated_at=func.now()))
+        await session.commit()
+
+
+@tasks.task(name=KIND, pass_context=True)
+async def csv_import(context: JobContext) -> None:
+    """Apply the import job whose procrastinate id this is (see the module docstring)."""
+    assert context.job is not None and context.job.id is not None
+    job_id = context.job.id
+    app: Flask = context.additional_context[FLASK_APP]
+    database: AsyncDatabase = app.extensions["vitrine_db"]
+    try:
+        await _run(app, database, job_id)
+    except Exception:
+        await _fail(database, job_id, "the import stopped on an unexpected error")
+        raise
+
+
+async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    batch_rows = int(app.config["IMPORT_BATCH_ROWS"])
+    async with database.session() as session:
+        job = await session.get(Job, job_id)
+        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+            return
+        params, user_id = dict(job.params), job.user_id
+        stored = await file_content(session, int(params["file_id"]))
+        if stored is None or digest(stored[0]) != params["sha256"] or stored[1] != params[
+                "sha256"]:
+            await session.rollback()
+            await _fail(database, job_id, "the file changed since its dry run; nothing was "
+                                          "imported")
+            return
+        try:
+            checked = await checked_rows(session, stored[0],
+                                         max_rows=int(app.config["IMPORT_MAX_ROWS"]))
+        except FileRefused as refused:
+            await session.rollback()
+            await _fail(database, job_id, refused.message)
+            return
+    rows = checked.rows
+    for batch, start in enumerate(range(0, len(rows), batch_rows)):
+        chunk = rows[start:start + batch_rows]
+        async with database.session() as session:
+            if await job_state(session, job_id) == "cancelled":
+                await _finish(session, job_id, "cancelled")
+                await session.commit()
+                return
+            if await claim_batch(session, job_id, batch):
+                decisions = await plan(session, chunk, lock=True)
+                written = await write(session, decisions, user_id=user_id)
+                failures = [d for d in decisions if d.action in (CONFLICT, REJECTED)]
+                if failures:
+                    await session.execute(insert(JobFailure), [
+                        {"job_id": job_id, "batch": batch, "line": d.line, "item": d.item,
+                         "kind": "conflict" if d.action == CONFLICT else "rejected",
+                         "reason": d.reason, "detail": d.conflicts or None} for d in failures])
+                counts = {action: sum(1 for d in decisions if d.action == action)
+                          for action in (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED)}
+                counts["merged"] = sum(1 for d in decisions if d.merged and d.action == UPDATE)
+                await session.execute(update(JobBatch).where(
+                    JobBatch.job_id == job_id, JobBatch.batch == batch).values(outcome=counts))
+                await batch_applied(session, job_id, batch, rows=len(chunk),
+                                    changed=written.created + written.updated)
+            await session.commit()
+    async with database.session() as session:
+        await job_state(session, job_id)
+        await _finish(session, job_id, "succeeded")
+        await session.commit()
+
+
+async def _finish(session: AsyncSession, job_id: int, state: str) -> None:
+    sums = {key: int(value) for key, value in (await session.execute(
+        _SUMS, {"job": job_id})).all()}
+    outcome = {key: sums.get(key, 0) for key in COUNTS}
+    outcome["changed"] = outcome[CREATE] + outcome[UPDATE]
+    await session.execute(update(Job).where(Job.id == job_id).values(
+        state=state, outcome=outcome, updated_at=func.now()))
+
+
+async def _fail(database: AsyncDatabase, job_id: int, message: str) -> None:
+    async with database.session() as session:
+        await job_state(session, job_id)
+        await session.execute(update(Job).where(Job.id == job_id).values(
+            state="failed", outcome={"error": message}, updated_at=func.now()))
+        await session.commit()
+
+
+async def job_failures(session: AsyncSession, job_id: int, *, offset: int = 0,
+                       limit: int = 50) -> list[JobFailure]:
+    """A page of the rows the job could not apply, in file order."""
+    return list((await session.scalars(
+        select(JobFailure).where(JobFailure.job_id == job_id)
+        .order_by(JobFailure.line).offset(offset).limit(limit))).all())
+
+
+async def failure_count(session: AsyncSession, job_id: int) -> int:
+    return int(await session.scalar(
+        select(func.count()).select_from(JobFailure).where(JobFailure.job_id == job_id)) or 0)
