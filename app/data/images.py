@@ -11,9 +11,10 @@ images at once do not conflict, and a reorder names every image it orders (a lis
 longer matches is :class:`ImagesChanged`, nothing written). The history page shows them;
 restoring a version restores product fields, never images.
 
-The bytes (``image_blobs``) are written with ``INSERT ... ON CONFLICT DO NOTHING`` keyed by
-their SHA-256: storing the same file twice, or a retried variants job, writes nothing new.
-Blobs are never deleted by a removal (another image may share them).
+The bytes (``image_blobs``) are written with ``INSERT ... ON CONFLICT`` keyed by their
+SHA-256: storing the same file twice, or a retried variants job, writes no new bytes (an old
+blob is only touched, see ``_STORE``). A removal deletes no blob (another image may share it);
+the periodic purge deletes blobs no image references any more (:mod:`app.jobs.purge`).
 
 Functions flush, never commit: the caller owns the transaction.
 """
@@ -38,9 +39,15 @@ SOURCE = "images"
 ALT_MAX = 250
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+#: A blob stored again is *touched* (its ``created_at`` renewed) when it is older than
+#: :data:`TOUCH_AFTER`: the purge deletes only unreferenced blobs older than its grace period
+#: (:mod:`app.jobs.purge`), so a blob an upload or a variants job is about to reference again
+#: is never taken from under it. ``DO UPDATE`` locks the row even when its ``WHERE`` is false,
+#: so a purge's ``DELETE`` of it waits for this transaction and then sees the row renewed.
 _STORE = text("INSERT INTO image_blobs (sha256, content_type, width, height, data)"
               " VALUES (:sha256, :content_type, :width, :height, :data)"
-              " ON CONFLICT (sha256) DO NOTHING")
+              " ON CONFLICT (sha256) DO UPDATE SET created_at = now()"
+              " WHERE image_blobs.created_at < now() - interval '10 minutes'")
 
 
 class ImageInputError(ValueError):

@@ -71,7 +71,10 @@ async def seed_images(engine: AsyncEngine) -> int:
     async with engine.begin() as connection:
         await connection.execute(text("SET LOCAL statement_timeout = 0"))
         existing = set((await connection.execute(
-            text("SELECT sha256 FROM image_blobs WHERE sha256 = ANY(:digests)"),
+            # Touched, like a blob an upload stores again: the purge of unreferenced blobs
+            # (app/jobs/purge.py) leaves renewed ones alone until their grace period passes.
+            text("UPDATE image_blobs SET created_at = now() WHERE sha256 = ANY(:digests)"
+                 " RETURNING sha256"),
             {"digests": list(blobs)})).scalars())
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
