@@ -11,6 +11,12 @@
   only if the form names the digest the dry run showed and the stored bytes still have it.
   Progress and outcome are the job's box and page (:mod:`.jobs`), kept across reloads.
 
+**Who may apply.** Editors are colleagues: any editor may *read* a dry run (to review a
+colleague's file before it goes in, say), but a file may hold changes its uploader has not
+decided to make, so only **its uploader or an admin may apply it** (checked on the server, 403
+otherwise; the page shows the others who may, instead of the button). A file whose uploader's
+account is gone can be applied by an admin only.
+
 Every POST carries CSRF and a one-time command key (:func:`~app.web.commands.once`); every
 route is for editors and admins. The upload alone may be up to ``IMPORT_MAX_BYTES`` (a route
 allowance, :mod:`app.runtime.allowances`); any other body keeps the app-wide limit.
@@ -28,7 +34,7 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..data.imports.files import digest, dry_run, file_content, get_file, read_file, store_file
 from ..data.imports.reading import DELIMITER_NAMES, FileRefused, check_header_only
-from ..data.models import ImportFile
+from ..data.models import ImportFile, User
 from ..jobs.imports import start_check_job, start_import_job
 from ..jobs.status import get_job
 from ..runtime.allowances import body_allowance
@@ -145,6 +151,18 @@ def size_text(size: int) -> str:
     return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size:,} bytes"
 
 
+def may_apply(stored: ImportFile) -> bool:
+    """The uploader or an admin (see the module docstring)."""
+    return bool(g.user.is_admin or (stored.user_id is not None and stored.user_id == g.user.id))
+
+
+async def _uploader(stored: ImportFile) -> str | None:
+    if stored.user_id is None:
+        return None
+    user = await (await get_session()).get(User, stored.user_id)
+    return None if user is None else user.email
+
+
 def _summary_context(stored: ImportFile, page: int, *, focus: bool = False) -> dict[str, Any]:
     result = stored.dry_run
     assert result is not None
@@ -155,7 +173,7 @@ def _summary_context(stored: ImportFile, page: int, *, focus: bool = False) -> d
     return {"file": stored, "result": result, "counts": result["counts"],
             "problems": problems[start:start + PROBLEMS_PER_PAGE], "page": page,
             "pages": pages, "first_line": start, "focus": focus,
-            "delimiters": DELIMITER_NAMES, **_limits()}
+            "delimiters": DELIMITER_NAMES, "may_apply": may_apply(stored), **_limits()}
 
 
 async def _file_or_404(file_id: int) -> ImportFile:
@@ -176,6 +194,8 @@ async def import_file(file_id: int) -> ResponseReturnValue:
     if is_htmx() and request.args.get("poll"):  # the check just ended: the summary, focused
         return fragment(SUMMARY, **_summary_context(stored, page, focus=True))
     context = _summary_context(stored, page)
+    if not context["may_apply"]:
+        context["uploader"] = await _uploader(stored)
     if stored.job_id is not None:
         job = await get_job(await get_session(), stored.job_id)
         if job is not None:
@@ -189,6 +209,9 @@ async def import_file(file_id: int) -> ResponseReturnValue:
 async def import_apply(file_id: int) -> ResponseReturnValue:
     session = await get_session()
     stored = await _file_or_404(file_id)
+    if not may_apply(stored):
+        return error_response(403, "Only the editor who uploaded this file, or an admin, can "
+                                   "apply it.")
     if stored.dry_run is None:
         return error_response(409, "This file is still being checked; apply it after its "
                                    "dry run.")

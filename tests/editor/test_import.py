@@ -321,3 +321,34 @@ def test_a_category_deleted_after_the_dry_run_rejects_its_rows_not_the_job(app, 
     failure = sql.one("SELECT line, item, reason FROM job_failures")
     assert (failure["line"], failure["item"]) == (2, "garden-lamp")
     assert "category" in failure["reason"]
+
+
+def test_colleagues_may_read_a_dry_run_but_only_its_uploader_or_an_admin_applies_it(
+        app, editor, sql, cats):
+    from tests.support.clients import sign_in_client
+
+    dry_run = upload(editor, csv_bytes([row(slug="from-ed")]))
+    form = apply_form(dry_run)
+    url = form.pop("url")
+    form.pop("csrf_token")  # each client sends its own session's token
+    page_url = url.removesuffix("/apply")
+    sql.user("colleague@example.com", role="editor")
+    colleague = sign_in_client(app, "colleague@example.com")
+    for htmx in (True, False):
+        shown = colleague.get(page_url, htmx=htmx)
+        assert shown.status_code == 200
+        page = parse(shown.get_data(as_text=True))
+        assert "To create" in page.text
+        assert "Only ed@example.com (who uploaded this file) or an admin can apply it." in page.text
+        assert not page.select(f'form[action="{url}"]')
+    refused = colleague.post(url, {**form, "command_key": "colleague-key-00001"})
+    assert refused.status_code == 403
+    assert "Only the editor who uploaded this file" in refused.get_data(as_text=True)
+    assert sql.scalar("SELECT count(*) FROM jobs") == 0
+
+    sql.user("boss@example.com", role="admin")
+    admin = sign_in_client(app, "boss@example.com")
+    assert parse(admin.get(page_url).get_data(as_text=True)).select(f'form[action="{url}"]')
+    assert admin.post(url, {**form, "command_key": "admin-key-000000001"}).status_code == 200
+    assert sql.scalar("SELECT user_id FROM jobs") == sql.scalar(
+        "SELECT id FROM users WHERE email = 'boss@example.com'")
