@@ -86,7 +86,8 @@ async def images(product_id: int) -> ResponseReturnValue:
 
 @bp.post("/products/<id64:product_id>/images")
 @body_allowance(upload_allowance)
-@errors_in_place(lambda args: UPLOAD_ERROR)
+@errors_in_place(lambda args: UPLOAD_ERROR,
+                 too_large=lambda config: too_large_message(int(config["IMAGE_MAX_BYTES"])))
 @editor_required
 @once
 async def upload_image(product_id: int) -> ResponseReturnValue:

@@ -19,7 +19,9 @@ account is gone can be applied by an admin only.
 
 Every POST carries CSRF and a one-time command key (:func:`~app.web.commands.once`); every
 route is for editors and admins. The upload alone may be up to ``IMPORT_MAX_BYTES`` (a route
-allowance, :mod:`app.runtime.allowances`); any other body keeps the app-wide limit.
+allowance, :mod:`app.runtime.allowances`); any other body keeps the app-wide limit. A body past
+the allowance is refused before the view runs, by the app's one 413 handler, worded for this
+route and put in place of the dry run (:func:`~app.web.errors.errors_in_place`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ..jobs.status import get_job
 from ..runtime.allowances import body_allowance
 from ..web import parsing
 from ..web.commands import once
-from ..web.errors import error_response
+from ..web.errors import error_response, errors_in_place
 from ..web.htmx import is_htmx
 from .blueprint import bp
 from .jobs import job_context
@@ -85,6 +87,7 @@ async def import_page() -> ResponseReturnValue:
 
 @bp.post("/products/import")
 @body_allowance(_upload_allowance)
+@errors_in_place(lambda args: RESULT_REGION, too_large=lambda config: _too_large_message(config))
 @editor_required
 @once
 async def import_upload() -> ResponseReturnValue:
@@ -139,8 +142,9 @@ async def _checking_context(stored: ImportFile) -> dict[str, Any]:
     return context
 
 
-def _too_large_message() -> str:
-    return (f"The file is larger than {size_text(int(current_app.config['IMPORT_MAX_BYTES']))}."
+def _too_large_message(config: Any = None) -> str:
+    config = current_app.config if config is None else config
+    return (f"The file is larger than {size_text(int(config['IMPORT_MAX_BYTES']))}."
             " Split it into smaller files.")
 
 
@@ -233,11 +237,3 @@ async def import_apply(file_id: int) -> ResponseReturnValue:
     job = await get_job(session, job_id)
     assert job is not None
     return fragment("partials/editor/job.html", **job_context(job), focus_job=True)
-
-
-@bp.errorhandler(413)
-def _import_too_large(error: Exception) -> ResponseReturnValue:
-    """The adapter refused the upload's body (past the route's allowance): say so in place."""
-    if request.endpoint == "editor.import_upload":
-        return _refused(_too_large_message(), 413)
-    return error_response(413)

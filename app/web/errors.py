@@ -12,7 +12,7 @@ Flask integration, see :mod:`.reporting`) and tests subscribe to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flask import (
@@ -51,29 +51,46 @@ MESSAGES = {
 }
 
 
-#: The view attribute :func:`errors_in_place` sets.
+#: The view attributes :func:`errors_in_place` sets.
 IN_PLACE = "vitrine_errors_in_place"
+TOO_LARGE = "vitrine_too_large_words"
 
 
-def errors_in_place(target: Callable[[dict[str, Any]], str]) -> Callable[[F], F]:
+def errors_in_place(target: Callable[[dict[str, Any]], str], *,
+                    too_large: Callable[[Mapping[str, Any]], str] | None = None
+                    ) -> Callable[[F], F]:
     """Show the decorated view's error responses to htmx *where the editor is* instead of in
     the page's message region: ``target(view_args)`` is the CSS selector of the element that
     gets the message (an upload form's error slot, say). This covers refusals made before the
     view runs too - a body over its size (413, decided by the adapter), a stale CSRF token -
-    since Flask has routed the request by then. Put it above the role check."""
+    since Flask has routed the request by then. Put it above the role check.
+
+    ``too_large(app.config)`` words the 413 of a body past the route's allowance
+    (:mod:`app.runtime.allowances`) for that route ("The file is larger than 10 MB ..."): the
+    one handler of those 413s is :func:`register_error_handlers`'s, for every upload route."""
 
     def mark(view: F) -> F:
         setattr(view, IN_PLACE, target)
+        if too_large is not None:
+            setattr(view, TOO_LARGE, too_large)
         return view
 
     return mark
 
 
-def _in_place_target() -> str | None:
+def _routed_view() -> Any:
     if request.url_rule is None:
         return None
-    view = current_app.view_functions.get(request.url_rule.endpoint)
-    target: Callable[[dict[str, Any]], str] | None = getattr(view, IN_PLACE, None)
+    return current_app.view_functions.get(request.url_rule.endpoint)
+
+
+def _too_large_words() -> str | None:
+    words: Callable[[Mapping[str, Any]], str] | None = getattr(_routed_view(), TOO_LARGE, None)
+    return None if words is None else words(current_app.config)
+
+
+def _in_place_target() -> str | None:
+    target: Callable[[dict[str, Any]], str] | None = getattr(_routed_view(), IN_PLACE, None)
     return None if target is None else target(request.view_args or {})
 
 
@@ -124,6 +141,8 @@ def register_error_handlers(app: Flask) -> None:
             description = None
         if code == 405 and description and description.startswith("The method"):
             description = None
+        if code == 413:  # over the route's allowance: the route's own words, if it has any
+            description = _too_large_words() or description
         response = error_response(code, description)
         valid_methods = getattr(error, "valid_methods", None)
         if code == 405 and valid_methods:
