@@ -11,6 +11,12 @@ form's overhead (:func:`~app.runtime.allowances.body_allowance`); a larger body 
 server before it is read, and the refusal is shown in the same place
 (:func:`~app.web.errors.errors_in_place`).
 
+**From the row** (the products table): the row's "Add image" (or a file dropped on the row,
+``static/js/row-images.js``) opens a small form in a row of its own under the product's row
+(``GET .../images/row-form``) that posts to the same upload with ``place=row``: a refusal comes
+back as that form (422, its reason in place, the alt text kept), success as the product's row
+(retargeted to it) with the outcome in its notice. Same checks, key, CSRF and allowance.
+
 Each write needs an editor, the CSRF token and a one-time command key (:func:`~app.web.commands.
 once`), like every editor write. Each endpoint answers htmx with the panel and a browser without
 JavaScript with the whole page (after a redirect, for a successful write).
@@ -37,7 +43,8 @@ from ..web.commands import once
 from ..web.errors import errors_in_place
 from ..web.htmx import is_htmx
 from .blueprint import bp
-from .rendering import done, page_or_fragment
+from .rendering import done, fragment, page_or_fragment
+from .rows import render_row
 
 PAGE = "editor/images.html"
 PANEL = "partials/editor/images.html"
@@ -46,6 +53,7 @@ FORM_OVERHEAD = 64 * 1024
 UPLOAD_ERROR = "#image-upload-error"
 ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 NO_FILE = "Choose an image file to add."
+ROW_FORM = "partials/editor/row_images.html"
 
 
 def upload_allowance(config: Any) -> int:
@@ -71,6 +79,22 @@ async def _panel(product: Product, *, status: int = 200, notice: dict[str, Any] 
         title=f"Images of {product.name}")
 
 
+async def _row_form(product: Product, *, status: int = 200, upload_error: str | None = None,
+                    alt_value: str = "") -> ResponseReturnValue:
+    """The row's own small upload form (see the module docstring)."""
+    max_bytes = int(current_app.config["IMAGE_MAX_BYTES"])
+    count = len(await store.list_images(await get_session(), product.id))
+    return fragment(ROW_FORM, status=status, product=product, count=count,
+                    upload_error=upload_error, alt_value=alt_value, max_bytes=max_bytes,
+                    max_megabytes=megabytes(max_bytes), accept=ACCEPT,
+                    too_large=too_large_message(max_bytes), alt_max=store.ALT_MAX,
+                    per_product=int(current_app.config["IMAGES_PER_PRODUCT"]))
+
+
+def _from_row() -> bool:
+    return is_htmx() and request.form.get("place") == "row"
+
+
 def _written(product_id: int, text: str) -> ResponseReturnValue | None:
     """After a plain form post: back to the images page (post/redirect/get)."""
     if is_htmx():
@@ -82,6 +106,22 @@ def _written(product_id: int, text: str) -> ResponseReturnValue | None:
 @editor_required
 async def images(product_id: int) -> ResponseReturnValue:
     return await _panel(await _product(product_id))
+
+
+@bp.get("/products/<id64:product_id>/images/row-form")
+@editor_required
+async def row_image_form(product_id: int) -> ResponseReturnValue:
+    """The row's upload form for htmx; without it, the images page (the same form)."""
+    product = await _product(product_id)
+    if not is_htmx():
+        return await _panel(product)
+    return await _row_form(product)
+
+
+async def _refused(product: Product, message: str, alt: str) -> ResponseReturnValue:
+    if _from_row():
+        return await _row_form(product, status=422, upload_error=message, alt_value=alt)
+    return await _panel(product, status=422, upload_error=message, alt_value=alt)
 
 
 @bp.post("/products/<id64:product_id>/images")
@@ -97,11 +137,11 @@ async def upload_image(product_id: int) -> ResponseReturnValue:
     alt = request.form.get("alt", "")
     file = request.files.get("image")
     if file is None or not file.filename:
-        return await _panel(product, status=422, upload_error=NO_FILE, alt_value=alt)
+        return await _refused(product, NO_FILE, alt)
     try:
         clean_alt = store.clean_alt(alt)
     except store.ImageInputError as error:
-        return await _panel(product, status=422, upload_error=error.message, alt_value=alt)
+        return await _refused(product, error.message, alt)
     config = current_app.config
     max_bytes = int(config["IMAGE_MAX_BYTES"])
     data = file.stream.read(max_bytes + 1)
@@ -109,7 +149,7 @@ async def upload_image(product_id: int) -> ResponseReturnValue:
         clean = await asyncio.to_thread(clean_upload, data, max_bytes=max_bytes,
                                         max_pixels=int(config["IMAGE_MAX_PIXELS"]))
     except ImageRejected as error:
-        return await _panel(product, status=422, upload_error=error.message, alt_value=alt)
+        return await _refused(product, error.message, alt)
     finally:
         del data
     session = await get_session()
@@ -122,10 +162,16 @@ async def upload_image(product_id: int) -> ResponseReturnValue:
                                       user_id=g.user.id,
                                       limit=int(config["IMAGES_PER_PRODUCT"]))
     except store.ImageInputError as error:  # the wrapper rolls back (422)
-        return await _panel(product, status=422, upload_error=error.message, alt_value=alt)
+        return await _refused(product, error.message, alt)
     await start_variants(session, image.id)
     text = (f"Added the image “{clean_alt}”. Shoppers will see it as soon as its sizes are "
             "ready (a few seconds).")
+    if _from_row():  # the product's row, with the outcome where the editor is
+        response = await render_row(await _product(product_id), status=201,
+                                    row_notice={"text": text}, focus="notice")
+        response.headers["HX-Retarget"] = f"#product-{product_id}"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
     return _written(product_id, text) or await _panel(
         await _product(product_id), status=201, notice={"text": text})
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, request, url_for
+from flask import Response, abort, g, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..auth.access import editor_required
@@ -70,6 +70,14 @@ async def _row(product: Product, *, status: int = 200,
     return page_or_fragment(ROW_PAGE, ROW, status=status, product=product, title=product.name,
                             row_notice=row_notice, focus=focus, here=back_to_list(),
                             presence=presence, **context)
+
+
+async def render_row(product: Product, *, status: int = 200,
+                     row_notice: dict[str, Any] | None = None,
+                     focus: str | None = None) -> Response:
+    """The display row as a response, for other editor modules (the row's image upload)."""
+    return make_response(await _row(product, status=status, row_notice=row_notice,
+                                    focus=focus))
 
 
 def _form_for(product: Product) -> ProductRowForm:

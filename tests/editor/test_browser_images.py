@@ -182,3 +182,81 @@ def test_images_are_reordered_described_and_removed_from_the_keyboard(server, pa
                       " WHERE source = 'images' ORDER BY version")
     assert [row["after"] for row in history] == [
         ["Front"], ["Front", "Side"], ["Side", "Front"], ["Side", "Front, lit"], ["Front, lit"]]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_image_dropped_or_chosen_on_a_row_reaches_the_shoppers_card(
+        server, page, lamp, sql, width, database_url, tmp_path):
+    page.set_default_timeout(20_000)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, server.url, "ed@example.com")
+    row = page.locator(f"#product-{lamp}")
+    file = tmp_path / "lamp.jpg"
+    file.write_bytes(photo())
+    if width > 600:  # from the keyboard: the row's one Tab stop, then the arrow keys
+        row.locator("a.edit").focus()
+        for _ in range(12):
+            if page.evaluate("document.activeElement.dataset.key") == "add-image":
+                break
+            page.keyboard.press("ArrowRight")
+        assert page.evaluate("document.activeElement.dataset.key") == "add-image"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("tr.row-images #image-file")
+        assert page.evaluate("document.activeElement.id") == "image-file"
+        # A fake image first: refused in place, in the row's form, with nothing stored.
+        fake = tmp_path / "fake.png"
+        fake.write_text("not a picture\n" * 20)
+        page.set_input_files("#image-file", str(fake))
+        page.fill("#image-alt", "A brass lamp with a round shade")
+        page.click("tr.row-images button[type=submit]")
+        error = page.locator("tr.row-images #image-upload-error .alert-error")
+        error.wait_for()
+        assert "not a JPEG, PNG, WebP or GIF image" in error.inner_text()
+        assert page.input_value("#image-alt") == "A brass lamp with a round shade"
+        assert sql.scalar("SELECT count(*) FROM image_blobs") == 0
+        assert axe_violations(page) == []
+        page.screenshot(path=str(SHOTS / f"row-image-refused-{width}.png"), full_page=True)
+        page.set_input_files("#image-file", str(file))
+    else:  # a file dropped on the product's card
+        transfer = page.evaluate_handle(
+            "(bytes) => { const t = new DataTransfer();"
+            " t.items.add(new File([new Uint8Array(bytes)], 'lamp.jpg', {type: 'image/jpeg'}));"
+            " return t; }", list(file.read_bytes()))
+        row.locator("td.name").dispatch_event("drop", {"dataTransfer": transfer})
+        page.wait_for_selector("tr.row-images #image-file")
+        page.wait_for_function("document.activeElement.id === 'image-alt'")
+        assert page.evaluate("document.getElementById('image-file').files.length") == 1
+        page.fill("#image-alt", "A brass lamp with a round shade")
+    assert axe_violations(page) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"row-image-form-{width}.png"), full_page=True)
+    page.click("tr.row-images button[type=submit]")
+    notice = row.locator(".row-notice")
+    notice.wait_for()
+    assert "Added the image “A brass lamp with a round shade”" in notice.inner_text()
+    assert page.locator("tr.row-images").count() == 0
+    assert page.evaluate("document.activeElement.classList.contains('row-notice')")
+    assert row.locator("[data-add-image]").is_visible()
+    assert axe_violations(page) == []
+    page.screenshot(path=str(SHOTS / f"row-image-added-{width}.png"), full_page=True)
+    # The row keeps one Tab stop with the arrow keys reaching its controls.
+    row.locator("a.edit").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.closest('tr').id") == f"product-{lamp}"
+
+    worker = JobWorker(database_url, tmp_path / "worker.log")
+    try:
+        deadline = time.monotonic() + 60
+        while sql.scalar("SELECT state FROM product_images") == "pending":
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    assert sql.scalar("SELECT state FROM product_images") == "ready"
+    page.goto(f"{server.url}/products?q=lamp")
+    img = page.locator(".product-card", has_text="Brass Lamp").locator("picture img")
+    img.scroll_into_view_if_needed()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=img.element_handle())
+    assert page.evaluate("(img) => img.currentSrc", img.element_handle()).endswith(".webp")
+    page.screenshot(path=str(SHOTS / f"row-image-card-{width}.png"))
