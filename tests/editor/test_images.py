@@ -401,3 +401,43 @@ def test_the_seed_gives_every_product_a_ready_demo_image_once(app, client, sql, 
     assert any("the letter H on a teal tile" in row["alt"] for row in rows)
     assert app.run_blocking(seed()) == 0  # products that have an image keep it
     assert client.get("/products").get_data(as_text=True).count("<picture") == 5
+
+
+# -- from the products table's row ---------------------------------------------------------------
+
+def test_the_rows_upload_form_answers_htmx_and_a_plain_browser(editor, sql, lamp):
+    url = f"/editor/products/{lamp}/images/row-form"
+    partial = editor.get(url, htmx=True)
+    assert partial.status_code == 200 and "HX-Request" in partial.headers["Vary"]
+    form_row = parse(partial.get_data(as_text=True)).by_id(f"row-images-{lamp}")
+    assert form_row.select("input[name=place][value=row]")
+    assert form_row.select("input[name=command_key]") and form_row.select("input[name=csrf_token]")
+    assert "<html" not in partial.get_data(as_text=True)
+    page = editor.get(url)
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+    assert parse(page.get_data(as_text=True)).by_id("images-panel")  # the same form, whole page
+    row = parse(editor.get("/editor/products", htmx=False).get_data(as_text=True)).by_id(
+        f"product-{lamp}")
+    (button,) = row.select("[data-add-image]")
+    assert button.attrs["hx-get"] == url and "data-rove" in button.attrs
+
+
+def test_an_upload_from_the_row_redraws_the_row_or_refuses_in_its_form(editor, sql, lamp):
+    refused = editor.post(f"/editor/products/{lamp}/images",
+                          {"image": (io.BytesIO(b"not an image"), "x.png"), "alt": "Kept",
+                           "place": "row"})
+    assert refused.status_code == 422
+    form_row = parse(refused.get_data(as_text=True)).by_id(f"row-images-{lamp}")
+    assert "not a JPEG, PNG, WebP or GIF image" in form_row.text
+    assert form_row.select("#image-alt")[0].attrs["value"] == "Kept"
+    nothing_written(sql, lamp)
+
+    added = editor.post(f"/editor/products/{lamp}/images",
+                        {"image": (io.BytesIO(image_bytes(300, 200)), "x.png"),
+                         "alt": "A lamp", "place": "row"})
+    assert added.status_code == 201
+    assert (added.headers["HX-Retarget"], added.headers["HX-Reswap"]) == (
+        f"#product-{lamp}", "outerHTML")
+    row = parse(added.get_data(as_text=True)).by_id(f"product-{lamp}")
+    assert "Added the image “A lamp”" in row.text
+    assert sql.scalar("SELECT count(*) FROM product_images WHERE product_id = %s", lamp) == 1
