@@ -150,7 +150,10 @@ async def load_category_tree(session: AsyncSession, *, read_only: bool = False) 
     engine = session.get_bind()
     kept = _KEPT_TREES.get(engine)
     feed = _FEEDS.get(engine)
-    stamp = feed() if feed is not None else None
+    # Only a read-only transaction may vouch for the feed: a tree read in a transaction with
+    # changes of its own (kept under its uncommitted version) must not be trusted by the next
+    # shopper on the feed's word - it may yet be rolled back.
+    stamp = feed() if feed is not None and read_only else None
     if read_only and kept is not None:
         known = known_tree_version()
         if known is not None:

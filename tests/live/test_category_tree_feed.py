@@ -137,3 +137,30 @@ def test_a_cached_page_is_never_built_from_a_tree_older_than_its_version(make_ap
     client.get("/products?category=lighting")
     sql.execute("UPDATE categories SET name = 'Lamps and Lights' WHERE id = %s", lighting)
     assert "Lamps and Lights" in client.get("/products?category=lighting").get_data(as_text=True)
+
+
+def test_a_rolled_back_category_change_never_reaches_shoppers(served, sql, run_db):
+    """An editor's transaction reads the tree with its own uncommitted change; it is rolled
+    back: the next shopper page, on the same worker, still shows the committed name."""
+    from sqlalchemy import text
+
+    from app.catalog.tree import load_category_tree
+
+    lighting = sql.category("Lighting", "lighting")
+    sql.product("Brass Lamp", category_id=lighting)
+    client = served.test_client()
+    client.get("/products")
+    database = served.extensions["vitrine_db"]
+
+    async def rename_then_roll_back() -> str:
+        async with database.session() as session:
+            await session.execute(text("UPDATE categories SET name = 'Never Saved' WHERE id = :i"),
+                                  {"i": lighting})
+            tree = await load_category_tree(session)
+            await session.rollback()
+            return tree.nodes[lighting].name
+
+    assert served.run_blocking(rename_then_roll_back()) == "Never Saved"
+    page = client.get("/products?category=lighting").get_data(as_text=True)
+    assert "Never Saved" not in page
+    assert "Lighting" in page
