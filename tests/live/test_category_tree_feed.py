@@ -59,9 +59,25 @@ def _wait_for(app, kind: str, before: int) -> None:
         time.sleep(0.05)
 
 
+def _settle(app, sql) -> None:
+    """Wait until the worker's feed has delivered everything committed so far (the test's own
+    inserts are events too) and is caught up."""
+    target = sql.scalar("SELECT coalesce(max(id), 0) FROM live_events")
+
+    async def settled() -> bool:
+        service = app.extensions["vitrine_live"]
+        return service.hub().last_id >= target and service.listener().caught_up
+
+    deadline = time.monotonic() + 10
+    while not app.run_blocking(settled()):
+        assert time.monotonic() < deadline, "the feed did not catch up"
+        time.sleep(0.05)
+
+
 def test_a_renamed_category_reaches_the_next_page_without_polling(served, sql, statements):
     lighting = sql.category("Lighting", "lighting")
     sql.product("Brass Lamp", category_id=lighting)
+    _settle(served, sql)
     client = served.test_client()
     assert "Lighting" in client.get("/products").get_data(as_text=True)  # the tree is read
     before = statements.version_reads
