@@ -15,6 +15,7 @@ tests. The package is laid out by area:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,43 @@ def create_app(config_name: str | None = None, **overrides: Any) -> VitrineFlask
     csrf.init_app(app)
     init_database(app)
     init_live(app)
+    _follow_category_changes(app)
 
     _configure_logging(app)
     _register_web(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
+
+
+def _follow_category_changes(app: VitrineFlask) -> None:
+    """At a served worker's start, let its kept category tree follow the change feed instead
+    of reading ``category_tree_version`` on every shopper request (see
+    :func:`app.catalog.tree.load_category_tree`). Without a lifespan (the CLI, the test client)
+    the tree keeps polling."""
+    from .catalog.tree import follow_changes
+    from .data.database import AsyncDatabase
+    from .live.service import KEY, LiveService
+
+    async def follow() -> None:
+        database: AsyncDatabase = app.extensions["vitrine_db"]
+        service: LiveService = app.extensions[KEY]
+        hub, listener = service.hub(), service.listener()
+        dispatched = hub.dispatched
+        recheck = float(app.config["CATALOG_TREE_RECHECK"])
+
+        def stamp() -> tuple[object, ...] | None:
+            following = listener.following
+            if following is None:
+                return None
+            # ... and at least every CATALOG_TREE_RECHECK seconds the version is read once anyway: a
+            # change nobody announces (a synonym edited in psql) is seen within that time.
+            return (following, dispatched.get("category", 0), dispatched.get("synonyms", 0),
+                    int(time.monotonic() // recheck))
+
+        follow_changes(database.engine.sync_engine, stamp)
+
+    app.on_startup(follow)
 
 
 def _configure_logging(app: VitrineFlask) -> None:

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # judged queries (`make relevance`, 100,000 products) score the same at 200, 500 and 2,000.
     CATALOG_RANK_CANDIDATES: int = env("VITRINE_CATALOG_RANK_CANDIDATES", 500, ge=0)
     CATALOG_CURRENCY_SYMBOL: str = env("VITRINE_CURRENCY_SYMBOL", "£")
+    # A served worker trusts its kept category tree on the change feed's word (no version read
+    # per request) for at most this many seconds, then reads the version once: a change nobody
+    # announced (a synonym edited in psql) shows within that time.
+    CATALOG_TREE_RECHECK: float = env("VITRINE_CATALOG_TREE_RECHECK", 5.0, gt=0)
 
     # Editor bulk actions: above CONFIRM_LIMIT rows the editor must confirm; MAX_ROWS is the cap.
     BULK_CONFIRM_LIMIT: int = env("VITRINE_BULK_CONFIRM_LIMIT", 500, ge=1)

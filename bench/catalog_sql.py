@@ -149,6 +149,10 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             server = 0.0
             costliest = (0.0, "", "")
             breakdown: list[tuple[float, str]] = []
+            # The page left its own settings (enable_bitmapscan = off...) in the transaction:
+            # the replays start from the connection's settings, as the request did, and meet
+            # the recorded set_config calls where the request sent them.
+            await session.execute(_RESET_PLANNER)
             for statement in recorded:
                 ms, plan = await _explain(session, statement)
                 server += ms
@@ -161,6 +165,12 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
                 build=build * 1000, db=sum(s.seconds for s in recorded) * 1000, server=server,
                 statements=len(recorded), sources=dict(page.facets.sources),
                 costliest=costliest, breakdown=breakdown))
+
+
+_RESET_PLANNER = text(
+    "SELECT set_config(name, reset_val, true) FROM pg_settings"
+    " WHERE name LIKE 'enable%' OR name IN ('synchronize_seqscans',"
+    " 'max_parallel_workers_per_gather')")
 
 
 def _label(sql: str) -> str:

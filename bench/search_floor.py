@@ -142,7 +142,11 @@ def floor_app():
     app = create_app(LOG_LEVEL="WARNING", RATELIMIT_ENABLED=False, SERVER_NAME="127.0.0.1",
                      RESPONSE_CACHE=False)
     relative_urls(app)
+    # Started as a served worker is (its category tree follows the change feed), so the SQL
+    # captured is what a served worker sends: no category_tree_version read per request.
+    app.run_blocking(app.run_startup_hooks())
     captured = capture(app, paths())
+    app.run_blocking(app.run_shutdown_hooks())
     app.close()  # the app's own loop thread and pool are not used from here on
     mismatched = [url for url, c in captured.items() if not c.same_html]
     if mismatched:

@@ -207,7 +207,7 @@ async def list_products() -> ResponseReturnValue:
     filt = listing.filter()
     sort = listing.effective_sort
     session = await get_session()
-    tree = await load_category_tree(session)
+    tree = await load_category_tree(session, read_only=True)
     offset = 0 if listing.after is not None else (listing.page - 1) * listing.per_page
     rows = await find_products(session, filt, sort=sort, limit=listing.per_page + 1,
                                offset=offset, after=listing.after, tree=tree)

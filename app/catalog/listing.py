@@ -115,7 +115,7 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
 
     ``rank_candidates``: relevance ranks at most this many matches per block when the match set
     is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.page_query._capped_ranking`)."""
-    tree = await load_category_tree(session)
+    tree = await load_category_tree(session, read_only=True)
     notices = list(params.notices)
     unknown = [slug for slug in params.categories if slug not in tree.by_slug]
     if unknown:

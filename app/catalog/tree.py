@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..data.catalog_version import known_tree_version
 from ..data.models import Category, SearchSynonym
 from ..data.synonyms import synonym_map
 
-__all__ = ["CategoryNode", "CategoryTree", "load_category_tree", "name_words"]
+__all__ = ["CategoryNode", "CategoryTree", "follow_changes", "load_category_tree", "name_words"]
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -121,20 +122,52 @@ class CategoryTree:
         return list(reversed(chain))
 
 
-async def load_category_tree(session: AsyncSession) -> CategoryTree:
+async def load_category_tree(session: AsyncSession, *, read_only: bool = False) -> CategoryTree:
     """The category tree as this session's transaction sees it.
 
     A worker keeps the tree it last read, per engine (one database, one event loop), with the
     ``category_tree_version`` it was read at (migration 0004: a trigger gives the version a new
-    random value at every change of ``categories``). Each call asks for the version only - one
-    row - and reads and builds the tree again only when it differs. A transaction that changed
-    categories sees its own new version, so it never gets a tree without its own changes.
+    random value at every change of ``categories`` or ``search_synonyms``). By default each call
+    asks for the version only - one row - and reads and builds the tree again only when it
+    differs. A transaction that changed categories sees its own new version, so it never gets a
+    tree without its own changes.
+
+    ``read_only=True`` (the caller's transaction has changed no category: shopper reads) lets the
+    kept tree be answered **without any statement**, in one of two ways:
+
+    * the request already read the tree version together with the catalog version (the response
+      cache's one autocommit statement, :func:`~app.data.catalog_version.known_tree_version`):
+      the kept tree is checked against it - exactly as fresh as the version read, so a response
+      kept under a catalog version is always built from that version's tree;
+    * otherwise, while the worker's change feed is caught up (:func:`follow_changes`), the kept
+      tree stays valid until the feed delivers a ``category`` or ``synonyms`` event or
+      reconnects. A change then reaches this worker's tree when its listener reads the event -
+      milliseconds after the commit - rather than at the commit itself.
+
+    Without either (the CLI, the test client, a replica's engine, the feed down) it polls the
+    version as above.
     """
     engine = session.get_bind()
-    version = await session.scalar(_TREE_VERSION)
     kept = _KEPT_TREES.get(engine)
-    if kept is not None and version is not None and kept[0] == version:
-        return kept[1]
+    feed = _FEEDS.get(engine)
+    # Only a read-only transaction may vouch for the feed: a tree read in a transaction with
+    # changes of its own (kept under its uncommitted version) must not be trusted by the next
+    # shopper on the feed's word - it may yet be rolled back.
+    stamp = feed() if feed is not None and read_only else None
+    if read_only and kept is not None:
+        known = known_tree_version()
+        if known is not None:
+            if kept.version == known:
+                return kept.tree
+        elif stamp is not None and kept.stamp == stamp:
+            return kept.tree
+    found = await session.scalar(_TREE_VERSION)
+    version = None if found is None else str(found)
+    if kept is not None and version is not None and kept.version == version:
+        # (The stamp was taken before the version was read: a change announced since makes the
+        # next call check again.)
+        kept.stamp = stamp
+        return kept.tree
     rows = (await session.execute(_CATEGORY_ROWS)).all()
     groups = (await session.scalars(_SYNONYM_ROWS)).all()
     tree = CategoryTree({r.id: CategoryNode(r.id, r.name, r.slug, r.parent_id) for r in rows},
@@ -142,14 +175,33 @@ async def load_category_tree(session: AsyncSession) -> CategoryTree:
     if version is not None:
         # (If the categories changed between the two reads, the tree is newer than the version
         # it is kept under: the next call sees another version and reads it again.)
-        _KEPT_TREES[engine] = (version, tree)
+        _KEPT_TREES[engine] = _Kept(version, stamp, tree)
     return tree
+
+
+def follow_changes(engine: Any, stamp: Callable[[], Hashable | None]) -> None:
+    """Let ``engine``'s kept tree be trusted while ``stamp()`` is unchanged and not None (see
+    :func:`load_category_tree`). ``stamp`` is the worker's change feed: it must change whenever
+    a category or synonym change has been delivered or the feed reconnected, and be None while
+    the feed is not caught up. ``engine`` is the primary's (sync) engine: the feed announces the
+    primary's commits, which a replica may not have replayed yet, so a replica's tree is always
+    checked by its version."""
+    _FEEDS[engine] = stamp
+
+
+@dataclass
+class _Kept:
+    version: str
+    #: the feed's stamp when the version was last confirmed (None: no feed then)
+    stamp: Hashable | None
+    tree: CategoryTree
 
 
 _TREE_VERSION: Select[Any] = select(column("version")).select_from(table("category_tree_version"))
 _CATEGORY_ROWS = select(Category.id, Category.name, Category.slug, Category.parent_id)
 _SYNONYM_ROWS = select(SearchSynonym.words).order_by(SearchSynonym.id)
-#: engine -> (category_tree_version, tree read at that version)
-_KEPT_TREES: weakref.WeakKeyDictionary[Any, tuple[Any, CategoryTree]] = (
+#: engine -> the tree last read, with its category_tree_version
+_KEPT_TREES: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
+#: engine -> its change feed's stamp (:func:`follow_changes`)
+_FEEDS: weakref.WeakKeyDictionary[Any, Callable[[], Hashable | None]] = (
     weakref.WeakKeyDictionary())
-

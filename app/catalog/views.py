@@ -75,7 +75,7 @@ async def product(slug: str) -> ResponseReturnValue:
         back = parse_params(request.args)  # the list this product was opened from
     except ParamError:
         back = CatalogParams()
-    tree = await load_category_tree(session)
+    tree = await load_category_tree(session, read_only=True)
     node = tree.nodes.get(item.category_id)
     crumbs = [*tree.ancestors(node), node] if node is not None else []
     return render_page_or_partial(

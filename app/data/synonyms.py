@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import SearchSynonym
@@ -82,9 +83,21 @@ async def add_synonyms(session: AsyncSession, words: str | None) -> SearchSynony
     synonym = SearchSynonym(words=text)
     session.add(synonym)
     await session.flush()
+    await _announce(session)
     return synonym
 
 
 async def delete_synonyms(session: AsyncSession, synonym: SearchSynonym) -> None:
     await session.delete(synonym)
     await session.flush()
+    await _announce(session)
+
+
+#: A ``synonyms`` event in the change feed (migration 0010's outbox, delivered at commit): each
+#: worker's kept category tree, which carries the synonyms, is read again when it arrives
+#: (``catalog/tree.py``). An internal kind: no browser stream forwards it.
+_ANNOUNCE = sa_text("SELECT live_announce('synonyms', '{}'::bigint[], '{}'::jsonb)")
+
+
+async def _announce(session: AsyncSession) -> None:
+    await session.execute(_ANNOUNCE)

@@ -21,7 +21,7 @@ from ..live.streams import StopStream, last_event_id, live_response, resume
 from .blueprint import bp
 
 #: Kinds never forwarded to a browser (they only steer the streams).
-INTERNAL_KINDS = frozenset({"session"})
+INTERNAL_KINDS = frozenset({"session", "synonyms"})
 _KIND_LIMIT = 8
 
 

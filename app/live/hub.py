@@ -142,6 +142,9 @@ class Hub:
         self.subscribers: set[Subscription] = set()
         self.recent: deque[LiveEvent] = deque(maxlen=RECENT)
         self.last_id = 0
+        #: Events dispatched so far, per kind: a worker's caches of derived data (the category
+        #: tree) compare these instead of asking the database whether anything changed.
+        self.dispatched: dict[str, int] = {}
         #: Set once the listener has read the outbox's position: resumes are exact from then.
         self.ready = asyncio.Event()
 
@@ -157,9 +160,11 @@ class Hub:
 
     def dispatch(self, events: Iterable[LiveEvent]) -> None:
         """Hand committed events to every subscriber (never waits; see the module docstring)."""
+        dispatched = self.dispatched
         for event in events:
             self.recent.append(event)
             self.last_id = max(self.last_id, event.id)
+            dispatched[event.kind] = dispatched.get(event.kind, 0) + 1
             for subscription in list(self.subscribers):
                 subscription.push(event)
 

@@ -56,6 +56,10 @@ class Listener:
         self.position: int | None = None
         self.gaps: dict[int, float] = {}
         self.connections = 0  # how many times it connected (tests see reconnections)
+        #: True while connected and caught up with the outbox: every event committed before
+        #: the last read has been dispatched, and later ones are on their way (see
+        #: :attr:`following`).
+        self.caught_up = False
         self._wake = asyncio.Event()
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -94,16 +98,26 @@ class Listener:
             except Exception as error:  # connection refused, lost mid-read, server restarting
                 log.warning("live listener reconnecting", extra={"error": repr(error)})
             finally:
+                self.caught_up = False
                 if connection is not None:
                     with contextlib.suppress(Exception):  # already gone
                         connection.terminate()
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
+    @property
+    def following(self) -> tuple[int, ...] | None:
+        """While the listener is caught up, a value that changes whenever it reconnects (events
+        may have been missed while it was away; they are replayed, but a consumer that keeps
+        derived data may as well start again); None while it is not (not yet connected,
+        connection lost, reconnecting): then nobody should rely on the feed."""
+        return (self.connections,) if self.caught_up and self._task is not None else None
+
     def _notified(self, *_args: Any) -> None:
         self._wake.set()
 
     def _terminated(self, *_args: Any) -> None:
+        self.caught_up = False
         self._lost.set()
         self._wake.set()
 
@@ -112,6 +126,7 @@ class Listener:
         is lost; the caller reconnects."""
         while True:
             await self._read(connection)
+            self.caught_up = not self._lost.is_set()
             await self.retention.maybe_delete(connection)
             try:
                 async with asyncio.timeout(POLL):
