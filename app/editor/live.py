@@ -17,7 +17,7 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..live.hub import LiveEvent
 from ..live.service import live_service
-from ..live.streams import StopStream, last_event_id, live_response, resume
+from ..live.streams import StopStream, last_cursor, live_response, resume
 from .blueprint import bp
 
 #: Kinds never forwarded to a browser (they only steer the streams).
@@ -44,11 +44,12 @@ async def live() -> ResponseReturnValue:
             return event.kind == "session" and user_id in event.ids
         return kinds is None or event.kind in kinds
 
+    subscription = hub.subscribe(accept)
+
     def render(event: LiveEvent) -> bytes:
         if event.kind == "session":
             raise StopStream
-        return event.message
+        return subscription.message(event)  # its id: what this client holds (a resume cursor)
 
-    subscription = hub.subscribe(accept)
-    opening = await resume(hub, subscription, last_event_id(), await get_session())
+    opening = await resume(hub, subscription, last_cursor(), await get_session())
     return live_response(subscription, render, service.heartbeat, opening)
