@@ -142,7 +142,7 @@ class Subscription:
     maxsize: int
     queue: deque[LiveEvent] = field(default_factory=deque)
     closed: str | None = None
-    _waiter: asyncio.Future[None] | None = None
+    _waiter: asyncio.Future[object] | None = None
     #: The hub's cursor when it subscribed: what it had delivered before (see :meth:`Hub.resume`).
     joined: Cursor | None = None
     #: After a resume: what the client holds beyond the events' own cursors (see :meth:`message`).
@@ -205,18 +205,18 @@ class Subscription:
         while not self.queue:
             if self.closed is not None:
                 raise SubscriptionClosed(self.closed)
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            # A bare timer resolving the waiter (not asyncio.timeout, which adds a scope object
+            # and a cancellation per wait): thousands of streams wait here at once.
+            timer = None if timeout is None else loop.call_later(timeout, _time_up, waiter)
             try:
-                if timeout is None:
-                    await self._waiter
-                else:
-                    try:
-                        async with asyncio.timeout(timeout):
-                            await self._waiter
-                    except TimeoutError:
-                        return None
+                if await waiter is _TIME_UP and not self.queue:
+                    return None
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         return self.queue.popleft()
 
     def __aiter__(self) -> AsyncIterator[LiveEvent]:
@@ -230,6 +230,14 @@ class Subscription:
                 return
             if event is not None:
                 yield event
+
+
+_TIME_UP = object()
+
+
+def _time_up(waiter: asyncio.Future[object]) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIME_UP)
 
 
 def _accept_all(event: LiveEvent) -> bool:
