@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -207,16 +209,13 @@ class Subscription:
                 raise SubscriptionClosed(self.closed)
             loop = asyncio.get_running_loop()
             waiter = self._waiter = loop.create_future()
-            # A bare timer resolving the waiter (not asyncio.timeout, which adds a scope object
-            # and a cancellation per wait): thousands of streams wait here at once.
-            timer = None if timeout is None else loop.call_later(timeout, _time_up, waiter)
+            if timeout is not None:
+                _alarms(loop).add(waiter, timeout)
             try:
                 if await waiter is _TIME_UP and not self.queue:
                     return None
             finally:
                 self._waiter = None
-                if timer is not None:
-                    timer.cancel()
         return self.queue.popleft()
 
     def __aiter__(self) -> AsyncIterator[LiveEvent]:
@@ -233,11 +232,43 @@ class Subscription:
 
 
 _TIME_UP = object()
+#: Seconds the alarms of waits are rounded up to (one timer for all that end in the same slot).
+ALARM_SLOT = 0.25
 
 
-def _time_up(waiter: asyncio.Future[object]) -> None:
-    if not waiter.done():
-        waiter.set_result(_TIME_UP)
+class _Alarms:
+    """The timeouts of every subscription waiting on one loop: thousands of idle streams wait
+    for their heartbeat at once, and a timer handle each (or an ``asyncio.timeout`` scope) costs
+    ~1 KB a stream; here a wait costs a list slot, and one timer rings every wait whose
+    deadline falls in the same :data:`ALARM_SLOT` (so a heartbeat comes up to that much late)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.slots: dict[int, list[asyncio.Future[object]]] = {}
+
+    def add(self, waiter: asyncio.Future[object], timeout: float) -> None:
+        slot = math.ceil((self.loop.time() + timeout) / ALARM_SLOT)
+        waiters = self.slots.get(slot)
+        if waiters is None:
+            waiters = self.slots[slot] = []
+            self.loop.call_at(slot * ALARM_SLOT, self._ring, slot)
+        waiters.append(waiter)
+
+    def _ring(self, slot: int) -> None:
+        for waiter in self.slots.pop(slot, ()):
+            if not waiter.done():  # else: an event came first, or the stream ended
+                waiter.set_result(_TIME_UP)
+
+
+_ALARMS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Alarms] = (
+    weakref.WeakKeyDictionary())
+
+
+def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
+    alarms = _ALARMS.get(loop)
+    if alarms is None:
+        alarms = _ALARMS[loop] = _Alarms(loop)
+    return alarms
 
 
 def _accept_all(event: LiveEvent) -> bool:
