@@ -4,7 +4,7 @@ Authorization is checked when the stream connects (an editor or admin session, a
 page) and again for every event: a ``session`` event for this user - sign-out on any device, a
 role change, a deactivation, a new password - closes the stream at once, without polling the
 database while it is idle. The browser's reconnection then meets the ordinary check. The
-message format is ``LIVE_CONTRACT.md``'s: ``id`` (the outbox id), ``event`` (the kind) and one
+message format is ``docs/live-events.md``'s: ``id`` (the outbox id), ``event`` (the kind) and one
 line of JSON.
 """
 
@@ -17,7 +17,7 @@ from ..auth.access import editor_required
 from ..data.database import get_session
 from ..live.hub import LiveEvent
 from ..live.service import live_service
-from ..live.streams import StopStream, last_event_id, live_response, resume
+from ..live.streams import StopStream, last_cursor, live_response, resume
 from .blueprint import bp
 
 #: Kinds never forwarded to a browser (they only steer the streams).
@@ -44,11 +44,12 @@ async def live() -> ResponseReturnValue:
             return event.kind == "session" and user_id in event.ids
         return kinds is None or event.kind in kinds
 
+    subscription = hub.subscribe(accept)
+
     def render(event: LiveEvent) -> bytes:
         if event.kind == "session":
             raise StopStream
-        return event.message
+        return subscription.message(event)  # its id: what this client holds (a resume cursor)
 
-    subscription = hub.subscribe(accept)
-    opening = await resume(hub, subscription, last_event_id(), await get_session())
+    opening = await resume(hub, subscription, last_cursor(), await get_session())
     return live_response(subscription, render, service.heartbeat, opening)

@@ -7,9 +7,14 @@ reader; events are read from the outbox by id, so nothing depends on a notificat
 * **Position and gaps.** Ids are taken when a trigger runs but become visible when their
   transaction commits, so a higher id can be read before a lower one commits. The reader keeps
   its position (the highest id read) and the ids it skipped below it; it reads ``id > position
-  OR id = ANY(skipped)``, so a late commit is delivered when it comes. A skipped id that has not
-  appeared after :data:`GAP_WAIT` seconds belonged to a rolled-back transaction and is
-  forgotten.
+  OR id = ANY(skipped)``, so a late commit is delivered when it comes. Once no transaction holds
+  a write lock on the outbox, every skipped id has committed or never will: one more read takes
+  the ones that did and the rest are forgotten (a rollback's ids do not linger). A skipped id
+  that has not appeared after :data:`GAP_WAIT` seconds is forgotten too. At start the position
+  is the newest id and the missing ids just below it are skipped ids (their transactions may
+  still commit). Each event carries the reader's :class:`~.hub.Cursor` once it is delivered -
+  position and skipped ids - which is the editors' stream's SSE id, so a client resuming on any
+  worker gets exactly what it has not had.
 * **Reconnection.** When the connection is lost (a database restart, a killed backend) the
   reader reconnects with a growing delay and first reads everything after its position: the
   events committed meanwhile are delivered, none twice, none lost while the outbox keeps them.
@@ -28,7 +33,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from .hub import Hub
+from .hub import Cursor, Hub
 from .outbox import CHANNEL, FETCH, FETCH_LIMIT, event_from_row
 from .retention import Retention
 
@@ -42,6 +47,24 @@ MAX_GAPS = 10000
 POLL = 5.0
 #: Reconnection delays (seconds): doubled from the first up to the last.
 RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+#: Ids below the newest one checked for transactions still open when the reader starts.
+START_SCAN = 1000
+
+_START = """
+    WITH top AS (SELECT coalesce(max(id), 0) AS newest, min(id) AS oldest FROM live_events)
+    SELECT newest, ARRAY(
+        SELECT g FROM generate_series(greatest(newest - $1, coalesce(oldest, newest), 1),
+                                      newest) AS g
+         WHERE NOT EXISTS (SELECT 1 FROM live_events WHERE id = g)) FROM top
+"""
+#: True when no other transaction holds a write lock on the outbox: every id taken so far
+#: belongs to a transaction that has ended (an insert locks the table before taking its id).
+_NO_WRITER = """
+    SELECT NOT EXISTS (SELECT 1 FROM pg_locks
+                        WHERE locktype = 'relation' AND relation = 'live_events'::regclass
+                          AND mode = 'RowExclusiveLock'
+                          AND pid IS DISTINCT FROM pg_backend_pid())
+"""
 
 
 class Listener:
@@ -87,9 +110,13 @@ class Listener:
                 connection.add_termination_listener(self._terminated)
                 self.connections += 1
                 if self.position is None:
-                    self.position = int(await connection.fetchval(
-                        "SELECT coalesce(max(id), 0) FROM live_events"))
+                    newest, missing = await connection.fetchrow(_START, START_SCAN)
+                    self.position = int(newest)
+                    until = time.monotonic() + GAP_WAIT
+                    self.gaps = {int(gap): until for gap in missing}
                     self.hub.last_id = max(self.hub.last_id, self.position)
+                    self.hub.floor = self.position
+                    self.hub.cursor = self._cursor()
                 self.hub.ready.set()
                 delay = RETRY_FIRST
                 await self._serve(connection)
@@ -137,26 +164,44 @@ class Listener:
             if self._lost.is_set() or connection.is_closed():
                 raise ConnectionError("live listener connection lost")
 
+    def _cursor(self) -> Cursor:
+        assert self.position is not None
+        return Cursor(self.position, frozenset(self.gaps) if self.gaps else frozenset())
+
     async def _read(self, connection: Any) -> None:
         """Deliver every committed event not delivered yet (see the module docstring)."""
         assert self.position is not None
         now = time.monotonic()
         self.gaps = {gap: until for gap, until in self.gaps.items() if until > now}
+        await self._read_all(connection, now)
+        if self.gaps and await connection.fetchval(_NO_WRITER):
+            settled = list(self.gaps)  # each committed or never will
+            await self._read_all(connection, now)  # the ones that committed before the check
+            for gap in settled:
+                self.gaps.pop(gap, None)
+        cursor = self._cursor()
+        if cursor != self.hub.cursor:  # gaps forgotten without an event to carry them
+            self.hub.cursor = cursor
+
+    async def _read_all(self, connection: Any, now: float) -> None:
+        assert self.position is not None
         while True:
             rows = await connection.fetch(FETCH, self.position, list(self.gaps))
             if not rows:
                 return
-            events = [event_from_row(row) for row in rows]
-            for event in events:
-                if event.id in self.gaps:
-                    del self.gaps[event.id]
-                    continue
-                for skipped in range(self.position + 1, event.id):
-                    self.gaps[skipped] = now + GAP_WAIT
-                self.position = max(self.position, event.id)
-            if len(self.gaps) > MAX_GAPS:
-                for gap in sorted(self.gaps)[:len(self.gaps) - MAX_GAPS]:
-                    del self.gaps[gap]
+            events = []
+            for row in rows:
+                event_id = int(row[0])
+                if event_id in self.gaps:
+                    del self.gaps[event_id]
+                else:
+                    for skipped in range(self.position + 1, event_id):
+                        self.gaps[skipped] = now + GAP_WAIT
+                    self.position = max(self.position, event_id)
+                    if len(self.gaps) > MAX_GAPS:
+                        for gap in sorted(self.gaps)[:len(self.gaps) - MAX_GAPS]:
+                            del self.gaps[gap]
+                events.append(event_from_row(row, self._cursor()))
             self.hub.dispatch(events)
             if len(rows) < FETCH_LIMIT:
                 return

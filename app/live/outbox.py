@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .hub import LiveEvent, ResumeTooOld
+from .hub import Cursor, LiveEvent, ResumeTooOld
 
 __all__ = ["CHANNEL", "FETCH", "event_from_row", "publish", "replay_after"]
 
@@ -32,7 +32,7 @@ FETCH = f"""
 _PUBLISH = text("SELECT live_announce(:kind, CAST(:ids AS bigint[]), CAST(:payload AS jsonb))")
 _REPLAY = text(f"""
     SELECT id, kind, entity_ids, payload::text, created_at FROM live_events
-     WHERE id > :after ORDER BY id LIMIT {FETCH_LIMIT}
+     WHERE id > :after OR id = ANY(CAST(:gaps AS bigint[])) ORDER BY id LIMIT {FETCH_LIMIT}
 """)  # noqa: S608 - a constant
 _OLDEST = text("SELECT min(id) FROM live_events")
 
@@ -45,18 +45,21 @@ async def publish(session: AsyncSession, kind: str, ids: Sequence[int],
     return int(event_id)
 
 
-def event_from_row(row: Sequence[Any]) -> LiveEvent:
+def event_from_row(row: Sequence[Any], cursor: Cursor | None = None) -> LiveEvent:
     event_id, kind, ids, payload, created_at = row
-    return LiveEvent(int(event_id), kind, tuple(ids or ()), json.loads(payload), created_at)
+    return LiveEvent(int(event_id), kind, tuple(ids or ()), json.loads(payload), created_at,
+                     cursor=cursor)
 
 
-async def replay_after(session: AsyncSession, after: int) -> list[LiveEvent]:
-    """The events after ``after`` still in the outbox, in id order. Raises
+async def replay_after(session: AsyncSession, cursor: Cursor) -> list[LiveEvent]:
+    """The events ``cursor`` does not cover still in the outbox, in id order. Raises
     :class:`ResumeTooOld` when some may already be deleted, or there are too many."""
+    after = cursor.position
     oldest = await session.scalar(_OLDEST)
     if oldest is not None and oldest > after + 1:
         raise ResumeTooOld(after)
-    rows = (await session.execute(_REPLAY, {"after": after})).all()
+    rows = (await session.execute(_REPLAY, {"after": after,
+                                            "gaps": sorted(cursor.gaps)})).all()
     if len(rows) >= FETCH_LIMIT:
         raise ResumeTooOld(after)
     return [event_from_row(row) for row in rows]

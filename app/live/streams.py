@@ -14,11 +14,10 @@ from flask import Response, request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..runtime.events import EventStream, event_stream_response
-from ..web.parsing import ascii_digits
-from .hub import Hub, LiveEvent, ResumeTooOld, Subscription, SubscriptionClosed
+from .hub import Cursor, Hub, LiveEvent, ResumeTooOld, Subscription, SubscriptionClosed
 from .outbox import replay_after
 
-__all__ = ["HEARTBEAT", "RESET", "last_event_id", "live_response", "resume"]
+__all__ = ["HEARTBEAT", "RESET", "last_cursor", "last_event_id", "live_response", "resume"]
 
 HEARTBEAT = b": hb\n\n"
 #: Sent when a resume is impossible: the consumer reloads what it shows.
@@ -35,22 +34,30 @@ class StopStream(Exception):
     """Raised by a stream's renderer: the stream must end now (e.g. its session was revoked)."""
 
 
+def last_cursor() -> Cursor | None:
+    """The request's ``Last-Event-ID`` as a :class:`~.hub.Cursor`, if it is one."""
+    return Cursor.parse(request.headers.get("Last-Event-ID", "").strip())
+
+
 def last_event_id() -> int | None:
-    """The request's ``Last-Event-ID`` as an event id, if it is one."""
-    return ascii_digits(request.headers.get("Last-Event-ID", "").strip(), 18)
+    """The highest event id the request's ``Last-Event-ID`` says the client has seen."""
+    cursor = last_cursor()
+    return None if cursor is None else cursor.position
 
 
-async def resume(hub: Hub, subscription: Subscription, after: int | None,
+async def resume(hub: Hub, subscription: Subscription, cursor: Cursor | None,
                  session: AsyncSession) -> bytes:
-    """Queue what the client missed after event ``after`` (from the hub's memory, else the
-    outbox); returns ``RESET`` when that is no longer possible, else nothing."""
-    if after is None:
+    """Queue every event the client's ``cursor`` does not cover (from the hub's memory, else
+    the outbox), so a resume on any worker misses nothing, even an event that committed after
+    a higher id was sent; returns ``RESET`` when that is no longer possible, else nothing.
+    ``subscription`` must be made before this is called (what commits meanwhile is queued)."""
+    if cursor is None:
         return b""
     try:
-        replay = hub.recent_after(after)
+        replay = hub.remembered(cursor)
         if replay is None:
-            replay = await replay_after(session, after)
-        hub.resume(subscription, replay)
+            replay = await replay_after(session, cursor)
+        hub.resume(subscription, replay, cursor)
     except ResumeTooOld:
         return RESET
     return b""

@@ -473,6 +473,8 @@ class ASGIAdapter:
             self._log(scope, 499, started, request_id, outcome)
             return
         if result.events is not None:
+            # This frame lives as long as the stream: what only the request needed goes now.
+            deliver = claim = allowance = header = None  # type: ignore[assignment]
             outcome = await self._serve_events(scope, receive, send, result, request_id, environ)
         elif not result.started:
             await self._send(scope, send, result, request_id)
@@ -514,6 +516,10 @@ class ASGIAdapter:
         # environ goes now (not when the stream ends), and the heap the request grew is given
         # back to the system (at most one trim a second, however many streams connect).
         environ.clear()
+        # The request's headers (cookies and all, a few KB from a browser) are read by no one
+        # from now on: Hypercorn keeps the scope for the connection's life, only its method,
+        # version and path are used again.
+        scope["headers"] = []
         self.trimmer.released(TRIM_THRESHOLD)
         ended: list[str] = []
 
@@ -526,8 +532,12 @@ class ASGIAdapter:
         watcher = asyncio.get_running_loop().create_task(await_disconnect())
         chunks: Any = None
         try:
-            await send({"type": "http.response.start", "status": result.status,
-                        "headers": self._final_headers(scope, send, result.headers, request_id)})
+            start = {"type": "http.response.start", "status": result.status,
+                     "headers": self._final_headers(scope, send, result.headers, request_id)}
+            await send(start)
+            # The headers are on the wire; Hypercorn keeps the message for the stream's life
+            # but reads only its status again: neither copy is kept (~2 KB a stream).
+            start["headers"] = result.headers = []
             result.started = True
             if stream.opening:
                 await self._send_event_chunk(send, stream.opening)

@@ -49,9 +49,44 @@ def test_an_editor_stream_gets_each_committed_change_and_resumes_after_its_last_
                                          headers={"Last-Event-ID": first.id}) as response:
             stream = messages(response)
             missed = [await next_event(stream), await next_event(stream)]
-        assert [int(m.id) for m in missed] == sorted(int(m.id) for m in missed)
+        assert [m.json()["id"] for m in missed] == sorted(m.json()["id"] for m in missed)
         assert all(m.json()["fields"] == ["stock"] for m in missed)
-        assert int(missed[0].id) > int(first.id)
+        assert missed[0].json()["id"] > first.json()["id"]
+        # Each SSE id says what the client holds: all of the replay only with the last one.
+        assert missed[0].id == first.id and int(missed[1].id) == missed[1].json()["id"]
+
+    asyncio.run(scenario())
+
+
+def test_a_resume_on_another_server_gets_the_event_that_committed_after_a_higher_one(
+        server, sql, lamp, category, editor_user, database_url):
+    """Two transactions commit out of id order: the client sees the higher id first, leaves
+    before the lower one commits, and resumes on a server that started since (its memory
+    holds nothing: the outbox answers). A bare "last id" would skip the lower one."""
+    import psycopg
+
+    first = server()
+    stool = sql.product("Oak Stool", category_id=category, price="30.00", stock=2)
+
+    async def scenario():
+        client = await signed_in(first.url, "ana@example.com")
+        with psycopg.connect(database_url) as slow:
+            async with client.stream("GET", "/editor/live") as response:
+                stream = messages(response)
+                await anext(stream)  # open (retry)
+                # The slow transaction takes the lower id and stays open...
+                slow.execute("UPDATE products SET stock = 9 WHERE id = %s", (lamp,))
+                # ...while a later one takes the higher id and commits first.
+                sql.execute("UPDATE products SET price = 31 WHERE id = %s", stool)
+                seen = await next_event(stream)
+                assert seen.json()["ids"] == [stool]
+            slow.commit()  # after the client left
+        other = server()
+        client = await signed_in(other.url, "ana@example.com")
+        async with client.stream("GET", "/editor/live",
+                                 headers={"Last-Event-ID": seen.id}) as response:
+            resumed = await next_event(messages(response))
+        assert resumed.json()["ids"] == [lamp] and resumed.json()["fields"] == ["stock"]
 
     asyncio.run(scenario())
 
