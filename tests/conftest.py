@@ -9,6 +9,7 @@ for a Redis (``TEST_REDIS_URL``, or one the run starts and stops).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 
@@ -173,11 +174,19 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context and page; console errors are collected on ``page.errors``."""
+    """A fresh browser context and page; console errors are collected on ``page.errors``.
+
+    ``page.screenshot`` leaves the text caret alone (``caret="initial"``): to hide it,
+    Playwright sets ``caret-color`` in every input's ``style`` while it captures, and an htmx
+    swap landing then copies the old input's ``style`` attribute onto the new one with the same
+    id (htmx's settle step), which the CSP refuses as an inline style: a console error that is
+    the test's own doing (intermittent: only when a swap and a screenshot overlap).
+    """
     context = browser.new_context()
     page = context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.screenshot = functools.partial(page.screenshot, caret="initial")
     yield page
     context.close()

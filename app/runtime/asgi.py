@@ -426,6 +426,14 @@ class ASGIAdapter:
             registry = self._streams[loop] = StreamRegistry(self.max_streams)
         return registry
 
+    def _watch_shutdown(self, send: Send) -> None:
+        """From this loop's first request on, wait for the server's graceful shutdown: then log
+        that it began (``shutting down``: the instant after which every response says
+        ``Connection: close``) and end the event streams."""
+        registry = self.streams()
+        if not registry.watching:
+            registry.watch_shutdown(termination_waiter(send), _log_shutdown)
+
     def _slots_for_loop(self) -> asyncio.Semaphore:
         """The concurrency limit of the running loop (a semaphore belongs to one loop)."""
         loop = asyncio.get_running_loop()
@@ -444,6 +452,7 @@ class ASGIAdapter:
             # closed: its response could not be delivered, so it is not run (see .shutdown).
             self._log(scope, 499, started, request_id, "connection_closed")
             return
+        self._watch_shutdown(send)
         anonymous = not has_credentials(scope, self.session_cookie)
         claim = BodyClaim(self.body_budget if anonymous else None)
         allowance = None if anonymous else self._allowance_of(scope)
@@ -510,7 +519,6 @@ class ASGIAdapter:
                 refused.status, refused.headers, refused.body)
             await self._send(scope, send, refused, request_id)
             return "streams_full"
-        registry.watch_shutdown(termination_waiter(send))
         self.observer.streaming(1)
         # An idle stream should cost little more than its socket: the request is over, so its
         # environ goes now (not when the stream ends), and the heap the request grew is given
@@ -775,6 +783,10 @@ class ASGIAdapter:
                 "outcome": outcome,
             },
         )
+
+
+def _log_shutdown(streams: int) -> None:
+    log.info("shutting down", extra={"streams": streams})
 
 
 __all__ = [

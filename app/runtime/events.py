@@ -93,13 +93,22 @@ class StreamRegistry:
     def release(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
 
-    def watch_shutdown(self, wait: Callable[[], Any] | None) -> None:
-        """Close every stream when ``wait()`` (the server's termination event) returns."""
+    @property
+    def watching(self) -> bool:
+        """Whether the server's termination is already watched on this loop."""
+        return self._shutdown_watch is not None
+
+    def watch_shutdown(self, wait: Callable[[], Any] | None,
+                       began: Callable[[int], None] | None = None) -> None:
+        """Close every stream when ``wait()`` (the server's termination event) returns, after
+        telling ``began`` how many were open."""
         if wait is None or self._shutdown_watch is not None:
             return
 
         async def watch() -> None:
             await wait()
+            if began is not None:
+                began(self.count)
             self.close_all()
 
         self._shutdown_watch = asyncio.get_running_loop().create_task(watch())

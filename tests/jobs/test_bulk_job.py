@@ -61,8 +61,15 @@ def job(sql, job_id: int) -> dict:
 
 def wait_for(condition, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
+        assert time.monotonic() < deadline, "the state waited for never came"
         time.sleep(0.05)
+
+
+def blocked_by(sql, pid: int) -> list[int]:
+    """The server processes waiting for a lock that backend ``pid`` holds."""
+    return [row["pid"] for row in sql.all(
+        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", pid)]
 
 
 def test_a_worker_killed_mid_job_is_retried_and_every_row_changes_once(
@@ -107,14 +114,30 @@ def test_a_cancelled_job_stops_between_batches(app, sql, products, workers, data
         finally:
             await database.dispose_current()
 
-    # The cancel waits for the batch in progress (it holds the job's row), released here.
-    release = threading.Timer(1.0, blocker.rollback)
+    # The worker is inside the 3rd batch once it waits for the blocker's row: it took the job's
+    # row first (batches.job_state), so a cancel sent now must wait for that batch. Progress
+    # alone ("done" = 2 batches) is also true between the 2nd batch's commit and the 3rd's
+    # lock, where a cancel wins at once (the 3rd batch never runs).
+    wait_for(lambda: len(blocked_by(sql, blocker.info.backend_pid)) == 1)
+    [worker_pid] = blocked_by(sql, blocker.info.backend_pid)
+
+    def release() -> None:  # once the cancel waits for the worker's batch, never before
+        with psycopg.connect(libpq_dsn(database_url), autocommit=True) as watcher:
+            def cancel_waits() -> bool:
+                return watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (worker_pid,)).fetchone()[0] > 0
+            deadline = time.monotonic() + 30
+            while not cancel_waits() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        blocker.rollback()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
     try:
-        wait_for(lambda: job(sql, job_id)["done"] == 2 * BATCH)
-        release.start()
         assert app.run_blocking(cancel()) is True
     finally:
-        release.join()
+        releaser.join()
         blocker.close()
     wait_for(lambda: job(sql, job_id)["outcome"] is not None)
     hidden = sql.scalar("SELECT count(*) FROM products WHERE NOT is_active")

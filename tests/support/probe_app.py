@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request, session
@@ -49,14 +50,15 @@ async def context():
 
 @probe.get("/sleep")
 async def sleep():
-    """Await ``seconds`` and report the peak number of requests awaiting at once."""
+    """Await ``seconds`` and report the peak number of requests awaiting at once, and when the
+    wait ended (``time.time()``: the response is made after it)."""
     _in_flight["now"] += 1
     _in_flight["peak"] = max(_in_flight["peak"], _in_flight["now"])
     try:
         await asyncio.sleep(float(request.args.get("seconds", "0.2")))
     finally:
         _in_flight["now"] -= 1
-    return jsonify(peak=_in_flight["peak"])
+    return jsonify(peak=_in_flight["peak"], ended=time.time())
 
 
 @probe.post("/reset-peak")
