@@ -11,7 +11,7 @@ from loadtest.run import parse_duration
 
 def test_bench_without_sections_measures_all_of_them():
     assert arguments([]).sections == list(SECTIONS) == ["dispatch", "search", "workers", "cache",
-                                                        "suggest"]
+                                                        "suggest", "streams"]
     chosen = arguments(["search", "--rounds", "5"])
     assert (chosen.sections, chosen.rounds) == (["search"], 5)
 
