@@ -11,6 +11,10 @@ command.
   transaction.
 * :mod:`.batches` - exactly-once batches: each batch's writes and its ``job_batches`` row
   commit together, so a retried job skips what it already applied.
-* :mod:`.bulk` - bulk product changes run as a job.
+* :mod:`.running` - what every job's task does around its work (the app from the worker's
+  context, a failure its editor sees).
+* :mod:`.bulk` - bulk product changes run as a job; :mod:`.imports` - a CSV file's dry run
+  and its import; :mod:`.images` - an uploaded image's variants; :mod:`.purge` - deleting
+  what ended long ago.
 * :mod:`.worker` - ``flask --app app worker``: runs jobs and retries those whose worker died.
 """

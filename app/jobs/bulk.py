@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask
-from procrastinate import JobContext
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +21,10 @@ from ..data.models import Job, JobBatch
 from ..data.products.bulk import BulkAction, bulk_update
 from ..data.products.errors import BulkError
 from .batches import batch_applied, claim_batch, job_state
-from .queue import defer, tasks
+from .queue import defer
+from .running import fail_job, job_task, open_job
 
 KIND = "bulk_change"
-#: Worker-context key of the Flask app (set by :mod:`.worker`).
-FLASK_APP = "flask_app"
 
 
 def _action_params(action: BulkAction) -> dict[str, Any]:
@@ -53,27 +51,14 @@ async def start_bulk_job(session: AsyncSession, ids: Sequence[int], action: Bulk
     return job_id
 
 
-@tasks.task(name=KIND, pass_context=True)
-async def bulk_change(context: JobContext) -> None:
-    """Apply the job whose procrastinate id this is, batch by batch (see module docstring).
-    An unexpected error marks the job failed (the editor sees it) and is raised for the
-    queue's own record; what its batches applied stays applied, exactly once."""
-    assert context.job is not None and context.job.id is not None
-    job_id = context.job.id
-    app: Flask = context.additional_context[FLASK_APP]
-    database: AsyncDatabase = app.extensions["vitrine_db"]
-    try:
-        await _run(app, database, job_id)
-    except Exception:
-        await _fail(database, job_id, "the change stopped on an unexpected error")
-        raise
-
-
-async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+@job_task(KIND, failure="the change stopped on an unexpected error")
+async def bulk_change(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    """Apply the job, batch by batch (see module docstring); what its batches applied stays
+    applied, exactly once."""
     batch_rows = int(app.config["JOB_BATCH_ROWS"])
     async with database.session() as session:
-        job = await session.get(Job, job_id)
-        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+        job = await open_job(session, job_id)
+        if job is None:
             return
         ids: list[int] = list(job.params["ids"])
         action = _action(job.params["action"])
@@ -91,7 +76,7 @@ async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
                                                announce_as="job")
                 except BulkError as error:
                     await session.rollback()
-                    await _fail(database, job_id, str(error))
+                    await fail_job(database, job_id, str(error))
                     return
                 await batch_applied(session, job_id, batch, rows=len(chunk),
                                     changed=result.changed)
@@ -107,14 +92,6 @@ async def _finish(session: AsyncSession, job_id: int, state: str) -> None:
         select(func.coalesce(func.sum(JobBatch.rows), 0)).where(JobBatch.job_id == job_id))
     await session.execute(update(Job).where(Job.id == job_id).values(
         state=state, outcome={"changed": int(changed or 0)}, updated_at=func.now()))
-
-
-async def _fail(database: AsyncDatabase, job_id: int, message: str) -> None:
-    async with database.session() as session:
-        await job_state(session, job_id)
-        await session.execute(update(Job).where(Job.id == job_id).values(
-            state="failed", outcome={"error": message}, updated_at=func.now()))
-        await session.commit()
 
 
 async def cancel_job(session: AsyncSession, job_id: int) -> bool:

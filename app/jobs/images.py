@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..data.database import AsyncDatabase
 from ..data.images import original_of, set_variants, store_blob
 from ..media.variants import Variant, make_variants
-from .bulk import FLASK_APP
 from .queue import defer, tasks
+from .running import FLASK_APP
 
 KIND = "image_variants"
 log = logging.getLogger("vitrine.jobs")

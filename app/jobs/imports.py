@@ -14,7 +14,6 @@ outcome is their sum.
 from __future__ import annotations
 
 from flask import Flask
-from procrastinate import JobContext
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,8 +31,8 @@ from ..data.imports.reading import FileRefused
 from ..data.imports.writes import write
 from ..data.models import ImportFile, Job, JobBatch, JobFailure
 from .batches import batch_applied, claim_batch, job_state
-from .bulk import FLASK_APP
-from .queue import defer, tasks
+from .queue import defer
+from .running import fail_job, job_task, open_job
 
 KIND = "csv_import"
 #: The dry run of a file too large to check in the request.
@@ -73,40 +72,28 @@ async def start_check_job(session: AsyncSession, stored: ImportFile, *, rows: in
     return job_id
 
 
-@tasks.task(name=CHECK_KIND, pass_context=True)
-async def csv_check(context: JobContext) -> None:
+@job_task(CHECK_KIND, failure="the check stopped on an unexpected error")
+async def csv_check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
     """The dry run of a large file: checked and planned in chunks (progress in ``jobs.done``),
     its result kept with the file. Nothing in the catalog changes; a retried run does it all
     again (it only overwrites the result)."""
-    assert context.job is not None and context.job.id is not None
-    job_id = context.job.id
-    app: Flask = context.additional_context[FLASK_APP]
-    database: AsyncDatabase = app.extensions["vitrine_db"]
-    try:
-        await _check(app, database, job_id)
-    except Exception:
-        await _fail(database, job_id, "the check stopped on an unexpected error")
-        raise
-
-
-async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
     chunk_rows = CHECK_CHUNK_ROWS
     async with database.session() as session:
-        job = await session.get(Job, job_id)
-        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+        job = await open_job(session, job_id)
+        if job is None:
             return
         file_id = int(job.params["file_id"])
         stored = await file_content(session, file_id)
         if stored is None or digest(stored[0]) != stored[1]:
             await session.rollback()
-            await _fail(database, job_id, "the file changed since it was uploaded")
+            await fail_job(database, job_id, "the file changed since it was uploaded")
             return
         try:
             checked = await checked_rows(session, stored[0],
                                          max_rows=int(app.config["IMPORT_MAX_ROWS"]))
         except FileRefused as refused:
             await session.rollback()
-            await _fail(database, job_id, refused.message)
+            await fail_job(database, job_id, refused.message)
             return
     decisions: list[Decision] = []
     for start in range(0, len(checked.rows), chunk_rows):
@@ -129,32 +116,20 @@ async def _check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
         await session.commit()
 
 
-@tasks.task(name=KIND, pass_context=True)
-async def csv_import(context: JobContext) -> None:
-    """Apply the import job whose procrastinate id this is (see the module docstring)."""
-    assert context.job is not None and context.job.id is not None
-    job_id = context.job.id
-    app: Flask = context.additional_context[FLASK_APP]
-    database: AsyncDatabase = app.extensions["vitrine_db"]
-    try:
-        await _run(app, database, job_id)
-    except Exception:
-        await _fail(database, job_id, "the import stopped on an unexpected error")
-        raise
-
-
-async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+@job_task(KIND, failure="the import stopped on an unexpected error")
+async def csv_import(app: Flask, database: AsyncDatabase, job_id: int) -> None:
+    """Apply the import job (see the module docstring)."""
     batch_rows = int(app.config["IMPORT_BATCH_ROWS"])
     async with database.session() as session:
-        job = await session.get(Job, job_id)
-        if job is None or job.state in ("cancelled", "succeeded", "failed"):
+        job = await open_job(session, job_id)
+        if job is None:
             return
         params, user_id = dict(job.params), job.user_id
         stored = await file_content(session, int(params["file_id"]))
         if stored is None or digest(stored[0]) != params["sha256"] or stored[1] != params[
                 "sha256"]:
             await session.rollback()
-            await _fail(database, job_id, "the file changed since its dry run; nothing was "
+            await fail_job(database, job_id, "the file changed since its dry run; nothing was "
                                           "imported")
             return
         try:
@@ -162,7 +137,7 @@ async def _run(app: Flask, database: AsyncDatabase, job_id: int) -> None:
                                          max_rows=int(app.config["IMPORT_MAX_ROWS"]))
         except FileRefused as refused:
             await session.rollback()
-            await _fail(database, job_id, refused.message)
+            await fail_job(database, job_id, refused.message)
             return
     rows = checked.rows
     for batch, start in enumerate(range(0, len(rows), batch_rows)):
@@ -202,14 +177,6 @@ async def _finish(session: AsyncSession, job_id: int, state: str) -> None:
     outcome["changed"] = outcome[CREATE] + outcome[UPDATE]
     await session.execute(update(Job).where(Job.id == job_id).values(
         state=state, outcome=outcome, updated_at=func.now()))
-
-
-async def _fail(database: AsyncDatabase, job_id: int, message: str) -> None:
-    async with database.session() as session:
-        await job_state(session, job_id)
-        await session.execute(update(Job).where(Job.id == job_id).values(
-            state="failed", outcome={"error": message}, updated_at=func.now()))
-        await session.commit()
 
 
 async def job_failures(session: AsyncSession, job_id: int, *, offset: int = 0,

@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.database import AsyncDatabase
-from .bulk import FLASK_APP
 from .queue import tasks
+from .running import FLASK_APP
 
 KIND = "purge_old_jobs"
 #: Unreferenced blobs stored less than this long ago are kept (uploads in flight).

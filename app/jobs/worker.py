@@ -16,8 +16,8 @@ import procrastinate
 from flask import Flask
 
 from . import bulk, images, imports, purge  # noqa: F401 - they register the tasks
-from .bulk import FLASK_APP
 from .queue import QUEUE, make_queue
+from .running import FLASK_APP
 
 log = logging.getLogger("vitrine.jobs")
 

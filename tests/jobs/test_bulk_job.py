@@ -15,24 +15,12 @@ import pytest
 from app.data.products.bulk import BulkAction
 from app.data.urls import libpq_dsn
 from app.jobs.bulk import cancel_job, start_bulk_job
-from tests.support.job_worker import JobWorker
+from tests.support.job_worker import job, wait_for
+
+from .conftest import BATCH
 
 pytestmark = pytest.mark.live
-ROWS, BATCH = 60, 5
-
-
-@pytest.fixture
-def workers(database_url, tmp_path):
-    started: list[JobWorker] = []
-
-    def start() -> JobWorker:
-        worker = JobWorker(database_url, tmp_path / "worker.log", batch_rows=BATCH)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+ROWS = 60
 
 
 @pytest.fixture
@@ -53,17 +41,6 @@ def start_job(app, ids, action) -> int:
             await database.dispose_current()
 
     return app.run_blocking(go())
-
-
-def job(sql, job_id: int) -> dict:
-    return sql.one("SELECT state, done, total, outcome FROM jobs WHERE id = %s", job_id)
-
-
-def wait_for(condition, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the state waited for never came"
-        time.sleep(0.05)
 
 
 def blocked_by(sql, pid: int) -> list[int]:

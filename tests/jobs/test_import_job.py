@@ -13,26 +13,13 @@ from app.data.imports.files import dry_run
 from app.data.urls import libpq_dsn
 from app.jobs.imports import start_import_job
 from app.jobs.purge import purge_old
-from tests.jobs.test_bulk_job import job, wait_for
 from tests.support.imports import catalog, csv_bytes, row
-from tests.support.job_worker import JobWorker
+from tests.support.job_worker import job, wait_for
+
+from .conftest import BATCH
 
 pytestmark = pytest.mark.live
-UPDATES, CREATES, BATCH = 30, 30, 5
-
-
-@pytest.fixture
-def workers(database_url, tmp_path):
-    started: list[JobWorker] = []
-
-    def start() -> JobWorker:
-        worker = JobWorker(database_url, tmp_path / "worker.log", batch_rows=BATCH)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
+UPDATES, CREATES = 30, 30
 
 
 def start_import(app, data: bytes) -> int:

@@ -69,12 +69,12 @@ def apply_form(response) -> dict[str, str]:
 def run_import_job(app, job_id: int, *, check: bool = False) -> None:
     """Run the job's task body as a worker would (in this process, on the app's loop): the
     import, or with ``check`` the dry run of a large file."""
-    from app.jobs.imports import _check, _run
+    from app.jobs.imports import csv_check, csv_import
 
     async def go() -> None:
         database = app.extensions["vitrine_db"]
         try:
-            await (_check if check else _run)(app, database, job_id)
+            await (csv_check if check else csv_import)(app, database, job_id)
         finally:
             await database.dispose_current()
 
