@@ -20,9 +20,8 @@ from ..data.database import AsyncDatabase
 from ..data.models import Job, JobBatch
 from ..data.products.bulk import BulkAction, bulk_update
 from ..data.products.errors import BulkError
-from .batches import batch_applied, claim_batch, job_state
 from .queue import defer
-from .running import fail_job, job_task, open_job
+from .running import fail_job, job_task, open_job, run_batches
 
 KIND = "bulk_change"
 
@@ -63,28 +62,16 @@ async def bulk_change(app: Flask, database: AsyncDatabase, job_id: int) -> None:
         ids: list[int] = list(job.params["ids"])
         action = _action(job.params["action"])
         user_id = job.user_id
-    for batch, start in enumerate(range(0, len(ids), batch_rows)):
-        chunk = ids[start:start + batch_rows]
-        async with database.session() as session:
-            if await job_state(session, job_id) == "cancelled":
-                await _finish(session, job_id, "cancelled")
-                await session.commit()
-                return
-            if await claim_batch(session, job_id, batch):
-                try:
-                    result = await bulk_update(session, chunk, action, user_id=user_id,
-                                               announce_as="job")
-                except BulkError as error:
-                    await session.rollback()
-                    await fail_job(database, job_id, str(error))
-                    return
-                await batch_applied(session, job_id, batch, rows=len(chunk),
-                                    changed=result.changed)
-            await session.commit()
-    async with database.session() as session:
-        await job_state(session, job_id)
-        await _finish(session, job_id, "succeeded")
-        await session.commit()
+
+    async def apply(session: AsyncSession, batch: int, chunk: Sequence[int]) -> int:
+        result = await bulk_update(session, chunk, action, user_id=user_id, announce_as="job")
+        return result.changed
+
+    try:
+        await run_batches(database, job_id, ids, batch_rows=batch_rows, apply=apply,
+                          finish=_finish)
+    except BulkError as error:  # its batch rolled back: the job fails with the reason
+        await fail_job(database, job_id, str(error))
 
 
 async def _finish(session: AsyncSession, job_id: int, state: str) -> None:

@@ -13,6 +13,8 @@ outcome is their sum.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Flask
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,11 +30,12 @@ from ..data.imports.files import (
 )
 from ..data.imports.plan import CONFLICT, CREATE, REJECTED, UNCHANGED, UPDATE, Decision, plan
 from ..data.imports.reading import FileRefused
+from ..data.imports.rows import ImportRow, Rejection
 from ..data.imports.writes import write
 from ..data.models import ImportFile, Job, JobBatch, JobFailure
-from .batches import batch_applied, claim_batch, job_state
+from .batches import job_state
 from .queue import defer
-from .running import fail_job, job_task, open_job
+from .running import fail_job, job_task, open_job, run_batches
 
 KIND = "csv_import"
 #: The dry run of a file too large to check in the request.
@@ -139,35 +142,26 @@ async def csv_import(app: Flask, database: AsyncDatabase, job_id: int) -> None:
             await session.rollback()
             await fail_job(database, job_id, refused.message)
             return
-    rows = checked.rows
-    for batch, start in enumerate(range(0, len(rows), batch_rows)):
-        chunk = rows[start:start + batch_rows]
-        async with database.session() as session:
-            if await job_state(session, job_id) == "cancelled":
-                await _finish(session, job_id, "cancelled")
-                await session.commit()
-                return
-            if await claim_batch(session, job_id, batch):
-                decisions = await plan(session, chunk, lock=True)
-                written = await write(session, decisions, user_id=user_id)
-                failures = [d for d in decisions if d.action in (CONFLICT, REJECTED)]
-                if failures:
-                    await session.execute(insert(JobFailure), [
-                        {"job_id": job_id, "batch": batch, "line": d.line, "item": d.item,
-                         "kind": "conflict" if d.action == CONFLICT else "rejected",
-                         "reason": d.reason, "detail": d.conflicts or None} for d in failures])
-                counts = {action: sum(1 for d in decisions if d.action == action)
-                          for action in (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED)}
-                counts["merged"] = sum(1 for d in decisions if d.merged and d.action == UPDATE)
-                await session.execute(update(JobBatch).where(
-                    JobBatch.job_id == job_id, JobBatch.batch == batch).values(outcome=counts))
-                await batch_applied(session, job_id, batch, rows=len(chunk),
-                                    changed=written.created + written.updated)
-            await session.commit()
-    async with database.session() as session:
-        await job_state(session, job_id)
-        await _finish(session, job_id, "succeeded")
-        await session.commit()
+
+    async def apply(session: AsyncSession, batch: int,
+                    chunk: Sequence[ImportRow | Rejection]) -> int:
+        decisions = await plan(session, chunk, lock=True)
+        written = await write(session, decisions, user_id=user_id)
+        failures = [d for d in decisions if d.action in (CONFLICT, REJECTED)]
+        if failures:
+            await session.execute(insert(JobFailure), [
+                {"job_id": job_id, "batch": batch, "line": d.line, "item": d.item,
+                 "kind": "conflict" if d.action == CONFLICT else "rejected",
+                 "reason": d.reason, "detail": d.conflicts or None} for d in failures])
+        counts = {action: sum(1 for d in decisions if d.action == action)
+                  for action in (CREATE, UPDATE, UNCHANGED, CONFLICT, REJECTED)}
+        counts["merged"] = sum(1 for d in decisions if d.merged and d.action == UPDATE)
+        await session.execute(update(JobBatch).where(
+            JobBatch.job_id == job_id, JobBatch.batch == batch).values(outcome=counts))
+        return written.created + written.updated
+
+    await run_batches(database, job_id, checked.rows, batch_rows=batch_rows, apply=apply,
+                      finish=_finish)
 
 
 async def _finish(session: AsyncSession, job_id: int, state: str) -> None:

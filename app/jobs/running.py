@@ -10,7 +10,8 @@ again for the queue's own record. Batches a body already committed stay applied,
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from flask import Flask
 from procrastinate import JobContext
@@ -19,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.database import AsyncDatabase
 from ..data.models import Job
-from .batches import job_state
+from .batches import batch_applied, claim_batch, job_state
 from .queue import tasks
 
-__all__ = ["ENDED", "FLASK_APP", "JobBody", "fail_job", "job_task", "open_job"]
+__all__ = ["ENDED", "FLASK_APP", "JobBody", "fail_job", "job_task", "open_job", "run_batches"]
 
 #: Worker-context key of the Flask app (set by :mod:`.worker`).
 FLASK_APP = "flask_app"
@@ -31,6 +32,12 @@ ENDED = ("cancelled", "succeeded", "failed")
 
 #: A kind's work: ``(app, database, job_id)``.
 JobBody = Callable[[Flask, AsyncDatabase, int], Awaitable[None]]
+Item = TypeVar("Item")
+#: Apply one batch in the session's transaction: ``(session, batch number, its items)``; how
+#: many rows it changed.
+ApplyBatch = Callable[[AsyncSession, int, Sequence[Item]], Awaitable[int]]
+#: Write the job's final ``state`` (``succeeded`` or ``cancelled``) and outcome.
+Finish = Callable[[AsyncSession, int, str], Awaitable[None]]
 
 
 def job_task(name: str, *, failure: str) -> Callable[[JobBody], JobBody]:
@@ -68,4 +75,27 @@ async def fail_job(database: AsyncDatabase, job_id: int, message: str) -> None:
         await job_state(session, job_id)
         await session.execute(update(Job).where(Job.id == job_id).values(
             state="failed", outcome={"error": message}, updated_at=func.now()))
+        await session.commit()
+
+
+async def run_batches(database: AsyncDatabase, job_id: int, items: Sequence[Item], *,
+                      batch_rows: int, apply: ApplyBatch[Item], finish: Finish) -> None:
+    """Apply ``items`` in batches of ``batch_rows``, each one transaction with its
+    exactly-once record (:mod:`.batches`): a batch an earlier run applied is skipped, a cancel
+    stops the job before its next batch. An error ``apply`` raises rolls its batch back and
+    propagates (earlier batches stay applied)."""
+    for batch, start in enumerate(range(0, len(items), batch_rows)):
+        chunk = items[start:start + batch_rows]
+        async with database.session() as session:
+            if await job_state(session, job_id) == "cancelled":
+                await finish(session, job_id, "cancelled")
+                await session.commit()
+                return
+            if await claim_batch(session, job_id, batch):
+                changed = await apply(session, batch, chunk)
+                await batch_applied(session, job_id, batch, rows=len(chunk), changed=changed)
+            await session.commit()
+    async with database.session() as session:
+        await job_state(session, job_id)
+        await finish(session, job_id, "succeeded")
         await session.commit()
