@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data.database import AsyncDatabase
 from ..data.imports.files import (
+    Checked,
     checked_rows,
     claim_file,
     digest,
@@ -75,6 +76,20 @@ async def start_check_job(session: AsyncSession, stored: ImportFile, *, rows: in
     return job_id
 
 
+async def _read_file(app: Flask, session: AsyncSession, file_id: int, *,
+                     expected: str | None) -> Checked | str:
+    """The stored file's rows, checked; or why not: "" when its bytes no longer have the
+    digest stored with them (or ``expected``, the one its dry run saw), else the refusal."""
+    stored = await file_content(session, file_id)
+    if stored is None or digest(stored[0]) != stored[1] or expected not in (None, stored[1]):
+        return ""
+    try:
+        return await checked_rows(session, stored[0],
+                                  max_rows=int(app.config["IMPORT_MAX_ROWS"]))
+    except FileRefused as refused:
+        return refused.message
+
+
 @job_task(CHECK_KIND, failure="the check stopped on an unexpected error")
 async def csv_check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
     """The dry run of a large file: checked and planned in chunks (progress in ``jobs.done``),
@@ -86,18 +101,12 @@ async def csv_check(app: Flask, database: AsyncDatabase, job_id: int) -> None:
         if job is None:
             return
         file_id = int(job.params["file_id"])
-        stored = await file_content(session, file_id)
-        if stored is None or digest(stored[0]) != stored[1]:
-            await session.rollback()
-            await fail_job(database, job_id, "the file changed since it was uploaded")
-            return
-        try:
-            checked = await checked_rows(session, stored[0],
-                                         max_rows=int(app.config["IMPORT_MAX_ROWS"]))
-        except FileRefused as refused:
-            await session.rollback()
-            await fail_job(database, job_id, refused.message)
-            return
+        checked_or_error = await _read_file(app, session, file_id, expected=None)
+    if isinstance(checked_or_error, str):
+        await fail_job(database, job_id, checked_or_error or
+                       "the file changed since it was uploaded")
+        return
+    checked = checked_or_error
     decisions: list[Decision] = []
     for start in range(0, len(checked.rows), chunk_rows):
         chunk = checked.rows[start:start + chunk_rows]
@@ -128,20 +137,13 @@ async def csv_import(app: Flask, database: AsyncDatabase, job_id: int) -> None:
         if job is None:
             return
         params, user_id = dict(job.params), job.user_id
-        stored = await file_content(session, int(params["file_id"]))
-        if stored is None or digest(stored[0]) != params["sha256"] or stored[1] != params[
-                "sha256"]:
-            await session.rollback()
-            await fail_job(database, job_id, "the file changed since its dry run; nothing was "
-                                          "imported")
-            return
-        try:
-            checked = await checked_rows(session, stored[0],
-                                         max_rows=int(app.config["IMPORT_MAX_ROWS"]))
-        except FileRefused as refused:
-            await session.rollback()
-            await fail_job(database, job_id, refused.message)
-            return
+        checked_or_error = await _read_file(app, session, int(params["file_id"]),
+                                            expected=params["sha256"])
+    if isinstance(checked_or_error, str):
+        await fail_job(database, job_id, checked_or_error or
+                       "the file changed since its dry run; nothing was imported")
+        return
+    checked = checked_or_error
 
     async def apply(session: AsyncSession, batch: int,
                     chunk: Sequence[ImportRow | Rejection]) -> int:
