@@ -323,6 +323,17 @@ def test_a_category_deleted_after_the_dry_run_rejects_its_rows_not_the_job(app, 
     assert "category" in failure["reason"]
 
 
+def test_a_file_changed_after_its_job_was_queued_imports_nothing(app, editor, sql, cats):
+    dry_run = upload(editor, csv_bytes([row(slug="garden-lamp"), row(slug="home-lamp")]))
+    job_id = job_id_of(apply(editor, dry_run))
+    sql.execute("UPDATE import_files SET content = 'other bytes'")
+    run_import_job(app, job_id)
+    job = sql.one("SELECT state, outcome FROM jobs")
+    assert job["state"] == "failed"
+    assert "changed since its dry run" in job["outcome"]["error"]
+    assert sql.scalar("SELECT count(*) FROM products") == 0
+
+
 def test_colleagues_may_read_a_dry_run_but_only_its_uploader_or_an_admin_applies_it(
         app, editor, sql, cats):
     from tests.support.clients import sign_in_client
