@@ -4,8 +4,6 @@
 // the images page's ids, so images.js checks the size here too). Escape or Cancel closes it and
 // gives the focus back to the row's "Add image". Without JavaScript the Images page does it all.
 (() => {
-  const reveal = () => document.querySelectorAll("[data-add-image][hidden]")
-    .forEach((button) => button.removeAttribute("hidden"));
   const closeForms = () => document.querySelectorAll("tr.row-images").forEach((row) => row.remove());
   const close = (formRow) => {
     const button = document.querySelector(`#product-${formRow.dataset.product} [data-add-image]`);
@@ -13,11 +11,9 @@
     if (button) button.focus();
   };
 
-  reveal();
   // After an accepted upload the server sent the product's row (with its notice, focused by
   // editor.js): the form under it has done its job.
   document.addEventListener("htmx:after:swap", (event) => {
-    reveal();
     const ctx = event.detail.ctx;
     const source = ctx && ctx.sourceElement;
     const formRow = source && source.closest && source.closest("tr.row-images");
