@@ -26,6 +26,7 @@ and the response ends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,7 +112,10 @@ class StreamRegistry:
                 began(self.count)
             self.close_all()
 
-        self._shutdown_watch = asyncio.get_running_loop().create_task(watch())
+        # A context of its own: the request that happened to start the watch is long over
+        # (its request id must not label the shutdown's log line).
+        self._shutdown_watch = asyncio.get_running_loop().create_task(
+            watch(), context=contextvars.Context())
 
     def close_all(self) -> None:
         """Refuse new streams and cancel the open ones (each ends its response cleanly)."""
