@@ -172,6 +172,9 @@ def browser():
         chromium.close()
 
 
+# Under the app's strict CSP (no 'unsafe-eval'), give ``page.wait_for_function`` a function
+# ("() => ..."): Playwright evaluates a bare expression with eval on every poll after the first,
+# which the CSP blocks, so such a wait fails whenever its condition is not true at once.
 @pytest.fixture
 def page(browser):
     """A fresh browser context and page; console errors are collected on ``page.errors``.

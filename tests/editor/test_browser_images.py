@@ -224,7 +224,7 @@ def test_an_image_dropped_or_chosen_on_a_row_reaches_the_shoppers_card(
             " return t; }", list(file.read_bytes()))
         row.locator("td.name").dispatch_event("drop", {"dataTransfer": transfer})
         page.wait_for_selector("tr.row-images #image-file")
-        page.wait_for_function("document.activeElement.id === 'image-alt'")
+        page.wait_for_function("() => document.activeElement.id === 'image-alt'")
         assert page.evaluate("document.getElementById('image-file').files.length") == 1
         page.fill("#image-alt", "A brass lamp with a round shade")
     assert axe_violations(page) == []

@@ -57,7 +57,7 @@ def test_a_dry_run_lists_the_bad_row_and_applying_shows_progress_and_outcome(
     page.click("#import-form button[type=submit]")
     heading = page.locator("#import-summary-title")
     heading.wait_for()
-    page.wait_for_function("document.activeElement.id === 'import-summary-title'")
+    page.wait_for_function("() => document.activeElement.id === 'import-summary-title'")
     problems = page.locator(".import-problems tbody tr")
     assert problems.count() == 1
     assert problems.first.inner_text().split("\t")[:2] == ["4", "bad-lamp"]
@@ -73,7 +73,7 @@ def test_a_dry_run_lists_the_bad_row_and_applying_shows_progress_and_outcome(
     status = page.locator("#import-apply .job [role=status]")
     status.wait_for()
     assert "Waiting for a worker: 0 of 3 rows" in status.inner_text()
-    page.wait_for_function("document.activeElement.classList.contains('job-title')")
+    page.wait_for_function("() => document.activeElement.classList.contains('job-title')")
     page.screenshot(path=str(SHOTS / f"import-queued-{width}.png"), full_page=True)
     worker = JobWorker(database_url, tmp_path / "worker.log", batch_rows=2)
     try:
@@ -102,7 +102,7 @@ def test_a_refused_file_says_why_in_place(server, page, shop, tmp_path):
     alert = page.locator("#import-result [role=alert]")
     alert.wait_for()
     assert "not UTF-8 text" in alert.inner_text()
-    page.wait_for_function("document.activeElement.id === 'import-error'")
+    page.wait_for_function("() => document.activeElement.id === 'import-error'")
     assert axe_violations(page) == []
     page.screenshot(path=str(SHOTS / "import-refused-1280.png"))
 

@@ -225,7 +225,7 @@ def test_a_row_redrawn_under_my_focus_gives_it_back_to_the_same_control(ed, ana,
     ana.fill(f"#f-{lamp}-price", "98.00")
     save(ana, lamp)
     ed.locator(f"#product-{lamp} td.price").filter(has_text="98.00").wait_for()
-    ed.wait_for_function(f"document.activeElement.matches('#product-{lamp} a.edit')")
+    ed.wait_for_function(f"() => document.activeElement.matches('#product-{lamp} a.edit')")
     ed.keyboard.press("ArrowRight")  # the row's other controls are still one arrow away
     assert ed.evaluate("document.activeElement.closest('tr').id") == f"product-{lamp}"
     assert ed.evaluate("document.activeElement.matches('a.edit')") is False
