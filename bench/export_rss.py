@@ -10,21 +10,14 @@ with the bytes and rows received. Stops the server it started by its pid.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import httpx
 import psutil
 import psycopg
 
-from app.data.passwords import hash_password
-from bench.servers import ROOT, start_server
+from bench.editor_catalog import prepare, start_app_server
 
 EMAIL = "export-bench@example.com"
 PASSWORD = "export bench password"  # noqa: S105 - a throwaway account on a bench database
@@ -38,24 +31,9 @@ def worker_rss(server_pid: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--no-seed", action="store_true", help="keep the catalog as it is")
-    args = parser.parse_args()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "VITRINE_CONFIG": "development",
-           "VITRINE_LOG_LEVEL": "WARNING"}
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
-    if not args.no_seed:
-        subprocess.run([*flask, "seed", "--products", str(args.products), "--replace"],
-                       env=env, cwd=ROOT, check=True)
-    with psycopg.connect(args.database_url, autocommit=True) as connection:
-        connection.execute("DELETE FROM users WHERE email = %s", (EMAIL,))
-        connection.execute(
-            "INSERT INTO users (email, password_hash, role) VALUES (%s, %s, 'editor')",
-            (EMAIL, hash_password(PASSWORD)))
-    server = start_server("app:create_app()", Path(tempfile.mkdtemp()), workers=1, env=env)
+    prepared = prepare(__doc__.split("\n")[0], EMAIL, PASSWORD)
+    args = prepared.args
+    server = start_app_server(prepared)
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             page = client.get("/auth/login").text

@@ -13,23 +13,19 @@ times, rows per second and the job's outcome. Stops what it started by pid.
 
 from __future__ import annotations
 
-import argparse
 import csv
+import html
 import io
-import os
 import re
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import psycopg
 
-from app.data.passwords import hash_password
-from bench.servers import ROOT, start_server
+from bench.editor_catalog import prepare, start_app_server
+from bench.servers import ROOT
 
 EMAIL = "import-bench@example.com"
 PASSWORD = "import bench password"  # noqa: S105 - a throwaway account on a bench database
@@ -86,31 +82,16 @@ def _import(client: httpx.Client, data: bytes, label: str) -> None:
             break
         time.sleep(0.2)
     apply_seconds = time.monotonic() - started
-    words = re.search(r'class="job-words">([^<]+)<', box).group(1)  # type: ignore[union-attr]
+    words = html.unescape(re.search(r'class="job-words">([^<]+)<', box).group(1))  # type: ignore[union-attr]
     print(f"{label}: applied in {apply_seconds:.1f} s ({dry_seconds + apply_seconds:.1f} s in "
           f"all, {int(counts[1][1].replace(',', '') or 0) / max(apply_seconds, 1e-9):,.0f} "
           f"updates/s): {words}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--products", type=int, default=100_000)
-    parser.add_argument("--no-seed", action="store_true", help="keep the catalog as it is")
-    args = parser.parse_args()
-    env = {**os.environ, "DATABASE_URL": args.database_url, "VITRINE_CONFIG": "development",
-           "VITRINE_LOG_LEVEL": "WARNING"}
-    flask = [sys.executable, "-m", "flask", "--app", "app"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
-    if not args.no_seed:
-        subprocess.run([*flask, "seed", "--products", str(args.products), "--replace"],
-                       env=env, cwd=ROOT, check=True)
-    with psycopg.connect(args.database_url, autocommit=True) as connection:
-        connection.execute("DELETE FROM users WHERE email = %s", (EMAIL,))
-        connection.execute(
-            "INSERT INTO users (email, password_hash, role) VALUES (%s, %s, 'editor')",
-            (EMAIL, hash_password(PASSWORD)))
-    server = start_server("app:create_app()", Path(tempfile.mkdtemp()), workers=1, env=env)
+    prepared = prepare(__doc__.split("\n")[0], EMAIL, PASSWORD)
+    args, env, flask = prepared.args, prepared.env, prepared.flask
+    server = start_app_server(prepared)
     worker = subprocess.Popen([*flask, "worker"], env=env, cwd=ROOT)
     try:
         with httpx.Client(base_url=server.url, timeout=120) as client:
