@@ -311,6 +311,41 @@ class _Watch:
             self._watcher.cancel()
 
 
+class _Disconnect:
+    """Cancels an event stream's task when its client goes away (``http.disconnect``).
+
+    An idle stream waits in two places at once: for its next event (its own task) and for its
+    client to leave. The second wait is one task running ``receive()`` itself, re-armed from its
+    done callback if a message other than the disconnect arrives - no coroutine of ours around
+    it, no closure: thousands of streams each hold one (see :mod:`.events`). A ``receive`` that
+    fails is taken as the client being gone (the stream could not tell otherwise)."""
+
+    __slots__ = ("_receive", "_task", "_waiting", "happened")
+
+    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
+        self._task = task
+        self._receive = receive
+        self.happened = False
+        self._waiting = self._arm()
+
+    def _arm(self) -> asyncio.Future[Any]:
+        waiting = asyncio.ensure_future(self._receive())
+        waiting.add_done_callback(self._received)
+        return waiting
+
+    def _received(self, waiting: asyncio.Future[Any]) -> None:
+        if waiting.cancelled():
+            return
+        if waiting.exception() is None and waiting.result()["type"] != "http.disconnect":
+            self._waiting = self._arm()
+            return
+        self.happened = True
+        self._task.cancel()
+
+    def close(self) -> None:
+        self._waiting.cancel()
+
+
 #: Sends a streamed response while its request holds its slot (see :meth:`ASGIAdapter.execute`).
 Deliver = Callable[[WSGIResult, "_Watch"], Awaitable[None]]
 
@@ -529,15 +564,7 @@ class ASGIAdapter:
         # version and path are used again.
         scope["headers"] = []
         self.trimmer.released(TRIM_THRESHOLD)
-        ended: list[str] = []
-
-        async def await_disconnect() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            ended.append("client_disconnected")
-            task.cancel()
-
-        watcher = asyncio.get_running_loop().create_task(await_disconnect())
+        disconnect = _Disconnect(task, receive)
         chunks: Any = None
         try:
             start = {"type": "http.response.start", "status": result.status,
@@ -554,10 +581,10 @@ class ASGIAdapter:
                 await self._send_event_chunk(send, chunk)
             outcome = "stream_ended"
         except asyncio.CancelledError:
-            if not ended and not registry.closing:
+            if not disconnect.happened and not registry.closing:
                 raise  # the server itself is cancelling us
             task.uncancel()
-            outcome = "stream_" + (ended[0] if ended else "shutdown")
+            outcome = "stream_" + ("client_disconnected" if disconnect.happened else "shutdown")
         except TimeoutError:
             outcome = "stream_timeout"  # the client stopped reading
         except Exception:
@@ -565,13 +592,13 @@ class ASGIAdapter:
                 "request_id": request_id, "path": scope.get("path")})
             outcome = "stream_failed"
         finally:
-            watcher.cancel()
+            disconnect.close()
             registry.release(task)
             self.observer.streaming(-1)
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if not ended:
+        if not disconnect.happened:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         return outcome
 
