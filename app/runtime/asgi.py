@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .allowances import RouteAllowances
+from .app_queue import install as install_app_queue
 from .bodies import (
     BodyBudget,
     BodyBudgetSpent,
@@ -435,13 +436,15 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
+        """Serve requests through slim queues (:mod:`.app_queue`: the event streams' memory),
+        freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
         its first request."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                install_app_queue()
                 freeze_startup_heap()
                 startup = getattr(self.app, "run_startup_hooks", None)
                 if startup is not None:
