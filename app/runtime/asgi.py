@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .allowances import RouteAllowances
-from .app_queue import install as install_app_queue
 from .bodies import (
     BodyBudget,
     BodyBudgetSpent,
@@ -65,6 +64,8 @@ from .compression import (
     stream_encoder,
 )
 from .events import EventStream, StreamRegistry
+from .hypercorn_memory import AppQueue
+from .hypercorn_memory import install as slim_hypercorn
 from .memory import TRIM_THRESHOLD, Trimmer
 from .shutdown import connection_closing, server_terminating, termination_waiter
 from .types import Receive, Scope, Send
@@ -316,10 +317,12 @@ class _Disconnect:
     """Cancels an event stream's task when its client goes away (``http.disconnect``).
 
     An idle stream waits in two places at once: for its next event (its own task) and for its
-    client to leave. The second wait is one task running ``receive()`` itself, re-armed from its
-    done callback if a message other than the disconnect arrives - no coroutine of ours around
-    it, no closure: thousands of streams each hold one (see :mod:`.events`). A ``receive`` that
-    fails is taken as the client being gone (the stream could not tell otherwise)."""
+    client to leave. The second wait is a future with a done callback, re-armed if a message
+    other than the disconnect arrives: from Hypercorn's request queue directly when it is the
+    slim one (:meth:`.hypercorn_memory.AppQueue.next_item`: no task at all), else a task
+    running ``receive()`` itself - no coroutine of ours around it, no closure: thousands of
+    streams each hold one (see :mod:`.events`). A ``receive`` that fails is taken as the
+    client being gone (the stream could not tell otherwise)."""
 
     __slots__ = ("_receive", "_task", "_waiting", "happened")
 
@@ -330,7 +333,9 @@ class _Disconnect:
         self._waiting = self._arm()
 
     def _arm(self) -> asyncio.Future[Any]:
-        waiting = asyncio.ensure_future(self._receive())
+        queue = getattr(self._receive, "__self__", None)
+        waiting = (queue.next_item() if isinstance(queue, AppQueue)
+                   else asyncio.ensure_future(self._receive()))
         waiting.add_done_callback(self._received)
         return waiting
 
@@ -436,7 +441,8 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Serve requests through slim queues (:mod:`.app_queue`: the event streams' memory),
+        """Slim Hypercorn's per-connection objects (:mod:`.hypercorn_memory`: the event streams'
+        memory),
         freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
@@ -444,7 +450,7 @@ class ASGIAdapter:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                install_app_queue()
+                slim_hypercorn()
                 freeze_startup_heap()
                 startup = getattr(self.app, "run_startup_hooks", None)
                 if startup is not None:

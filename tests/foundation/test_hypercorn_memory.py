@@ -1,5 +1,6 @@
-"""The slim per-request queue served to Hypercorn's asyncio workers (app/runtime/app_queue.py):
-the same FIFO, bound and waiting behaviour as ``asyncio.Queue``, as Hypercorn uses it."""
+"""The slim per-connection objects served to Hypercorn's asyncio workers
+(app/runtime/hypercorn_memory.py): the same FIFO, bound and waiting behaviour as
+``asyncio.Queue``, the same set/clear/wait as Hypercorn's ``EventWrapper``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.runtime.app_queue import AppQueue, install
+from app.runtime.hypercorn_memory import AppQueue, LazyEvent, install
 
 
 def test_items_come_out_in_order_and_a_get_waits_for_a_put() -> None:
@@ -68,6 +69,21 @@ def test_a_cancelled_getter_leaves_no_waiter_behind() -> None:
     assert asyncio.run(scenario()) == "y"
 
 
+def test_next_item_takes_the_next_item_without_a_task() -> None:
+    async def scenario() -> list[object]:
+        queue = AppQueue(1)
+        await queue.put("first")
+        ready = queue.next_item()  # an item is there: taken at once
+        waiting = queue.next_item()
+        cancelled = queue.next_item()
+        cancelled.cancel()
+        await queue.put("second")  # to the waiting future, not the cancelled one
+        await queue.put("third")  # kept for the next consumer
+        return [ready.result(), waiting.result(), await queue.get(), queue.qsize()]
+
+    assert asyncio.run(scenario()) == ["first", "second", "third", 0]
+
+
 def test_hypercorn_serves_requests_through_it() -> None:
     from hypercorn.asyncio.task_group import TaskGroup
     from hypercorn.config import Config
@@ -91,3 +107,28 @@ def test_hypercorn_serves_requests_through_it() -> None:
         return received
 
     assert asyncio.run(scenario()) == ["AppQueue", {"type": "http.disconnect"}]
+
+
+def test_a_lazy_event_waits_until_set_and_not_once_set() -> None:
+    async def scenario() -> list[object]:
+        event = LazyEvent()
+        await event.set()
+        await asyncio.wait_for(event.wait(), 1)  # set: no wait (and no asyncio.Event made)
+        made = event._event is not None
+        await event.clear()
+        waiting = asyncio.ensure_future(event.wait())
+        await asyncio.sleep(0)
+        blocked = not waiting.done()
+        await event.set()
+        await asyncio.wait_for(waiting, 1)
+        await event.clear()
+        return [made, blocked, event.is_set()]
+
+    assert asyncio.run(scenario()) == [False, True, False]
+
+
+def test_hypercorn_makes_lazy_events_once_installed() -> None:
+    from hypercorn.asyncio.worker_context import WorkerContext
+
+    assert install()
+    assert isinstance(WorkerContext(None).event_class(), LazyEvent)
