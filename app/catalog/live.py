@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..data.bounds import MAX_PRODUCT_ID
 from ..data.database import get_session
 from ..live.coalesce import Coalescer
+from ..live.hub import LiveEvent
 from ..live.service import live_service
 from ..live.streams import last_event_id, live_response
 from ..web.errors import error_response
@@ -108,4 +109,10 @@ async def catalog() -> ResponseReturnValue:
     if after is not None:  # back after a disconnection: show the products as they are now
         opening = b"".join((await fragments(app, await get_session(), ids,
                                             max(after, service.hub().last_id))).values())
-    return live_response(subscription, lambda event: event.message, service.heartbeat, opening)
+    return live_response(subscription, _message, service.heartbeat, opening)
+
+
+def _message(event: LiveEvent) -> bytes:
+    """What a shopper stream sends of an event: the fragment rendered once for every stream
+    (a module function: no closure per stream)."""
+    return event.message

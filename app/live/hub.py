@@ -17,7 +17,7 @@ import math
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -137,12 +137,15 @@ class SubscriptionClosed(Exception):
 
 @dataclass(eq=False, slots=True)
 class Subscription:
-    """A bounded queue of the events one consumer accepts (slotted: a worker holds thousands)."""
+    """A bounded queue of the events one consumer accepts (slotted: a worker holds thousands).
+
+    The queue is an empty tuple until an event is queued: an idle stream's subscription then
+    costs no ``deque`` (760 bytes even empty, a third of what the subscription holds)."""
 
     hub: Hub
     accept: Callable[[LiveEvent], bool]
     maxsize: int
-    queue: deque[LiveEvent] = field(default_factory=deque)
+    queue: deque[LiveEvent] | tuple[()] = ()
     closed: str | None = None
     _waiter: asyncio.Future[object] | None = None
     #: The hub's cursor when it subscribed: what it had delivered before (see :meth:`Hub.resume`).
@@ -164,8 +167,14 @@ class Subscription:
         if len(self.queue) >= self.maxsize:
             self.close("slow")
             return
-        self.queue.append(event)
+        self._deque().append(event)
         self._wake()
+
+    def _deque(self) -> deque[LiveEvent]:
+        queue = self.queue
+        if not isinstance(queue, deque):
+            queue = self.queue = deque()
+        return queue
 
     def message(self, event: LiveEvent) -> bytes:
         """``event``'s SSE message with this stream's cursor as its id: after a resume the
@@ -197,7 +206,7 @@ class Subscription:
         if self.closed is None:
             self.closed = reason
             if reason == "slow":  # what it holds is replayed after its client reconnects
-                self.queue.clear()
+                self.queue = ()
             self.hub.unsubscribe(self)
             self._wake()
 
@@ -216,7 +225,10 @@ class Subscription:
                     return None
             finally:
                 self._waiter = None
-        return self.queue.popleft()
+        event = self._deque().popleft()
+        if not self.queue:
+            self.queue = ()  # idle again: the deque goes
+        return event
 
     def __aiter__(self) -> AsyncIterator[LiveEvent]:
         return self._iterate()
@@ -338,7 +350,8 @@ class Hub:
                   and subscription.accept(event)]
         if len(missed) + len(subscription.queue) > subscription.maxsize:
             raise ResumeTooOld("too many events to replay")
-        subscription.queue.extendleft(reversed(missed))
+        if missed:
+            subscription._deque().extendleft(reversed(missed))
         if cursor is not None:
             joined = subscription.joined or Cursor(0)
             replayed = [event.id for event in replay]

@@ -64,6 +64,8 @@ from .compression import (
     stream_encoder,
 )
 from .events import EventStream, StreamRegistry
+from .hypercorn_memory import AppQueue
+from .hypercorn_memory import install as slim_hypercorn
 from .memory import TRIM_THRESHOLD, Trimmer
 from .shutdown import connection_closing, server_terminating, termination_waiter
 from .types import Receive, Scope, Send
@@ -311,6 +313,45 @@ class _Watch:
             self._watcher.cancel()
 
 
+class _Disconnect:
+    """Cancels an event stream's task when its client goes away (``http.disconnect``).
+
+    An idle stream waits in two places at once: for its next event (its own task) and for its
+    client to leave. The second wait is a future with a done callback, re-armed if a message
+    other than the disconnect arrives: from Hypercorn's request queue directly when it is the
+    slim one (:meth:`.hypercorn_memory.AppQueue.next_item`: no task at all), else a task
+    running ``receive()`` itself - no coroutine of ours around it, no closure: thousands of
+    streams each hold one (see :mod:`.events`). A ``receive`` that fails is taken as the
+    client being gone (the stream could not tell otherwise)."""
+
+    __slots__ = ("_receive", "_task", "_waiting", "happened")
+
+    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
+        self._task = task
+        self._receive = receive
+        self.happened = False
+        self._waiting = self._arm()
+
+    def _arm(self) -> asyncio.Future[Any]:
+        queue = getattr(self._receive, "__self__", None)
+        waiting = (queue.next_item() if isinstance(queue, AppQueue)
+                   else asyncio.ensure_future(self._receive()))
+        waiting.add_done_callback(self._received)
+        return waiting
+
+    def _received(self, waiting: asyncio.Future[Any]) -> None:
+        if waiting.cancelled():
+            return
+        if waiting.exception() is None and waiting.result()["type"] != "http.disconnect":
+            self._waiting = self._arm()
+            return
+        self.happened = True
+        self._task.cancel()
+
+    def close(self) -> None:
+        self._waiting.cancel()
+
+
 #: Sends a streamed response while its request holds its slot (see :meth:`ASGIAdapter.execute`).
 Deliver = Callable[[WSGIResult, "_Watch"], Awaitable[None]]
 
@@ -400,13 +441,16 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
+        """Slim Hypercorn's per-connection objects (:mod:`.hypercorn_memory`: the event streams'
+        memory),
+        freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
         its first request."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                slim_hypercorn()
                 freeze_startup_heap()
                 startup = getattr(self.app, "run_startup_hooks", None)
                 if startup is not None:
@@ -529,15 +573,7 @@ class ASGIAdapter:
         # version and path are used again.
         scope["headers"] = []
         self.trimmer.released(TRIM_THRESHOLD)
-        ended: list[str] = []
-
-        async def await_disconnect() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            ended.append("client_disconnected")
-            task.cancel()
-
-        watcher = asyncio.get_running_loop().create_task(await_disconnect())
+        disconnect = _Disconnect(task, receive)
         chunks: Any = None
         try:
             start = {"type": "http.response.start", "status": result.status,
@@ -554,10 +590,10 @@ class ASGIAdapter:
                 await self._send_event_chunk(send, chunk)
             outcome = "stream_ended"
         except asyncio.CancelledError:
-            if not ended and not registry.closing:
+            if not disconnect.happened and not registry.closing:
                 raise  # the server itself is cancelling us
             task.uncancel()
-            outcome = "stream_" + (ended[0] if ended else "shutdown")
+            outcome = "stream_" + ("client_disconnected" if disconnect.happened else "shutdown")
         except TimeoutError:
             outcome = "stream_timeout"  # the client stopped reading
         except Exception:
@@ -565,13 +601,13 @@ class ASGIAdapter:
                 "request_id": request_id, "path": scope.get("path")})
             outcome = "stream_failed"
         finally:
-            watcher.cancel()
+            disconnect.close()
             registry.release(task)
             self.observer.streaming(-1)
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if not ended:
+        if not disconnect.happened:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         return outcome
 

@@ -68,7 +68,11 @@ class VitrineFlask(Flask):
     # Flask.__call__ is the WSGI entry (environ, start_response); this app is served as ASGI
     # instead, so the signature differs on purpose (WSGI callers use blocking_wsgi).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        await self.asgi(scope, receive, send)
+        adapter = self.asgi
+        if scope["type"] == "http":  # straight in: one coroutine less for a connection's life
+            await adapter.handle_http(scope, receive, send)  # (an event stream's: hours)
+        else:
+            await adapter(scope, receive, send)
 
     def blocking_wsgi(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

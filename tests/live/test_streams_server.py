@@ -67,6 +67,13 @@ def test_idle_streams_hold_no_slot_and_no_connection_and_outlive_the_request_tim
                 assert "£7.00" in update.data
             for response, _stream in streams:
                 await response.aclose()
+            # Each stream ends when its client goes away (its disconnect watch).
+            for _ in range(50):
+                exposition = (await client.get("/metrics")).text
+                if metric(exposition, "vitrine_streams_open") == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert metric(exposition, "vitrine_streams_open") == 0
 
     asyncio.run(scenario())
 
