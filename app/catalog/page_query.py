@@ -106,8 +106,14 @@ _CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
 RANK_CANDIDATES = 500
 #: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
 DENSE_FRACTION = 0.05
-#: At most this many matches count as "small" for :func:`find_products`' plan choice.
+#: At most this many matches count as "small" for :func:`find_products`' plan choice...
 SMALL_MATCH_SET = 5_000
+#: ... or at most this fraction of the active catalog. Walking a sort index and testing rows
+#: until a page is found reads about ``page end x catalog / matches`` rows when matches are
+#: spread evenly - and many more when they cluster at the far end (lamps of one brand above a
+#: price floor: 127,000 rows read at 1,000,000 products for 6,000 matches); collecting the
+#: matches through the filter's indexes reads each match once.
+SMALL_FRACTION = 0.01
 
 
 async def find_cards(session: AsyncSession, filt: ProductFilter, *, tree: CategoryTree,
@@ -184,8 +190,9 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
     else:
         plan = "plain"
     statement = _page_statement(bound.shape, sort, plan, cards)
+    small_limit = max(SMALL_MATCH_SET, SMALL_FRACTION * (catalog_rows or 0))
     small = (known_total is not None and known_total.exact
-             and known_total.value <= SMALL_MATCH_SET and not filt.is_broad())
+             and known_total.value <= small_limit and not filt.is_broad())
     settings: dict[str, str] = {}
     if capped:
         assert known_total is not None
