@@ -106,14 +106,9 @@ _CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
 RANK_CANDIDATES = 500
 #: A match set at least this fraction of the catalog is "dense" for the ranking's scan choice.
 DENSE_FRACTION = 0.05
-#: At most this many matches count as "small" for :func:`find_products`' plan choice...
+#: At most this many matches count as "small" for :func:`find_products`' plan choice (and,
+#: on a large catalog, more: see :func:`_small`).
 SMALL_MATCH_SET = 5_000
-#: ... or at most this fraction of the active catalog. Walking a sort index and testing rows
-#: until a page is found reads about ``page end x catalog / matches`` rows when matches are
-#: spread evenly - and many more when they cluster at the far end (lamps of one brand above a
-#: price floor: 127,000 rows read at 1,000,000 products for 6,000 matches); collecting the
-#: matches through the filter's indexes reads each match once.
-SMALL_FRACTION = 0.01
 
 
 async def find_cards(session: AsyncSession, filt: ProductFilter, *, tree: CategoryTree,
@@ -190,9 +185,8 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
     else:
         plan = "plain"
     statement = _page_statement(bound.shape, sort, plan, cards)
-    small_limit = max(SMALL_MATCH_SET, SMALL_FRACTION * (catalog_rows or 0))
-    small = (known_total is not None and known_total.exact
-             and known_total.value <= small_limit and not filt.is_broad())
+    small = (known_total is not None and known_total.exact and not filt.is_broad()
+             and _small(known_total.value, offset + limit, catalog_rows))
     settings: dict[str, str] = {}
     if capped:
         assert known_total is not None
@@ -231,6 +225,20 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
     if restore and not cards:
         await set_planner_settings(session, restore)
     return products
+
+
+def _small(matches: int, page_end: int, catalog_rows: int | None) -> bool:
+    """Whether to collect the matches through the filter's indexes and sort them, rather than
+    walk a sort index testing rows until the page is filled.
+
+    Collecting reads each match once; walking reads about ``page_end x catalog / matches`` rows
+    when the matches are spread evenly along the sort order - and far more when they cluster at
+    its far end (6,000 lamps of one brand above a price floor at 1,000,000 products: 127,000
+    rows walked for page 2). So: up to :data:`SMALL_MATCH_SET`, or up to where the two break
+    even (``matches² <= page_end x catalog``: 6,900 matches for page 2 of 24 at 1,000,000)."""
+    if matches <= SMALL_MATCH_SET:
+        return True
+    return bool(catalog_rows) and matches * matches <= page_end * (catalog_rows or 0)
 
 
 def _rows(cards: bool) -> Select[Any]:
