@@ -471,11 +471,16 @@ def _category_in(shape: FacetShape) -> ColumnElement[bool]:
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
-               columns: bool = False) -> tuple[ColumnElement[bool], ...]:
+               columns: bool | None = None) -> tuple[ColumnElement[bool], ...]:
     """The WHERE clauses of ``shape`` (to ``and_``), with placeholders for the filter's values;
     ``skip`` leaves out facets by name (what a facet's own counts need). ``columns``: attribute
     filters on the facet columns (for counting from their covering indexes) instead of the
-    JSONB containment that fetching rows uses."""
+    JSONB containment that fetching rows uses; by default the columns when the text is tested
+    on the rows the other conditions find (``text_index`` "none"): their indexes are keyed by
+    facet, category and price (migration 0015), so a brand within a department above a price is
+    one index range rather than two bitmaps AND-ed."""
+    if columns is None:
+        columns = shape.text_index == "none"
     out: list[ColumnElement[bool]] = []
     # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
     # (WHERE is_active) are proven against.
@@ -524,7 +529,7 @@ def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
 
 
 def where_clause(shape: FilterShape, skip: Iterable[str] = (),
-                 columns: bool = False) -> ColumnElement[bool]:
+                 columns: bool | None = None) -> ColumnElement[bool]:
     """:func:`conditions` as one clause (for building cached statements)."""
     clauses = conditions(shape, frozenset(skip), columns)
     return and_(*clauses) if clauses else true()
