@@ -29,6 +29,14 @@ Each such set is answered by the cheapest source that is still right:
                  trap with 0. Should the sample reveal that the planner badly overestimated the
                  set, it is recounted exactly.
 
+A text search's sets also choose how their text condition finds rows (:func:`_text_index`,
+:data:`.filters.TextIndex`): through the text index, which reads every posting of every term
+("lamp | lamp:* | light" is 125,000 postings at 1,000,000 products, a typed "la:*" 300,000); or
+through the words before a typed prefix; or through the set's other conditions (a brand and a
+category, or a sample's id ranges), the whole query then tested on each row read - whichever
+the planner's estimates (one more row per set in the same EXPLAIN) make cheapest. The rows are
+the same either way; the page of products follows the match set's choice.
+
 The total follows the match set's source: exact, or for a large set an estimate shown as "about
 N" - the planner's row estimate picks the sampled path, and the sample drawn for the counts then
 gives the number (it agrees with the sampled facet counts; the planner is often a quarter off for
