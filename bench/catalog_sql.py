@@ -71,6 +71,9 @@ class Sample:
     db: float
     server: float
     statements: int
+    #: shared-buffer blocks (hit + read) the response's statements touched: unlike time, not
+    #: changed by the machine's load
+    blocks: int
     sources: dict[str, str]
     costliest: tuple[float, str, str] = (0.0, "", "")
     #: (server ms, first words of the SQL) of each statement, in order
@@ -110,24 +113,27 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def _explain(session, statement: Statement) -> tuple[float, str]:
-    """(planning + execution ms, text plan) of one recorded statement, run again."""
+async def _explain(session, statement: Statement) -> tuple[float, str, int]:
+    """(planning + execution ms, text plan, shared blocks) of one recorded statement, run
+    again."""
     head = statement.sql.lstrip()[:40].upper()
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     params = list(statement.params or ())
     if "SET_CONFIG(" in head:  # replay planner settings so later statements plan the same
         await raw.fetch(statement.sql, *params)
-        return statement.seconds * 1000, ""
+        return statement.seconds * 1000, "", 0
     if head.startswith("EXPLAIN"):  # the planner estimate: planning only
-        return statement.seconds * 1000, ""
+        return statement.seconds * 1000, "", 0
     plan_json = await raw.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement.sql,
                                    *params)
     plan = json.loads(plan_json) if isinstance(plan_json, str) else plan_json
     total = float(plan[0].get("Planning Time", 0.0)) + float(plan[0]["Execution Time"])
-    rows = await raw.fetch("EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) "
+    top = plan[0]["Plan"]
+    blocks = int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
+    rows = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING ON, SUMMARY ON) "
                            + statement.sql, *params)
-    return total, "\n".join(r[0] for r in rows)
+    return total, "\n".join(r[0] for r in rows), blocks
 
 
 async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
@@ -147,6 +153,7 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             recorder.active = False
             recorded = list(recorder.statements)
             server = 0.0
+            blocks = 0
             costliest = (0.0, "", "")
             breakdown: list[tuple[float, str]] = []
             # The page left its own settings (enable_bitmapscan = off...) in the transaction:
@@ -154,8 +161,9 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             # the recorded set_config calls where the request sent them.
             await session.execute(_RESET_PLANNER)
             for statement in recorded:
-                ms, plan = await _explain(session, statement)
+                ms, plan, touched = await _explain(session, statement)
                 server += ms
+                blocks += touched
                 breakdown.append((ms, _label(statement.sql)))
                 if plan and ms > costliest[0]:
                     costliest = (ms, statement.sql, plan)
@@ -163,7 +171,7 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
         if iteration:
             kind.samples.append(Sample(
                 build=build * 1000, db=sum(s.seconds for s in recorded) * 1000, server=server,
-                statements=len(recorded), sources=dict(page.facets.sources),
+                statements=len(recorded), blocks=blocks, sources=dict(page.facets.sources),
                 costliest=costliest, breakdown=breakdown))
 
 
@@ -224,9 +232,9 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
            statements: bool = False) -> None:
     print(f"\nCatalog search SQL at {products:,} products ({version})")
     print("median / p95 in ms; sql = server planning+execution summed over the response's "
-          "statements (EXPLAIN ANALYZE)\n")
+          "statements (EXPLAIN ANALYZE); blocks = shared buffers hit + read (median)\n")
     header = (f"{'query kind':36} {'sql ms':>15} {'db ms':>15} {'build ms':>15} "
-              f"{'page ms':>15}  stmts  facet sets")
+              f"{'page ms':>15}  stmts  blocks  facet sets")
     print(header)
     print("-" * len(header))
     all_sql: list[float] = []
@@ -238,7 +246,8 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
         sources = ", ".join(f"{k}={v}" for k, v in kind.samples[-1].sources.items())
         print(f"{kind.name:36} {_row(sql)} {_row([s.db for s in kind.samples])} "
               f"{_row([s.build for s in kind.samples])} {_row(kind.pages)}  "
-              f"{kind.samples[-1].statements:5}  {sources}")
+              f"{kind.samples[-1].statements:5}  "
+              f"{statistics.median(s.blocks for s in kind.samples):6.0f}  {sources}")
     print("-" * len(header))
     print(f"{'whole mix (each kind equally often)':36} {_row(all_sql)} {'':15} {'':15} "
           f"{_row(all_pages)}")
