@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import time
@@ -74,6 +75,9 @@ class Sample:
     #: shared-buffer blocks (hit + read) the response's statements touched: unlike time, not
     #: changed by the machine's load
     blocks: int
+    #: CPU ms the server's backend spent on the request's own statements (read from
+    #: /proc/<pid>/stat in clock ticks, so averaged over the runs; None if not readable)
+    cpu: float | None
     sources: dict[str, str]
     costliest: tuple[float, str, str] = (0.0, "", "")
     #: (server ms, first words of the SQL) of each statement, in order
@@ -144,12 +148,15 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
     params = parse_params(MultiDict(_pairs(kind.query)))
     for iteration in range(repeat + 1):  # the first run warms caches and is not counted
         async with database.session() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            cpu_before = _backend_cpu(pid)
             recorder.statements.clear()
             recorder.active = True
             started = time.perf_counter()
             page = await load_catalog_page(
                 session, params, rank_candidates=app.config["CATALOG_RANK_CANDIDATES"])
             build = time.perf_counter() - started
+            cpu_after = _backend_cpu(pid)
             recorder.active = False
             recorded = list(recorder.statements)
             server = 0.0
@@ -171,8 +178,20 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
         if iteration:
             kind.samples.append(Sample(
                 build=build * 1000, db=sum(s.seconds for s in recorded) * 1000, server=server,
-                statements=len(recorded), blocks=blocks, sources=dict(page.facets.sources),
+                statements=len(recorded), blocks=blocks,
+                cpu=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+                sources=dict(page.facets.sources),
                 costliest=costliest, breakdown=breakdown))
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """User + system CPU ms of a server process so far (a server on this machine only)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 _RESET_PLANNER = text(
@@ -228,13 +247,21 @@ def _row(values: list[float]) -> str:
     return f"{statistics.median(values):7.1f} {_percentile(values, 0.95):7.1f}"
 
 
+def _cpu(samples: list[Sample]) -> str:
+    """Mean backend CPU ms per response (ticks are 10 ms: only a mean over runs means much)."""
+    values = [s.cpu for s in samples if s.cpu is not None]
+    return f"{sum(values) / len(values):.1f}" if values else "-"
+
+
 def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
            statements: bool = False) -> None:
     print(f"\nCatalog search SQL at {products:,} products ({version})")
     print("median / p95 in ms; sql = server planning+execution summed over the response's "
-          "statements (EXPLAIN ANALYZE); blocks = shared buffers hit + read (median)\n")
+          "statements (EXPLAIN ANALYZE); blocks = shared buffers hit + read (median); cpu = the\n"
+          "server backend's CPU per response (mean; unlike the times, not raised by the "
+          "machine's load)\n")
     header = (f"{'query kind':36} {'sql ms':>15} {'db ms':>15} {'build ms':>15} "
-              f"{'page ms':>15}  stmts  blocks  facet sets")
+              f"{'page ms':>15}  stmts  blocks  cpu ms  facet sets")
     print(header)
     print("-" * len(header))
     all_sql: list[float] = []
@@ -247,7 +274,8 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
         print(f"{kind.name:36} {_row(sql)} {_row([s.db for s in kind.samples])} "
               f"{_row([s.build for s in kind.samples])} {_row(kind.pages)}  "
               f"{kind.samples[-1].statements:5}  "
-              f"{statistics.median(s.blocks for s in kind.samples):6.0f}  {sources}")
+              f"{statistics.median(s.blocks for s in kind.samples):6.0f}  "
+              f"{_cpu(kind.samples):>6}  {sources}")
     print("-" * len(header))
     print(f"{'whole mix (each kind equally often)':36} {_row(all_sql)} {'':15} {'':15} "
           f"{_row(all_pages)}")
