@@ -538,7 +538,26 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
 def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElement[Any],
              source: Any, condition: ColumnElement[bool]) -> Select[Any]:
     """One count row per value of each key, and the total row (count, cheapest, dearest), of
-    the rows of ``source`` meeting ``condition``."""
+    the rows of ``source`` meeting ``condition``.
+
+    In two steps: the rows grouped by all the keys at once (counting and taking the cheapest
+    and dearest once per row), then those groups by each key. In one step PostgreSQL computes
+    every aggregate once per row *per grouping set* - the cheapest and dearest (numeric
+    comparisons) were a third of the statement's CPU for 19,000 rows counted five ways at
+    1,000,000 products (17.5 ms of CPU in one step, 13.8 in two)."""
+    n: Any = func.count()
+    lo: Any = func.min(price)
+    hi: Any = func.max(price)
+    if keys:
+        inner = (select(*(k.label(f"k_{i}") for i, k in enumerate(keys.values())),
+                        n.label("n"), lo.label("lo"), hi.label("hi"))
+                 .select_from(source).where(condition)
+                 .group_by(*(literal_column(str(i + 1)) for i in range(len(keys))))
+                 .subquery(f"groups_{branch}"))
+        keys = {f: inner.c[f"k_{i}"] for i, f in enumerate(keys)}
+        n, lo, hi = (func.coalesce(func.sum(inner.c.n), 0), func.min(inner.c.lo),
+                     func.max(inner.c.hi))
+        source, condition = inner, true()
     groups = [*((k,) for k in keys.values()), ()]
     facet_label = case(
         *((func.grouping(k) == 0, literal(f, Text)) for f, k in keys.items()),
@@ -551,8 +570,7 @@ def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElem
     category = keys.get("category")
     category_value = case((func.grouping(category) == 0, category), else_=null()) \
         if category is not None else None
-    statement = select(*count_row(branch, facet_label, value, category_value, func.count(),
-                             func.min(price), func.max(price)))
+    statement = select(*count_row(branch, facet_label, value, category_value, n, lo, hi))
     statement = statement.select_from(source).where(condition)
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
 
