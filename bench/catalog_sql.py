@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import time
@@ -71,6 +72,12 @@ class Sample:
     db: float
     server: float
     statements: int
+    #: shared-buffer blocks (hit + read) the response's statements touched: unlike time, not
+    #: changed by the machine's load
+    blocks: int
+    #: CPU ms the server's backend spent on the request's own statements (read from
+    #: /proc/<pid>/stat in clock ticks, so averaged over the runs; None if not readable)
+    cpu: float | None
     sources: dict[str, str]
     costliest: tuple[float, str, str] = (0.0, "", "")
     #: (server ms, first words of the SQL) of each statement, in order
@@ -110,24 +117,27 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def _explain(session, statement: Statement) -> tuple[float, str]:
-    """(planning + execution ms, text plan) of one recorded statement, run again."""
+async def _explain(session, statement: Statement) -> tuple[float, str, int]:
+    """(planning + execution ms, text plan, shared blocks) of one recorded statement, run
+    again."""
     head = statement.sql.lstrip()[:40].upper()
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     params = list(statement.params or ())
     if "SET_CONFIG(" in head:  # replay planner settings so later statements plan the same
         await raw.fetch(statement.sql, *params)
-        return statement.seconds * 1000, ""
+        return statement.seconds * 1000, "", 0
     if head.startswith("EXPLAIN"):  # the planner estimate: planning only
-        return statement.seconds * 1000, ""
+        return statement.seconds * 1000, "", 0
     plan_json = await raw.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement.sql,
                                    *params)
     plan = json.loads(plan_json) if isinstance(plan_json, str) else plan_json
     total = float(plan[0].get("Planning Time", 0.0)) + float(plan[0]["Execution Time"])
-    rows = await raw.fetch("EXPLAIN (ANALYZE, COSTS OFF, TIMING ON, SUMMARY ON) "
+    top = plan[0]["Plan"]
+    blocks = int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
+    rows = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING ON, SUMMARY ON) "
                            + statement.sql, *params)
-    return total, "\n".join(r[0] for r in rows)
+    return total, "\n".join(r[0] for r in rows), blocks
 
 
 async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
@@ -138,15 +148,19 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
     params = parse_params(MultiDict(_pairs(kind.query)))
     for iteration in range(repeat + 1):  # the first run warms caches and is not counted
         async with database.session() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            cpu_before = _backend_cpu(pid)
             recorder.statements.clear()
             recorder.active = True
             started = time.perf_counter()
             page = await load_catalog_page(
                 session, params, rank_candidates=app.config["CATALOG_RANK_CANDIDATES"])
             build = time.perf_counter() - started
+            cpu_after = _backend_cpu(pid)
             recorder.active = False
             recorded = list(recorder.statements)
             server = 0.0
+            blocks = 0
             costliest = (0.0, "", "")
             breakdown: list[tuple[float, str]] = []
             # The page left its own settings (enable_bitmapscan = off...) in the transaction:
@@ -154,8 +168,9 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
             # the recorded set_config calls where the request sent them.
             await session.execute(_RESET_PLANNER)
             for statement in recorded:
-                ms, plan = await _explain(session, statement)
+                ms, plan, touched = await _explain(session, statement)
                 server += ms
+                blocks += touched
                 breakdown.append((ms, _label(statement.sql)))
                 if plan and ms > costliest[0]:
                     costliest = (ms, statement.sql, plan)
@@ -163,8 +178,20 @@ async def _measure(app, kind: Kind, recorder: Recorder, repeat: int) -> None:
         if iteration:
             kind.samples.append(Sample(
                 build=build * 1000, db=sum(s.seconds for s in recorded) * 1000, server=server,
-                statements=len(recorded), sources=dict(page.facets.sources),
+                statements=len(recorded), blocks=blocks,
+                cpu=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+                sources=dict(page.facets.sources),
                 costliest=costliest, breakdown=breakdown))
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """User + system CPU ms of a server process so far (a server on this machine only)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 _RESET_PLANNER = text(
@@ -220,13 +247,21 @@ def _row(values: list[float]) -> str:
     return f"{statistics.median(values):7.1f} {_percentile(values, 0.95):7.1f}"
 
 
+def _cpu(samples: list[Sample]) -> str:
+    """Mean backend CPU ms per response (ticks are 10 ms: only a mean over runs means much)."""
+    values = [s.cpu for s in samples if s.cpu is not None]
+    return f"{sum(values) / len(values):.1f}" if values else "-"
+
+
 def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
            statements: bool = False) -> None:
     print(f"\nCatalog search SQL at {products:,} products ({version})")
     print("median / p95 in ms; sql = server planning+execution summed over the response's "
-          "statements (EXPLAIN ANALYZE)\n")
+          "statements (EXPLAIN ANALYZE); blocks = shared buffers hit + read (median); cpu = the\n"
+          "server backend's CPU per response (mean; unlike the times, not raised by the "
+          "machine's load)\n")
     header = (f"{'query kind':36} {'sql ms':>15} {'db ms':>15} {'build ms':>15} "
-              f"{'page ms':>15}  stmts  facet sets")
+              f"{'page ms':>15}  stmts  blocks  cpu ms  facet sets")
     print(header)
     print("-" * len(header))
     all_sql: list[float] = []
@@ -238,7 +273,9 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
         sources = ", ".join(f"{k}={v}" for k, v in kind.samples[-1].sources.items())
         print(f"{kind.name:36} {_row(sql)} {_row([s.db for s in kind.samples])} "
               f"{_row([s.build for s in kind.samples])} {_row(kind.pages)}  "
-              f"{kind.samples[-1].statements:5}  {sources}")
+              f"{kind.samples[-1].statements:5}  "
+              f"{statistics.median(s.blocks for s in kind.samples):6.0f}  "
+              f"{_cpu(kind.samples):>6}  {sources}")
     print("-" * len(header))
     print(f"{'whole mix (each kind equally often)':36} {_row(all_sql)} {'':15} {'':15} "
           f"{_row(all_pages)}")

@@ -29,6 +29,14 @@ Each such set is answered by the cheapest source that is still right:
                  trap with 0. Should the sample reveal that the planner badly overestimated the
                  set, it is recounted exactly.
 
+A text search's sets also choose how their text condition finds rows (:func:`_text_index`,
+:data:`.filters.TextIndex`): through the text index, which reads every posting of every term
+("lamp | lamp:* | light" is 125,000 postings at 1,000,000 products, a typed "la:*" 300,000); or
+through the words before a typed prefix; or through the set's other conditions (a brand and a
+category, or a sample's id ranges), the whole query then tested on each row read - whichever
+the planner's estimates (one more row per set in the same EXPLAIN) make cheapest. The rows are
+the same either way; the page of products follows the match set's choice.
+
 The total follows the match set's source: exact, or for a large set an estimate shown as "about
 N" - the planner's row estimate picks the sampled path, and the sample drawn for the counts then
 gives the number (it agrees with the sampled facet counts; the planner is often a quarter off for
@@ -58,7 +66,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
@@ -96,9 +104,11 @@ from .filters import (
     BoundFilter,
     FilterShape,
     ProductFilter,
+    TextIndex,
     bind_filter,
     conditions,
     facet_condition,
+    head_condition,
     where_clause,
 )
 from .ledger import (
@@ -127,7 +137,9 @@ Source = Literal["precomputed", "exact", "sampled"]
 EXACT_ROW_BUDGET = 6_000
 #: Most rows of one set counted exactly when the set is read from a facet column's covering
 #: index (see :func:`_index_only`): an index entry costs a tenth of a table row, so such sets
-#: are counted exactly up to here, outside :data:`EXACT_ROW_BUDGET`.
+#: are counted exactly up to here, outside :data:`EXACT_ROW_BUDGET`. (Not further: at 1,000,000
+#: products grouping the 61,000 entries of one brand four ways costs 30 ms more than the scan,
+#: where a sample by id ranges takes 15 ms in all - measured for issue 14.)
 INDEX_ROW_BUDGET = 40_000
 #: How many matching rows a sample should contain (decides the sampled percentage). 1,500 rows
 #: put a count shown as "about" (two significant digits) within a few per cent for any value
@@ -262,13 +274,21 @@ class _Set:
     #: a sampled set's method: table pages (TABLESAMPLE) or id ranges (see _id_windows)
     sampler: Literal["pages", "ids"] = "pages"
     windows: list[tuple[int, int]] = field(default_factory=list)
+    #: how its text condition finds rows (see :func:`_text_index`)
+    text_index: TextIndex = "full"
+    #: the planner's estimates of the set without its text condition, and with only the words
+    #: before a typed prefix as its text condition (0: not asked)
+    without_text: int = 0
+    with_head: int = 0
+    #: the planner's estimate of any of the text's terms (about the postings a "full" scan reads)
+    text_rows: int = 0
 
     @property
     def sql_shape(self) -> _SetShape:
         # (a sampler only shapes the SQL of a sampled set: a set recounted exactly after its
         # sample must share its statement with every other exact set)
         sampler = self.sampler if self.source == "sampled" else "pages"
-        return _SetShape(self.key, self.facets, self.skip, self.source, sampler)
+        return _SetShape(self.key, self.facets, self.skip, self.source, sampler, self.text_index)
 
 
 @dataclass(frozen=True)
@@ -281,6 +301,7 @@ class _SetShape:
     skip: frozenset[str]
     source: Source
     sampler: Literal["pages", "ids"]
+    text_index: TextIndex = "full"
 
 
 # -- public -------------------------------------------------------------------------------------
@@ -301,9 +322,13 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
     if redo:
         for s in redo:
             s.source = "exact"
+            s.percent = 100.0
+            s.text_index = _text_index(bound, s)
         rows = await _run(session, filt, bound, sets)
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
+    # The page of products finds its rows as the match set was counted.
+    bound.shape = replace(bound.shape, text_index=sets[0].text_index)
     return result
 
 
@@ -335,9 +360,19 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
     if not counted:
         return None
     skips = tuple(s.skip for s in counted)
-    estimates = await run_estimates(session, _estimates(bound.shape, skips), len(skips) + 1,
-                                    bound.values)
+    extra = _text_estimates(bound)
+    statement = _estimates(bound.shape, skips, extra)
+    count = len(skips) * (1 + len(extra)) + bool(extra) + 1
+    estimates = await run_estimates(session, statement, count, bound.values)
     catalog_rows = max(1, estimates.pop())
+    text_rows = estimates.pop() if extra else 0
+    if extra:
+        per_set = len(extra)
+        for i, s in enumerate(counted):
+            found = estimates[len(skips) + i * per_set:len(skips) + (i + 1) * per_set]
+            s.without_text = found[0] if "without" in extra else 0
+            s.with_head = found[-1] if "head" in extra else 0
+        del estimates[len(skips):]
     budget = EXACT_ROW_BUDGET
     for s, estimate in sorted(zip(counted, estimates, strict=True), key=lambda pair: pair[1]):
         s.estimate = estimate
@@ -360,7 +395,43 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
                     continue
                 fraction = min(1.0, SAMPLE_TARGET_ROWS / max(s.estimate, 1))
                 s.windows, s.percent = _id_windows(int(low), int(high), fraction)
+    for s in counted:
+        s.text_rows = text_rows
+        s.text_index = _text_index(bound, s)
     return catalog_rows
+
+
+#: What reading and testing one table row costs, in GIN postings read (~1.7 µs against ~0.5 µs
+#: at 1,000,000 products: 12,000 rows of a sample's id ranges tested against "lamp | lamp:* |
+#: light" in 20 ms, the index's 125,000 postings of it in 60-100 ms).
+ROW_COST_IN_POSTINGS = 4
+#: Most rows a set reads to test its text on them rather than through the text index (``none``
+#: or ``head``, see :data:`.filters.TextIndex`).
+TEXT_ON_ROWS_LIMIT = 20_000
+
+
+def _text_index(bound: BoundFilter, s: _Set) -> TextIndex:
+    """How the text condition of ``s`` finds its rows, from the planner's estimates: through
+    the text index ("full"), unless reading the rows its other conditions find (a brand and a
+    category: "none"), or the rows of the words before a typed prefix ("head"), and testing the
+    whole query on each is cheaper than the index's postings.
+
+    Rows read: the set's own share of each (``percent`` of them when sampled by id ranges); the
+    full index reads every posting of the query's terms (:attr:`text_rows` of them, more with a
+    prefix). Page-sampled sets read pages, not an index: "full" (the condition is a filter)."""
+    if bound.shape.text != "query" or s.source == "precomputed" or (
+            s.source == "sampled" and s.sampler == "pages"):
+        return "full"
+    share = s.percent / 100.0 if s.source == "sampled" else 1.0
+    full = s.text_rows + share * s.estimate * ROW_COST_IN_POSTINGS
+    choices: list[tuple[float, TextIndex]] = []
+    if s.without_text and share * s.without_text <= TEXT_ON_ROWS_LIMIT:
+        choices.append((share * s.without_text * ROW_COST_IN_POSTINGS, "none"))
+    if s.with_head and share * s.with_head <= TEXT_ON_ROWS_LIMIT:
+        # the head's own postings and its rows
+        choices.append((s.with_head + share * s.with_head * ROW_COST_IN_POSTINGS, "head"))
+    cost, choice = min(choices, default=(full, "full"))
+    return choice if cost < full else "full"
 
 
 def _index_only(shape: FilterShape, skip: frozenset[str]) -> bool:
@@ -372,11 +443,36 @@ def _index_only(shape: FilterShape, skip: frozenset[str]) -> bool:
             and any(getattr(shape, f) == "any" and f not in skip for f in ATTRIBUTE_FACETS))
 
 
+def _text_estimates(bound: BoundFilter) -> tuple[str, ...]:
+    """Which other ways of finding a text search's rows are estimated per set: "without" its
+    text (the rows of its other conditions: a brand and a category, or with none the active
+    catalog - a sample's id ranges then find the rows) and "head" (the words before a typed
+    prefix, when there are such words)."""
+    shape = bound.shape
+    if shape.text != "query":
+        return ()
+    extra = ["without"]
+    if "q_head" in bound.values:
+        extra.append("head")
+    return tuple(extra)
+
+
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _estimates(shape: FilterShape, skips: tuple[frozenset[str], ...]) -> Any:
-    """The EXPLAIN estimating each set (the filter minus each ``skip``) and the active catalog."""
-    return estimates_statement([where_clause(shape, skip, _index_only(shape, skip))
-                                for skip in skips] + [_c.is_active])
+def _estimates(shape: FilterShape, skips: tuple[frozenset[str], ...],
+               extra: tuple[str, ...] = ()) -> Any:
+    """The EXPLAIN estimating each set (the filter minus each ``skip``); with ``extra`` (see
+    :func:`_text_estimates`) then each set without its text and/or with the head words as its
+    text, and any of the text's terms (about the postings a text index scan reads); last the
+    active catalog."""
+    clauses = [where_clause(shape, skip, _index_only(shape, skip)) for skip in skips]
+    for skip in skips:
+        if "without" in extra:
+            clauses.append(where_clause(shape, skip | {"text"}))
+        if "head" in extra:
+            clauses.append(and_(where_clause(shape, skip | {"text"}), head_condition()))
+    if extra:
+        clauses.append(head_condition("q_any"))
+    return estimates_statement([*clauses, _c.is_active])
 
 
 _ID_RANGE = select(func.min(_c.id), func.max(_c.id))
@@ -408,12 +504,21 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
     """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row).
     Parameters: the filter's, and a sample's (``pct_<set>``, or ``win_<set>_<i>_lo/hi``)."""
     source: Any = _table
+    shape = replace(shape, text_index=s.text_index)
     condition = where_clause(shape, s.skip,
-                             s.source == "exact" and _index_only(shape, s.skip))
+                             True if s.source == "exact" and _index_only(shape, s.skip) else None)
     keys = {f: _KEYS[f] for f in s.facets}
     if s.key == "match":  # the matches' price distribution, in the same pass
         keys[_BAND] = _BAND_KEY
     price = _c.price
+    if (s.source == "sampled" and s.sampler == "ids"
+            and (s.text_index == "none" or shape.text != "query")):
+        # Rows found through the other conditions' indexes within the id ranges: the
+        # category and the attribute filters on their columns, whose (value, id) indexes
+        # (migration 0016) turn each id range into one short index range per value - not a
+        # bitmap of the whole department (100,000 entries at 1,000,000 products) or brand
+        # (63,000, or 125,000 for two brands) AND-ed with the ranges.
+        condition = where_clause(shape, s.skip, True)
     if s.source == "sampled" and s.sampler == "ids":
         condition = and_(condition, or_(*(
             _c.id.between(bindparam(f"win_{s.key}_{i}_lo", type_=Integer),
@@ -427,13 +532,36 @@ def _counting_select(shape: FilterShape, s: _SetShape) -> Select[Any]:
         condition = adapter.traverse(condition)
         keys = {f: adapter.traverse(k) for f, k in keys.items()}
         price = adapter.traverse(price)
-    return _grouped(s.key, keys, price, source, condition)
+    return _grouped(s.key, keys, price, source, condition,
+                    s.source != "sampled" or len(keys) == 1)
 
 
 def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElement[Any],
-             source: Any, condition: ColumnElement[bool]) -> Select[Any]:
+             source: Any, condition: ColumnElement[bool], two_step: bool = True) -> Select[Any]:
     """One count row per value of each key, and the total row (count, cheapest, dearest), of
-    the rows of ``source`` meeting ``condition``."""
+    the rows of ``source`` meeting ``condition``.
+
+    ``two_step``: the rows grouped by all the keys at once (counting and taking the cheapest
+    and dearest once per row), then those groups by each key. In one step PostgreSQL computes
+    every aggregate once per row *per grouping set* - the cheapest and dearest (numeric
+    comparisons) were a third of the statement's CPU for 19,000 rows counted five ways at
+    1,000,000 products (17.5 ms of CPU in one step, 13.8 in two; 69,000 rows four ways 65 and
+    51; one key 24 and 20). It pays when there are several rows per combination of the keys: a
+    whole set, or one key; not a sample of a few thousand rows grouped five ways, whose
+    combinations are nearly all distinct (3,600 rows: 10.7 ms in one step, 14.3 in two)."""
+    n: Any = func.count()
+    lo: Any = func.min(price)
+    hi: Any = func.max(price)
+    if keys and two_step:
+        inner = (select(*(k.label(f"k_{i}") for i, k in enumerate(keys.values())),
+                        n.label("n"), lo.label("lo"), hi.label("hi"))
+                 .select_from(source).where(condition)
+                 .group_by(*(literal_column(str(i + 1)) for i in range(len(keys))))
+                 .subquery(f"groups_{branch}"))
+        keys = {f: inner.c[f"k_{i}"] for i, f in enumerate(keys)}
+        n, lo, hi = (func.coalesce(func.sum(inner.c.n), 0), func.min(inner.c.lo),
+                     func.max(inner.c.hi))
+        source, condition = inner, true()
     groups = [*((k,) for k in keys.values()), ()]
     facet_label = case(
         *((func.grouping(k) == 0, literal(f, Text)) for f, k in keys.items()),
@@ -446,8 +574,7 @@ def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElem
     category = keys.get("category")
     category_value = case((func.grouping(category) == 0, category), else_=null()) \
         if category is not None else None
-    statement = select(*count_row(branch, facet_label, value, category_value, func.count(),
-                             func.min(price), func.max(price)))
+    statement = select(*count_row(branch, facet_label, value, category_value, n, lo, hi))
     statement = statement.select_from(source).where(condition)
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
 
@@ -463,6 +590,9 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
     materialises it) with a flag per set, and each set's GROUPING SETS branch - the same rows
     as :func:`_counting_select` gives - counts its flagged rows from it."""
     selected = [f for f in FACETS if getattr(shape, f)]
+    # Their rows are found one way: the sets' own if they agree, else through the text index.
+    modes = {s.text_index for s in sets}
+    shape = replace(shape, text_index=modes.pop() if len(modes) == 1 else "full")
 
     def own(s: _SetShape) -> ColumnElement[bool]:
         """What a set adds to the base: every selected facet's condition but its own."""

@@ -57,9 +57,10 @@ from .tree import CategoryTree
 
 __all__ = [
     "ATTRIBUTE_FACETS", "FACETS", "FACET_COLUMNS", "SHAPE_CACHE_SIZE", "BoundFilter",
-    "FilterShape", "Match", "ProductFilter", "bind_filter", "bind_text", "conditions",
+    "FilterShape", "Match", "ProductFilter", "TextIndex", "bind_filter", "bind_text", "conditions",
     "facet_condition",
-    "filter_conditions", "rank", "split_prefix", "synonym_key", "text_query", "tsquery",
+    "filter_conditions", "head_condition", "head_query", "rank", "split_prefix", "synonym_key",
+    "text_query", "tsquery",
     "where", "where_clause", "with_values",
 ]
 
@@ -271,6 +272,37 @@ def text_query(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None,
     return text
 
 
+#: PostgreSQL's English stop words (``tsearch_data/english.stop``): ``to_tsquery('english')``
+#: drops them, and a query of nothing but stop words matches no row at all.
+_STOP_LIST = (
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself"
+    " she her hers herself it its itself they them their theirs themselves what which who whom"
+    " this that these those am is are was were be been being have has had having do does did"
+    " doing a an the and but if or because as until while of at by for with about against"
+    " between into through during before after above below to from up down in out on off over"
+    " under again further then once here there when where why how all any both each few more"
+    " most other some such no nor not only own same so than too very s t can will just don"
+    " should now")
+STOP_WORDS = frozenset(_STOP_LIST.split())
+
+
+def head_query(q: str, synonyms: Mapping[str, tuple[str, ...]] | None = None) -> str:
+    """The words typed before a prefix that is still being typed, as ``to_tsquery`` text
+    ("brass" of "brass la"), or "" when there is no such prefix or no such word.
+
+    Every row the whole query (:func:`text_query`, ``match="all"``) matches also matches this:
+    its terms are the same terms, AND-ed, minus the prefix (and minus words that are only stop
+    words, which would turn it into an empty query that matches nothing). Finding rows through
+    the index by it and testing the whole query on them avoids the index's prefix expansion -
+    "la:*" is every posting of every word starting with "la"."""
+    head, prefix = split_prefix(q)
+    if prefix is None or not head:
+        return ""
+    kept = [token for token in _TOKEN.findall(head)
+            if any(word not in STOP_WORDS for word in _lexemes(token))]
+    return text_query(" ".join(kept) + " ", synonyms) if kept else ""
+
+
 @lru_cache(maxsize=256)
 def _has_words(q: str) -> bool:
     """Whether ``q`` makes a tsquery at all - asked for every link a page renders (each link's
@@ -320,6 +352,18 @@ def rank(text: TextShape, vector: ColumnElement[Any] | None = None,
 
 # -- shape and values ---------------------------------------------------------------------------
 
+#: How a statement's text condition is answered (the rows are the same, only the plan differs):
+#:
+#: ``full``  ``search_vector @@ query`` through the GIN index - the index reads every posting of
+#:           every term (at 1,000,000 products "lamp | light" is 125,000 postings, ~60 ms; a
+#:           typed prefix "la:*" 300,000).
+#: ``head``  the words before a typed prefix through the index (``q_head``: "brass" of "brass
+#:           la"), the whole query tested on those rows (``ts_match_vq``, which no index answers).
+#: ``none``  the whole query tested on the rows the other conditions find through their own
+#:           indexes (a brand and a category that hold 6,000 products, nearly all of them lamps).
+TextIndex = Literal["full", "head", "none"]
+
+
 #: A category filter is "one" id or "many" (a department); "unknown": categories were asked
 #: for and none exists. An attribute filter is "any" of one or more values.
 FacetShape = Literal["", "one", "many", "unknown", "any"]
@@ -339,6 +383,9 @@ class FilterShape:
     min_price: bool = False
     max_price: bool = False
     stock: StockFilter = None
+    #: How the text condition finds its rows (see :data:`TextIndex`); chosen per statement from
+    #: the planner's estimates by the facet counts, "full" otherwise.
+    text_index: TextIndex = "full"
 
 
 @dataclass
@@ -357,6 +404,13 @@ _PLURAL = {"category": "categories", "brand": "brands", "colour": "colours", "si
 def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
     """``filt``'s shape and parameter values (category slugs resolved through ``tree``)."""
     text, values = bind_text(filt.q, tree.synonyms, filt.match)
+    if text == "query" and filt.match == "all":
+        head = head_query(filt.q, tree.synonyms)
+        if head:
+            values["q_head"] = head
+    if text == "query":
+        # Any of the terms: its row estimate is roughly the postings a text index scan reads.
+        values["q_any"] = text_query(filt.q, tree.synonyms, "any")
     if text == "query":
         # The categories the query names (and their sub-categories) rank first.
         values["q_intent"] = sorted({i for node in tree.named_by(filt.q)
@@ -385,7 +439,9 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
     active: Literal["only", "inactive", "any"] = (
         "only" if filt.active_only else "inactive" if filt.active is False else "any")
     shape = FilterShape(active=active, text=text, min_price=filt.min_price is not None,
-                        max_price=filt.max_price is not None, stock=filt.stock, **facets)
+                        max_price=filt.max_price is not None, stock=filt.stock,
+                        category=facets.get("category", ""), brand=facets.get("brand", ""),
+                        colour=facets.get("colour", ""), size=facets.get("size", ""))
     return BoundFilter(shape, values, ids)
 
 
@@ -415,11 +471,16 @@ def _category_in(shape: FacetShape) -> ColumnElement[bool]:
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
-               columns: bool = False) -> tuple[ColumnElement[bool], ...]:
+               columns: bool | None = None) -> tuple[ColumnElement[bool], ...]:
     """The WHERE clauses of ``shape`` (to ``and_``), with placeholders for the filter's values;
     ``skip`` leaves out facets by name (what a facet's own counts need). ``columns``: attribute
     filters on the facet columns (for counting from their covering indexes) instead of the
-    JSONB containment that fetching rows uses."""
+    JSONB containment that fetching rows uses; by default the columns when the text is tested
+    on the rows the other conditions find (``text_index`` "none"): their indexes are keyed by
+    facet, category and price (migration 0015), so a brand within a department above a price is
+    one index range rather than two bitmaps AND-ed."""
+    if columns is None:
+        columns = shape.text_index == "none"
     out: list[ColumnElement[bool]] = []
     # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
     # (WHERE is_active) are proven against.
@@ -428,8 +489,14 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
     elif shape.active == "inactive":
         out.append(not_(_c.is_active))
     query = tsquery(shape.text)
-    if query is not None:
+    if query is not None and "text" in skip:
+        pass  # the filter's other conditions only (the facet counts' estimates)
+    elif query is not None and shape.text_index == "full":
         out.append(_c.search_vector.op("@@")(query))
+    elif query is not None:
+        if shape.text_index == "head":
+            out.append(head_condition())
+        out.append(func.ts_match_vq(_c.search_vector, query))
     elif shape.text == "nothing":
         out.append(false())  # text without a single word ("%", "!!") finds nothing
     for facet in FACETS:
@@ -448,6 +515,13 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
     return tuple(out)
 
 
+def head_condition(parameter: str = "q_head") -> ColumnElement[bool]:
+    """``search_vector @@ q_head``: the words before a typed prefix (see :func:`head_query`);
+    or another tsquery parameter (``q_any``: any of the terms)."""
+    english: ColumnElement[Any] = literal_column("'english'::regconfig")
+    return _c.search_vector.op("@@")(func.to_tsquery(english, bindparam(parameter, type_=Text)))
+
+
 def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
     """The condition of one selected facet of ``shape`` (as :func:`conditions` has it)."""
     kind: FacetShape = getattr(shape, facet)
@@ -455,7 +529,7 @@ def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
 
 
 def where_clause(shape: FilterShape, skip: Iterable[str] = (),
-                 columns: bool = False) -> ColumnElement[bool]:
+                 columns: bool | None = None) -> ColumnElement[bool]:
     """:func:`conditions` as one clause (for building cached statements)."""
     clauses = conditions(shape, frozenset(skip), columns)
     return and_(*clauses) if clauses else true()

@@ -162,10 +162,17 @@ class Product(Model):
             postgresql_using="gin",
             postgresql_ops={"attributes": "jsonb_path_ops"},
         ),
-        # Facet counts of an attribute filter as index-only scans (migration 0014).
-        *(Index(f"ix_products_active_facet_{facet}", f"facet_{facet}",
+        # Facet counts of an attribute filter as index-only scans (migration 0014); a facet
+        # value within categories and a price range as one index range (migration 0015).
+        *(Index(f"ix_products_active_facet_{facet}", f"facet_{facet}", "category_id", "price",
                 postgresql_include=[*(f"facet_{other}" for other in _FACETS if other != facet),
-                                    "category_id", "price", "stock"],
+                                    "stock"],
+                postgresql_where=text("is_active"))
+          for facet in _FACETS),
+        # A facet count's sample by id ranges reads only the entries in its ranges (0016).
+        Index("ix_products_active_category_id", "category_id", "id",
+              postgresql_where=text("is_active")),
+        *(Index(f"ix_products_active_{facet}_id", f"facet_{facet}", "id",
                 postgresql_where=text("is_active"))
           for facet in _FACETS),
     )

@@ -308,3 +308,69 @@ def test_a_brand_edit_moves_the_product_between_attribute_filters(client, sql, s
     assert names(client.get("/products?brand=Nordhavn").data) == []
     page = client.get("/products?brand=Halden&colour=red").data
     assert names(page) == ["Solo Lamp"] and facet_counts(page, "brand") == {"Halden": 1}
+
+
+# -- how the text condition finds rows (issue 14) -----------------------------------------------
+
+def _counts(result):
+    return ({f: [(v.value, v.count) for v in result.facets[f].values] for f in result.facets},
+            result.total, result.price_min, result.price_max,
+            [(b.low, b.count) for b in result.price_bands])
+
+
+@pytest.mark.parametrize("mode", ["none", "head"])
+def test_every_way_of_finding_text_rows_counts_the_same(run_db, seeded, monkeypatch, mode):
+    """The text index, the head words of a typed prefix, or the other filters' indexes with
+    the whole query tested on the rows: the same rows, so the same counts, exact and sampled
+    (and the page of products that follows the match set's way)."""
+    from app.catalog import facets
+    from app.catalog.filters import bind_filter
+    from app.catalog.page_query import find_cards
+
+    filters = [ProductFilter(q=q, categories=c, brands=b, min_price=p)
+               for q in ("brass la", "oak ta", "lamp", "the la", "-oak lam", "brass lamp")
+               for c, b, p in (((), (), None), (("lighting",), ("Nordhavn",), Decimal("20")),
+                               ((), ("Halden", "Nordhavn"), None))]
+
+    async def go(session):
+        tree = await load_category_tree(session)
+        out = []
+        for filt in filters:
+            bound = bind_filter(filt, tree)
+            result = await compute_facets(session, filt, tree, bound=bound)
+            modes.add(bound.shape.text_index)
+            cards = await find_cards(session, filt, tree=tree, sort="price_asc", limit=50,
+                                     known_total=result.total, bound=bound)
+            out.append((_counts(result), [c.id for c in cards]))
+        return out
+
+    def chosen(bound, s):
+        if mode == "head" and "q_head" not in bound.values:
+            return "full"
+        return mode if bound.shape.text == "query" and s.source != "precomputed" else "full"
+
+    modes: set[str] = set()
+    expected = run_db(go)
+    monkeypatch.setattr(facets, "_text_index", chosen)
+    modes.clear()
+    assert run_db(go) == expected
+    assert mode in modes  # the page of products was found that way too
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", 10**9)  # samples of everything
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 2.0)       # by id ranges
+    sampled = run_db(go)
+    monkeypatch.setattr(facets, "_text_index", lambda bound, s: "full")
+    assert run_db(go) == sampled
+
+
+def test_the_head_of_a_typed_query_leaves_out_the_prefix_and_stop_words():
+    from app.catalog.filters import head_query
+
+    assert head_query("brass la") == "( brass )"
+    assert head_query("brass lamp ") == ""          # nothing being typed
+    assert head_query("la") == ""                   # no words before the prefix
+    assert head_query("the la") == ""               # only a stop word: an empty tsquery
+    assert head_query("the oak ta") == "( oak )"
+    assert head_query("-oak la") == ""              # an exclusion alone finds no rows
+    assert head_query('"oak table" la') == ""       # quotes: no prefix matching at all
+    assert head_query("couch la", {"couch": ("couch", "sofa")}) == "( couch | sofa )"
