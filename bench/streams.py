@@ -108,10 +108,19 @@ class Streams:
 
 
 def worker_rss(server_pid: int) -> int:
-    """RSS in bytes of the server's worker processes (not its supervising parent)."""
-    children = psutil.Process(server_pid).children(recursive=True)
-    return sum(child.memory_info().rss for child in children) or (
+    """RSS in bytes of the server's worker processes: not its supervising parent, nor the
+    ``multiprocessing`` resource tracker it starts beside them (~12 MB that holds no stream)."""
+    workers = [child for child in psutil.Process(server_pid).children(recursive=True)
+               if not _is_resource_tracker(child)]
+    return sum(child.memory_info().rss for child in workers) or (
         psutil.Process(server_pid).memory_info().rss)
+
+
+def _is_resource_tracker(process: psutil.Process) -> bool:
+    try:
+        return any("resource_tracker" in part for part in process.cmdline())
+    except psutil.Error:  # gone meanwhile
+        return False
 
 
 def product_id() -> int:
