@@ -10,7 +10,9 @@
    by running the catalog's own SQL benchmark (``python -m bench.catalog_sql``) against that
    database: per query kind the median/p95 of the server's planning + execution time summed over
    the response's statements, and the plan of the costliest statement of each kind.
-3. Prints the whole mix's median against the target (under 50 ms). Timings never fail it.
+3. Prints the whole mix's median and p95 and the slowest kind (by its median) against issue
+   14's targets at this size (median <= 12 ms, p95 <= 50 ms, slowest kind <= 80 ms). Timings
+   never fail it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import psycopg
 
 from .servers import ROOT
 
-TARGET_MS = 50.0
+#: Issue 14's targets at 1,000,000 products (ms of SQL per search response).
+TARGET_MEDIAN_MS, TARGET_P95_MS, TARGET_SLOWEST_MS = 12.0, 50.0, 80.0
 
 
 def embedded_url(name: str) -> str:
@@ -74,8 +77,9 @@ def ensure_loaded(url: str, products: int) -> None:
         print(f"products table with indexes: {size}")
 
 
-def time_sql(url: str, repeat: int, plans: bool) -> float | None:
-    """Run the catalog's SQL benchmark against ``url``; return the whole mix's median (ms)."""
+def time_sql(url: str, repeat: int, plans: bool) -> tuple[float, float, str, float] | None:
+    """Run the catalog's SQL benchmark against ``url``; return the whole mix's median and p95
+    and the slowest kind with its median (ms)."""
     command = [sys.executable, "-m", "bench.catalog_sql", "--repeat", str(repeat)]
     if not plans:
         command.append("--no-plans")
@@ -84,8 +88,15 @@ def time_sql(url: str, repeat: int, plans: bool) -> float | None:
     print(result.stdout, end="")
     if result.returncode:
         raise SystemExit(result.returncode)
-    match = re.search(r"^whole mix.*?\s([\d.]+)\s+[\d.]+\s", result.stdout, re.M)
-    return float(match.group(1)) if match else None
+    whole = re.search(r"^whole mix \(.*?\)\s+([\d.]+)\s+([\d.]+)", result.stdout, re.M)
+    table = result.stdout.split("\n" + "-" * 20)
+    kinds = [(m.group(1), float(m.group(2))) for m in
+             re.finditer(r"^(\S.*?)\s{2,}([\d.]+)\s+[\d.]+\s", table[1] if len(table) > 2 else "",
+                         re.M)]
+    if whole is None or not kinds:
+        return None
+    slowest = max(kinds, key=lambda kind: kind[1])
+    return float(whole.group(1)), float(whole.group(2)), slowest[0], slowest[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,11 +111,16 @@ def main(argv: list[str] | None = None) -> int:
 
     url = args.database_url or embedded_url(args.database)
     ensure_loaded(url, args.products)
-    median = time_sql(url, args.repeat, plans=not args.no_plans)
-    if median is not None:
-        verdict = "meets" if median < TARGET_MS else "misses"
-        print(f"\nWhole mix at {args.products:,} products: median {median:.1f} ms of SQL per "
-              f"search response ({verdict} the target of < {TARGET_MS:.0f} ms)")
+    measured = time_sql(url, args.repeat, plans=not args.no_plans)
+    if measured is not None:
+        median, p95, kind, slowest = measured
+
+        def verdict(value: float, target: float) -> str:
+            return f"{value:.1f} ms ({'meets' if value <= target else 'misses'} <= {target:.0f})"
+
+        print(f"\nWhole mix at {args.products:,} products, ms of SQL per search response:"
+              f" median {verdict(median, TARGET_MEDIAN_MS)}, p95 {verdict(p95, TARGET_P95_MS)};"
+              f" slowest kind {kind!r} {verdict(slowest, TARGET_SLOWEST_MS)}")
     return 0
 
 
