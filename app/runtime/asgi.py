@@ -67,7 +67,12 @@ from .events import EventStream, StreamRegistry
 from .hypercorn_memory import AppQueue
 from .hypercorn_memory import install as slim_hypercorn
 from .memory import TRIM_THRESHOLD, Trimmer
-from .shutdown import connection_closing, server_terminating, termination_waiter
+from .shutdown import (
+    connection_closing,
+    leave_sigterm_to_the_server,
+    server_terminating,
+    termination_waiter,
+)
 from .types import Receive, Scope, Send
 
 
@@ -441,15 +446,17 @@ class ASGIAdapter:
             await send({"type": "websocket.close", "code": 1000})
 
     async def handle_lifespan(self, receive: Receive, send: Send) -> None:
-        """Slim Hypercorn's per-connection objects (:mod:`.hypercorn_memory`: the event streams'
-        memory),
-        freeze the start-up heap at startup (:func:`freeze_startup_heap`) and run the app's
+        """At startup: leave a group SIGTERM to the server's main process
+        (:func:`.shutdown.leave_sigterm_to_the_server`), slim Hypercorn's per-connection objects
+        (:mod:`.hypercorn_memory`: the event streams' memory), freeze the start-up heap
+        (:func:`freeze_startup_heap`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
         its first request."""
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                leave_sigterm_to_the_server()
                 slim_hypercorn()
                 freeze_startup_heap()
                 startup = getattr(self.app, "run_startup_hooks", None)

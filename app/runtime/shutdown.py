@@ -50,3 +50,37 @@ def termination_waiter(send: Send) -> Any:
     context = getattr(_owner(send), "context", None)
     wait = getattr(getattr(context, "terminated", None), "wait", None)
     return wait if callable(wait) else None
+
+
+def leave_sigterm_to_the_server() -> bool:
+    """In a worker process of a multi-process Hypercorn, let a SIGTERM sent to the whole
+    process group stop the worker gracefully instead of killing it mid-request.
+
+    Hypercorn's main process owns the shutdown: on SIGTERM it sets the event its workers watch,
+    and each worker then finishes what it accepted within ``graceful_timeout`` (and closes its
+    event streams). A worker has no SIGTERM handler of its own, so a signal to the group -
+    systemd's default control-group stop, ``kill -TERM -<pgid>``, the group of ``flask serve``
+    - killed every worker at once: accepted requests were cut, and Hypercorn's exit status
+    depended on which worker it saw die first. Hypercorn already ignores SIGINT in its workers
+    for the same reason (Ctrl+C reaches the group). This does the same for SIGTERM, except in a
+    worker whose main process is gone (then nobody would stop it: it dies of the signal, as
+    before). A worker is stopped through its server's main process, not by its own pid.
+
+    Nothing happens in a single-process server (no parent process: Hypercorn's own SIGTERM
+    handler applies). Returns whether the handler was installed.
+    """
+    import multiprocessing
+    import os
+    import signal
+
+    if multiprocessing.parent_process() is None:
+        return False
+    parent = os.getppid()
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        if os.getppid() != parent:  # orphaned: no main process will stop this worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return True

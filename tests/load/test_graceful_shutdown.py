@@ -5,9 +5,12 @@ the worker closes its pool on the way out."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import pytest
+
+from app.ops.processes import children
 
 from .conftest import LIVE_APPLICATION_NAME, eventually, server_errors, vitrine_connections
 from .traffic import burst, statuses
@@ -45,3 +48,24 @@ def _sleeping(sql) -> int:
     return sql.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
                       " AND datname = current_database() AND state = 'active'"
                       " AND query LIKE 'SELECT pg_sleep%%'", LIVE_APPLICATION_NAME)
+
+
+def test_sigterm_to_the_whole_process_group_still_lets_accepted_requests_finish(serve, sql):
+    """systemd (and ``kill -TERM -<pgid>``) signal every process of the server at once: the
+    workers must leave the shutdown to Hypercorn's main process rather than die mid-request."""
+    server = serve({"VITRINE_DB_POOL_SIZE": str(RUNNING),
+                    "VITRINE_MAX_CONCURRENT_REQUESTS": str(RUNNING)}, workers=2)
+
+    async def scenario():
+        requests = asyncio.ensure_future(
+            burst(server.url, ["/_probe/db-sleep?seconds=1.5"] * RUNNING, client_timeout=30))
+        running = await asyncio.to_thread(eventually, lambda: _sleeping(sql) >= RUNNING, 10)
+        assert running, "the requests should be running"
+        for pid in (server.process.pid, *children(server.process.pid)):
+            os.kill(pid, signal.SIGTERM)  # the whole group, as a service manager does
+        return await requests
+
+    outcomes = asyncio.run(scenario())
+    assert statuses(outcomes) == {200: RUNNING}
+    assert server.process.wait(30) == 0
+    assert server_errors(server) == []
