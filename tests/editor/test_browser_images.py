@@ -53,6 +53,20 @@ def open_images(page, server, product_id: int) -> None:
     page.wait_for_url(f"**/editor/products/{product_id}/images")
 
 
+def refuse_a_fake_image(page, tmp_path: Path, form: str, alt: str) -> None:
+    """Send a text file named like a PNG through the upload ``form`` (the Images page's or a
+    row's): it is refused in place with the reason, and the alt text typed stays to try again."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("definitely not a picture\n" * 50)
+    page.set_input_files("#image-file", str(fake))
+    page.fill("#image-alt", alt)
+    page.click(f"{form} button[type=submit]")
+    error = page.locator(f"{form} #image-upload-error .alert-error")
+    error.wait_for()
+    assert "not a JPEG, PNG, WebP or GIF image" in error.inner_text()
+    assert page.input_value("#image-alt") == alt  # kept to try again
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_added_image_appears_for_shoppers(server, page, lamp, sql, width, database_url,
                                              tmp_path):
@@ -121,15 +135,7 @@ def test_a_fake_or_oversized_image_is_refused_in_place(server, page, lamp, sql, 
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, server.url, "ed@example.com")
     open_images(page, server, lamp)
-    fake = tmp_path / "holiday.png"
-    fake.write_text("definitely not a picture\n" * 50)
-    page.set_input_files("#image-file", str(fake))
-    page.fill("#image-alt", "Holiday")
-    page.click("#image-upload button[type=submit]")
-    error = page.locator("#image-upload-error .alert-error")
-    error.wait_for()
-    assert "not a JPEG, PNG, WebP or GIF image" in error.inner_text()
-    assert page.input_value("#image-alt") == "Holiday"  # kept to try again
+    refuse_a_fake_image(page, tmp_path, "#image-upload", "Holiday")
     assert page.locator("#images-panel").count() == 1
     assert page.evaluate("document.activeElement.closest('#image-upload-error') !== null")
     assert axe_violations(page) == []
@@ -204,15 +210,7 @@ def test_an_image_dropped_or_chosen_on_a_row_reaches_the_shoppers_card(
         page.wait_for_selector("tr.row-images #image-file")
         assert page.evaluate("document.activeElement.id") == "image-file"
         # A fake image first: refused in place, in the row's form, with nothing stored.
-        fake = tmp_path / "fake.png"
-        fake.write_text("not a picture\n" * 20)
-        page.set_input_files("#image-file", str(fake))
-        page.fill("#image-alt", "A brass lamp with a round shade")
-        page.click("tr.row-images button[type=submit]")
-        error = page.locator("tr.row-images #image-upload-error .alert-error")
-        error.wait_for()
-        assert "not a JPEG, PNG, WebP or GIF image" in error.inner_text()
-        assert page.input_value("#image-alt") == "A brass lamp with a round shade"
+        refuse_a_fake_image(page, tmp_path, "tr.row-images", "A brass lamp with a round shade")
         assert sql.scalar("SELECT count(*) FROM image_blobs") == 0
         assert axe_violations(page) == []
         page.screenshot(path=str(SHOTS / f"row-image-refused-{width}.png"), full_page=True)
