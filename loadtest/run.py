@@ -37,6 +37,7 @@ from bench.servers import ROOT, start_server
 from . import accounts, ledger, report
 from .importer import Importer
 from .memory import RssSampler
+from .resources import APPLICATION_NAME, ResourceMeter
 from .settings import LoadSettings
 from .verify import verify
 
@@ -68,6 +69,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="Hypercorn worker processes")
     parser.add_argument("--rss-interval", type=float, default=5.0,
                         help="seconds between worker RSS samples")
+    parser.add_argument("--response-cache", choices=("on", "off"), default="on",
+                        help="the shared response cache (off: every request runs its SQL)")
     parser.add_argument("--journeys", default="shopper,editor,api",
                         help="which user classes run (comma-separated: shopper, editor, api)")
     args = parser.parse_args(argv)
@@ -168,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         "VITRINE_INSECURE_COOKIES": "1",  # plain http on loopback: no Secure flag
         "VITRINE_RATELIMIT_ENABLED": "0",  # one client address for every user: do not throttle
         "DATABASE_URL": url,
+        "VITRINE_RESPONSE_CACHE": "1" if args.response_cache == "on" else "0",
+        # its backends' CPU is read by this name; one metrics view for both workers
+        "VITRINE_DB_APPLICATION_NAME": APPLICATION_NAME,
+        "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics"),
     }
+    (run_dir / "metrics").mkdir()
     server = start_server("app:create_app()", run_dir, workers=args.workers, env=env,
                           config=ROOT / "hypercorn.toml", ready_path="/readyz", timeout=120)
     with (run_dir / "worker.log").open("wb") as worker_log:  # runs the import's jobs
@@ -182,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
                         delay=min(15.0, args.duration / 4), hot_prices=hot_prices)
     say(f"server {server.url} (pid {server.pid}, {args.workers} workers, production config), "
         f"{count:,} products, {args.users} users at {args.spawn_rate:g}/s for "
-        f"{args.duration} s")
+        f"{args.duration} s, response cache {args.response_cache}")
     since = database_now(url)
     prefix = run_dir / "locust"
     sampler = RssSampler(server.pid, interval=args.rss_interval).start()
+    meter = ResourceMeter(server.url, server.pid, libpq_dsn(url)).start()
     started = time.monotonic()
     try:
         command = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"),
@@ -206,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 locust.terminate()
                 locust.wait(30)
                 say("Locust overran its run time and was stopped")
+        meter.stop()
         sampler.stop()
         importer.join(330)
     finally:
@@ -225,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Load: {requests:,} requests in {elapsed:.0f} s, {rps:.1f} requests/s, "
         f"{failures} errors (failed requests), {five_hundreds} answered 5xx by the server")
     for line in report.table(rows):
+        say(line)
+    for line in meter.lines(requests):
         say(line)
     for failure in report.read_failures(prefix)[:10]:
         say(f"  error x{failure['Occurrences']}: {failure['Method']} {failure['Name']}: "
