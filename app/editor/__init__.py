@@ -37,6 +37,7 @@ from . import (  # noqa: F401 - they register the routes
     live,
     live_changes,
     presence,
+    row_urls,
     rows,
     session_expiry,
     synonyms,
