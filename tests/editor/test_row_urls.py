@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
-from app.editor.row_urls import row_url
+from app.editor.row_urls import RowLinks, row_url
 
 CASES = [
     ("editor.edit_row", {}),
@@ -26,6 +26,18 @@ def test_every_row_gets_the_url_flask_builds_for_its_id(app, root):
                 expected = url_for(endpoint, product_id=product_id, **values)
                 assert row_url(endpoint, product_id, **values) == expected
                 assert expected.startswith(f"{root}/editor/products/{product_id}")
+
+
+@pytest.mark.parametrize("back", [None, "/editor/products?q=a%26b&page=3"])
+def test_a_rows_links_are_flasks_urls(app, back):
+    with app.test_request_context("/editor/products"):
+        for product_id in (5, 123456):
+            links = RowLinks(product_id, back)
+            for name, (endpoint, values) in RowLinks.FIXED.items():
+                assert getattr(links, name) == url_for(endpoint, product_id=product_id,
+                                                       **dict(values))
+            assert links.edit_page == url_for("editor.edit_row", product_id=product_id,
+                                              next=back)
 
 
 def test_an_id_that_is_not_a_plain_integer_goes_through_flask(app):
