@@ -506,12 +506,16 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
     """The WHERE clauses of ``shape`` (to ``and_``), with placeholders for the filter's values;
     ``skip`` leaves out facets by name (what a facet's own counts need). ``columns``: attribute
     filters on the facet columns (for counting from their covering indexes) instead of the
-    JSONB containment that fetching rows uses; by default the columns when the text is tested
-    on the rows the other conditions find (``text_index`` "none"): their indexes are keyed by
-    facet, category and price (migration 0015), so a brand within a department above a price is
-    one index range rather than two bitmaps AND-ed."""
+    JSONB containment that fetching rows uses; by default the columns whenever there is search
+    text. When the text is tested on the rows the other conditions find (``text_index``
+    "none"), their indexes are keyed by facet, category and price (migration 0015), so a brand
+    within a department above a price is one index range rather than two bitmaps AND-ed; and
+    through the text index, the JSONB index is lossy (``jsonb_path_ops`` hashes): a bitmap
+    that includes it has every row of its pages rechecked against the whole condition - the
+    tsquery and the containment, for each row read ("text + filters" at 100,000 products: 34
+    -> 28 ms of CPU for its 9,800 rows)."""
     if columns is None:
-        columns = shape.text_index == "none"
+        columns = shape.text == "query"
     out: list[ColumnElement[bool]] = []
     # Plain "is_active" / "NOT is_active" (not "IS TRUE"): the form partial indexes
     # (WHERE is_active) are proven against.
