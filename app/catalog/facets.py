@@ -121,6 +121,7 @@ from .ledger import (
     ledger_total_select,
     ledger_values,
 )
+from .ordering import SORT_KEYS, Sort
 from .page_query import Total
 from .sql import (
     MAX_MERGED_CATEGORIES,
@@ -165,6 +166,7 @@ _KEYS: dict[str, ColumnElement[Any]] = {
 }
 _TOTAL = "_total"
 _PRICE = "_price"
+_PAGE = "_page"
 
 #: Price bands of the price distribution: ``[0, 10)``, ``[10, 25)`` ... ``[1000, ∞)``. Fixed
 #: for the whole catalog, so that a band is the same on every page and can be a price filter.
@@ -260,6 +262,22 @@ class FacetResult:
     #: facet is counted from, every category of the tree, not only the listed ones); None when
     #: not counted. A refinement's count is a sum of these (see :mod:`.refine`).
     category_counts: dict[int, int] | None = None
+    #: the ids of the page asked for (:class:`PageWanted`), in order, when the match set's
+    #: counting found them - else None (the page query finds them)
+    page_ids: list[int] | None = None
+    page: PageWanted | None = None
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    """A page of the match set in a sort order other than relevance: ``limit`` matches from
+    ``offset`` on. An exactly counted text match set reads every match anyway, so its counting
+    statement also returns the page's ids (:attr:`FacetResult.page_ids`) and the page query only
+    loads their cards, instead of finding and testing the matches a second time."""
+
+    sort: Sort
+    offset: int
+    limit: int
 
 
 @dataclass
@@ -309,15 +327,19 @@ class _SetShape:
 # -- public -------------------------------------------------------------------------------------
 
 async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
-                         bound: BoundFilter | None = None) -> FacetResult:
+                         bound: BoundFilter | None = None,
+                         page: PageWanted | None = None) -> FacetResult:
     """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
-    is ``bind_filter(filt, tree)`` if the caller has it)."""
+    is ``bind_filter(filt, tree)`` if the caller has it); with ``page``, the ids of that page
+    too when the match set is counted from its rows (see :class:`PageWanted`)."""
     bound = bound or bind_filter(filt, tree)
     await plan_freely(session)
     await _expand_prefixes(session, bound)
     sets = _plan_sets(filt)
     catalog_rows = await _choose_sources(session, bound, sets)
-    rows = await _run(session, filt, bound, sets)
+    if page is not None and (page.sort is Sort.RELEVANCE or page.limit <= 0):
+        page = None
+    rows = await _run(session, filt, bound, sets, page)
     # A sample that finds far fewer rows than the planner promised: the estimate was wrong and
     # the set is small after all - count it exactly.
     redo = [s for s in sets
@@ -327,9 +349,12 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
             s.source = "exact"
             s.percent = 100.0
             s.text_index = _text_index(bound, s)
-        rows = await _run(session, filt, bound, sets)
+        rows = await _run(session, filt, bound, sets, page)
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
+    if page is not None and _page_sort(bound.shape, sets, page) is not None:
+        found = sorted((r for r in rows if r.branch == _PAGE), key=lambda r: r.lo)
+        result.page_ids, result.page = [int(r.n) for r in found], page
     # The page of products finds its rows as the match set was counted.
     bound.shape = replace(bound.shape, text_index=sets[0].text_index)
     return result
@@ -605,8 +630,8 @@ def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElem
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
 
 
-def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
-                             ) -> list[Select[Any]]:
+def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
+                             page_sort: Sort | None = None) -> list[Select[Any]]:
     """The exact sets of a text search with facets ticked, counted from one read of the rows.
 
     Each facet's set is the match set without that facet's own condition, so the sets overlap
@@ -626,8 +651,12 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
         return and_(*kept) if kept else true()
 
     base = where_clause(shape, selected)
+    # With a page to return (the match set's, see PageWanted): each row's id and sort keys too.
+    ordering = [name for name, _ in SORT_KEYS[page_sort] if name not in ("id", "price")] \
+        if page_sort is not None else []
     rows = select(_c.category_id, *(c.label(f"facet_{f}") for f, c in FACET_COLUMNS.items()),
-                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets)) \
+                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets),
+                  *([_c.id] if page_sort is not None else []), *(_c[n] for n in ordering)) \
         .where(base, or_(*(own(s) for s in sets))).cte("counted_rows")
     out: list[Select[Any]] = []
     for s in sets:
@@ -637,6 +666,15 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
         if s.key == "match":  # the matches' price distribution, in the same pass
             keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
         out.append(_grouped(s.key, keys, rows.c.price, rows, rows.c[f"in_{s.key}"]))
+    if page_sort is not None:
+        order = [rows.c[name].desc() if descending else rows.c[name].asc()
+                 for name, descending in SORT_KEYS[page_sort]]
+        page = (select(rows.c.id).where(rows.c.in_match).order_by(*order)
+                .limit(bindparam("counted_page_limit", type_=Integer))
+                .offset(bindparam("counted_page_offset", type_=Integer)).subquery("counted_page"))
+        # (the ids in the page's order: the position travels as ``lo``)
+        out.append(select(*count_row(_PAGE, None, None, None, page.c.id,
+                                     func.row_number().over())).select_from(page))
     return out
 
 
@@ -728,18 +766,20 @@ def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
 
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None) -> Any:
+def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None,
+                      page_sort: Sort | None = None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
     GROUPING SETS branch per counted set, the price range (``price``: "category" or "match"),
-    and the price distribution of a precomputed match set."""
+    the price distribution of a precomputed match set, and (``page_sort``) the ids of a page
+    of the exactly counted match set in that order."""
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(ledger_select(shape))
     shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
-    if len(shared) < 2:
+    if len(shared) < 2 and page_sort is None:
         shared = []
     else:
-        branches += _shared_counting_selects(shape, tuple(shared))
+        branches += _shared_counting_selects(shape, tuple(shared), page_sort)
     branches += [_counting_select(shape, s) for s in sets
                  if s.source != "precomputed" and s not in shared]
     if price is not None:
@@ -749,8 +789,16 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
 
+def _page_sort(shape: FilterShape, sets: list[_Set], page: PageWanted | None) -> Sort | None:
+    """The sort of the page the counting statement also returns: only for an exactly counted
+    match set of a text search (read from its rows, not from a covering index)."""
+    if page is None or shape.text != "query" or sets[0].source != "exact":
+        return None
+    return page.sort
+
+
 async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
-               sets: list[_Set]) -> list[Any]:
+               sets: list[_Set], page: PageWanted | None = None) -> list[Any]:
     match = sets[0]
     price = None
     if match.source != "exact" and not _price_from_sample(filt, match):
@@ -758,7 +806,12 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
     values = {**bound.values, **ledger_values(bound)}
     for s in sets:
         values.update(_sample_values(s))
-    statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price)
+    page_sort = _page_sort(bound.shape, sets, page)
+    if page_sort is not None:
+        assert page is not None
+        values.update(counted_page_limit=page.limit, counted_page_offset=page.offset)
+    statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price,
+                                  page_sort)
     return list((await session.execute(statement, values)).all())
 
 

@@ -558,9 +558,11 @@ def head_condition(parameter: str = "q_head") -> ColumnElement[bool]:
 
 
 def facet_condition(shape: FilterShape, facet: str) -> ColumnElement[bool]:
-    """The condition of one selected facet of ``shape`` (as :func:`conditions` has it)."""
+    """The condition of one selected facet of ``shape`` (as :func:`conditions` has it by
+    default: on the facet column when there is search text)."""
     kind: FacetShape = getattr(shape, facet)
-    return _category_in(kind) if facet == "category" else _attribute_in(facet, False)
+    return _category_in(kind) if facet == "category" \
+        else _attribute_in(facet, shape.text == "query")
 
 
 def where_clause(shape: FilterShape, skip: Iterable[str] = (),

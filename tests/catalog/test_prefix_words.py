@@ -91,3 +91,37 @@ def test_searches_find_count_and_order_the_same_with_the_prefix_as_words(run_db,
     used.clear()
     assert run_db(go) == expanded
     assert used == {False}
+
+
+# -- the page of an exactly counted text search, found while counting ----------------------------
+
+PAGES = ["q=lamp&sort=price_asc", "q=lamp&sort=price_desc&page=2&per_page=5",
+         "q=oak&sort=name&per_page=7&page=3", "q=brass+la&sort=newest",
+         "q=la&category=lighting&brand=Nordhavn&min_price=20&sort=price_asc&page=2&per_page=3",
+         "q=wool&brand=Halden&brand=Nordhavn&sort=name",
+         "q=la&brand=Halden&sort=price_desc", "q=oak+ta&sort=price_asc&page=40",
+         "q=lamp", "q=zzqx&sort=price_asc"]
+
+
+def test_a_counted_text_search_shows_the_page_it_found_while_counting(client, seeded,  # noqa: F811
+                                                                      sent_sql, monkeypatch):
+    """Sorted by anything but relevance, the page's ids come from the facet counts' statement
+    (which reads every match anyway) and only their cards are loaded: the same page, byte for
+    byte, as the page query finds - without a second search of the matches."""
+    from app.catalog import facets
+
+    from .conftest import HX
+
+    shown = {}
+    for url in PAGES:
+        sent_sql.clear()
+        shown[url] = client.get(f"/products?{url}", headers=HX).data
+        counting = [i for i, s in enumerate(sent_sql) if "GROUPING SETS" in s]
+        after = sent_sql[counting[-1] + 1:] if counting else []
+        clamped = b"so this is the last one" in shown[url]  # another page than asked for
+        found = b"product-name" in shown[url]  # (else "did you mean" searches again)
+        if "sort=" in url and found and not clamped:
+            assert not any("search_vector" in s for s in after), url  # no second search
+    monkeypatch.setattr(facets, "_page_sort", lambda shape, sets, page: None)
+    for url in PAGES:
+        assert client.get(f"/products?{url}", headers=HX).data == shown[url], url
