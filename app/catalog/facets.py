@@ -49,8 +49,7 @@ index.
 The price distribution (matches per :data:`PRICE_BANDS` band, shown under the price filter
 and each band a link to that price range) comes with the match set's counts: one more grouping
 of the same rows when the set is counted exactly or sampled; for a precomputed set, which no
-branch reads, a branch of its own that counts a small set exactly and samples a large dense one
-(see :func:`_bands_selects`).
+branch reads, the ledger's ``band`` facet (migration 0017), exact like its other counts.
 
 Sizes are grouped by kind (clothing, shoes, paper: :func:`size_group`) for the size facet's
 headings.
@@ -88,7 +87,6 @@ from sqlalchemy import (
     or_,
     select,
     tablesample,
-    text,
     true,
     tuple_,
 )
@@ -118,7 +116,6 @@ from .ledger import (
     count_row,
     ledger_counts,
     ledger_select,
-    ledger_total_select,
     ledger_values,
 )
 from .ordering import SORT_KEYS, Sort
@@ -171,16 +168,9 @@ _PAGE = "_page"
 #: Price bands of the price distribution: ``[0, 10)``, ``[10, 25)`` ... ``[1000, ∞)``. Fixed
 #: for the whole catalog, so that a band is the same on every page and can be a price filter.
 PRICE_BANDS = (10, 25, 50, 100, 250, 500, 1000)
-#: Rows a page sample of a broad match set should hold for its price distribution (the
-#: distribution of a large set is estimated: eight bands need far fewer rows than counts do).
-BAND_SAMPLE_ROWS = 1_000
-#: A broad match set at least this fraction of the catalog has its distribution sampled by pages.
-BAND_DENSE_FRACTION = 0.05
-#: A broad match set up to this size has its price distribution counted exactly.
-BAND_EXACT_ROWS = 4_000
 _BAND = "_band"
-_BANDS_EXACT = "_bands"
-_BANDS_SAMPLED = "_bands_sampled"
+#: The ledger's facet of price bands (migration 0017: the trigger keeps it with the same edges).
+_LEDGER_BANDS = "band"
 _BAND_EDGES: ColumnElement[Any] = literal_column(
     "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]")
 _BAND_KEY = func.width_bucket(_c.price, _BAND_EDGES)
@@ -723,48 +713,6 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
     return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
-def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
-    """The price distribution of a broad match set (one the ledger counts, so no branch reads
-    its rows): two branches of which PostgreSQL runs one, chosen by the ledger's own count of
-    the set (``total``; uncorrelated subqueries, so a one-time filter skips the other branch).
-
-    * exact: a set of at most :data:`BAND_EXACT_ROWS` rows, counted along its index
-      (``ix_products_active_category_price`` for categories);
-    * sampled: a dense set (at least :data:`BAND_DENSE_FRACTION` of the catalog), on a page sample
-      (``TABLESAMPLE SYSTEM``, fixed seed) sized to find about :data:`BAND_SAMPLE_ROWS`
-      matches, scaled to the ledger's total when assembled.
-
-    A large sparse set (a leaf category of a million products) gets no distribution: a page
-    sample would read many times the rows it finds, and counting would read every match."""
-    ledger = text("catalog_facet_counts")
-    total = ledger_total_select(shape).scalar_subquery()
-    catalog = select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(ledger) \
-        .where(literal_column("facet") == "category").scalar_subquery()
-    # The ledger is read once (a CTE), whichever branch runs.
-    counts = select(total.label("total"), catalog.label("catalog")).subquery("ledger_sizes")
-    size = select(
-        (counts.c.total <= literal(BAND_EXACT_ROWS, Integer)).label("exact"),
-        and_(counts.c.total > literal(BAND_EXACT_ROWS, Integer),
-             counts.c.total >= literal(BAND_DENSE_FRACTION, Numeric) * counts.c.catalog
-             ).label("sampled"),
-        func.least(literal(100, Numeric), literal(BAND_SAMPLE_ROWS * 100, Numeric)
-                   / func.greatest(counts.c.total, literal(1, Numeric))).label("percent"),
-    ).cte("band_set")
-    exact = select(size.c.exact).scalar_subquery()
-    sampled_set = select(size.c.sampled).scalar_subquery()
-    condition = where_clause(shape)
-    counted = select(*count_row(_BANDS_EXACT, _BAND, _BAND_KEY, None, func.count())) \
-        .where(condition, exact).group_by(_BAND_KEY)
-    sample = tablesample(_table, func.system(select(size.c.percent).scalar_subquery()),
-                         name="band_sample", seed=literal(SAMPLE_SEED, Integer))
-    adapter = ClauseAdapter(sample)
-    drawn = select(adapter.traverse(_BAND_KEY).label("band")).select_from(sample) \
-        .where(adapter.traverse(condition), sampled_set).subquery("band_rows")
-    sampled = select(*count_row(_BANDS_SAMPLED, _BAND, drawn.c.band, None, func.count())) \
-        .group_by(drawn.c.band)
-    return [counted, sampled]
-
-
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
 def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None,
                       page_sort: Sort | None = None) -> Any:
@@ -784,8 +732,6 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
                  if s.source != "precomputed" and s not in shared]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
-    if sets[0].source == "precomputed":
-        branches += _bands_selects(shape)
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
 
@@ -877,7 +823,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
-    bands, bands_approximate = _band_counts(sets[0], by_branch, total)
+    bands, bands_approximate = _band_counts(sets[0], by_branch, ledger)
     return FacetResult(
         facets={f: facets[f] for f in FACETS},
         total=total,
@@ -892,24 +838,16 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
 
 
 def _band_counts(match: _Set, by_branch: dict[str, list[Any]],
-                 total: Total) -> tuple[dict[int, int], bool]:
+                 ledger: list[Any]) -> tuple[dict[int, int], bool]:
     """Band index -> matches, and whether it is an estimate: from the match set's own
-    counting (exact, or its sample scaled) or, for a precomputed set, from its bands branch
-    (a sample scaled to the ledger's exact total)."""
+    counting (exact, or its sample scaled) or, for a precomputed set, from the ledger's
+    ``band`` facet (exact, migration 0017)."""
     if match.source != "precomputed":
         rows = [r for r in by_branch["match"] if r.facet == _BAND]
         scale = 100.0 / match.percent if match.source == "sampled" else 1.0
         return ({int(r.value): _scaled(int(r.n), scale) for r in rows},
                 match.source == "sampled")
-    exact = by_branch[_BANDS_EXACT]
-    if exact:
-        return {int(r.value): int(r.n) for r in exact}, False
-    sampled = by_branch[_BANDS_SAMPLED]
-    found = sum(int(r.n) for r in sampled)
-    if not found:
-        return {}, False
-    scale = total.value / found
-    return {int(r.value): _scaled(int(r.n), scale) for r in sampled}, True
+    return {int(value): n for value, n in ledger_counts(ledger, _LEDGER_BANDS).items()}, False
 
 
 def _price_bands(counts: dict[int, int]) -> list[PriceBand]:
