@@ -523,7 +523,9 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
         out.append(_c.is_active)
     elif shape.active == "inactive":
         out.append(not_(_c.is_active))
-    query = tsquery(shape.text, shape.lexemes)
+    # The prefix written as words helps the text index only; a row's own test is cheaper with
+    # one prefix operand than with its words ("brass la": 9 operands per row for 2).
+    query = tsquery(shape.text, shape.lexemes and shape.text_index == "full")
     if query is not None and "text" in skip:
         pass  # the filter's other conditions only (the facet counts' estimates)
     elif query is not None and shape.text_index == "full":
