@@ -279,6 +279,10 @@ def report(kinds: list[Kind], *, plans: bool, products: int, version: str,
     print("-" * len(header))
     print(f"{'whole mix (each kind equally often)':36} {_row(all_sql)} {'':15} {'':15} "
           f"{_row(all_pages)}")
+    cpus = [s.cpu for kind in kinds for s in kind.samples if s.cpu is not None]
+    if cpus:
+        print(f"{'server backend CPU per response':36} {sum(cpus) / len(cpus):.2f} ms (mean over"
+              f" {len(cpus)} responses)")
     if statements:
         print("\nServer ms per statement (median over the runs), in the order they are sent:")
         for kind in kinds:
@@ -300,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="measured runs per kind")
     parser.add_argument("--no-plans", action="store_true", help="do not print plans")
     parser.add_argument("--only", help="only kinds whose name contains this text")
+    parser.add_argument("--mix", choices=("kinds", "search"), default="kinds",
+                        help="kinds: the query kinds above (default); search: the 30 URLs of"
+                             " `python -m bench search` (bench.search_floor.MIX), one kind each")
     parser.add_argument("--statements", action="store_true",
                         help="also print each statement's server time per kind")
     args = parser.parse_args(argv)
@@ -310,7 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("vitrine").setLevel(logging.WARNING)
     recorder = Recorder()
     engine_ready = False
-    kinds = [Kind(name, query) for name, query in MIX
+    if args.mix == "search":
+        from .search_floor import MIX as SEARCH_MIX
+
+        mix = [(query or "(no parameters)", query) for query in SEARCH_MIX]
+    else:
+        mix = MIX
+    kinds = [Kind(name, query) for name, query in mix
              if not args.only or args.only.lower() in name.lower()]
 
     async def setup() -> tuple[int, str]:

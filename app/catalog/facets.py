@@ -49,8 +49,7 @@ index.
 The price distribution (matches per :data:`PRICE_BANDS` band, shown under the price filter
 and each band a link to that price range) comes with the match set's counts: one more grouping
 of the same rows when the set is counted exactly or sampled; for a precomputed set, which no
-branch reads, a branch of its own that counts a small set exactly and samples a large dense one
-(see :func:`_bands_selects`).
+branch reads, the ledger's ``band`` facet (migration 0017), exact like its other counts.
 
 Sizes are grouped by kind (clothing, shoes, paper: :func:`size_group`) for the size facet's
 headings.
@@ -88,7 +87,6 @@ from sqlalchemy import (
     or_,
     select,
     tablesample,
-    text,
     true,
     tuple_,
 )
@@ -98,6 +96,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from ..data.models import Product
 from .filters import (
     ATTRIBUTE_FACETS,
+    EXPAND_PREFIXES,
     FACET_COLUMNS,
     FACETS,
     SHAPE_CACHE_SIZE,
@@ -108,6 +107,7 @@ from .filters import (
     bind_filter,
     conditions,
     facet_condition,
+    has_prefix,
     head_condition,
     where_clause,
 )
@@ -116,9 +116,9 @@ from .ledger import (
     count_row,
     ledger_counts,
     ledger_select,
-    ledger_total_select,
     ledger_values,
 )
+from .ordering import SORT_KEYS, Sort
 from .page_query import Total
 from .sql import (
     MAX_MERGED_CATEGORIES,
@@ -163,20 +163,14 @@ _KEYS: dict[str, ColumnElement[Any]] = {
 }
 _TOTAL = "_total"
 _PRICE = "_price"
+_PAGE = "_page"
 
 #: Price bands of the price distribution: ``[0, 10)``, ``[10, 25)`` ... ``[1000, ∞)``. Fixed
 #: for the whole catalog, so that a band is the same on every page and can be a price filter.
 PRICE_BANDS = (10, 25, 50, 100, 250, 500, 1000)
-#: Rows a page sample of a broad match set should hold for its price distribution (the
-#: distribution of a large set is estimated: eight bands need far fewer rows than counts do).
-BAND_SAMPLE_ROWS = 1_000
-#: A broad match set at least this fraction of the catalog has its distribution sampled by pages.
-BAND_DENSE_FRACTION = 0.05
-#: A broad match set up to this size has its price distribution counted exactly.
-BAND_EXACT_ROWS = 4_000
 _BAND = "_band"
-_BANDS_EXACT = "_bands"
-_BANDS_SAMPLED = "_bands_sampled"
+#: The ledger's facet of price bands (migration 0017: the trigger keeps it with the same edges).
+_LEDGER_BANDS = "band"
 _BAND_EDGES: ColumnElement[Any] = literal_column(
     "'{" + ",".join(str(b) for b in PRICE_BANDS) + "}'::numeric[]")
 _BAND_KEY = func.width_bucket(_c.price, _BAND_EDGES)
@@ -258,6 +252,22 @@ class FacetResult:
     #: facet is counted from, every category of the tree, not only the listed ones); None when
     #: not counted. A refinement's count is a sum of these (see :mod:`.refine`).
     category_counts: dict[int, int] | None = None
+    #: the ids of the page asked for (:class:`PageWanted`), in order, when the match set's
+    #: counting found them - else None (the page query finds them)
+    page_ids: list[int] | None = None
+    page: PageWanted | None = None
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    """A page of the match set in a sort order other than relevance: ``limit`` matches from
+    ``offset`` on. An exactly counted text match set reads every match anyway, so its counting
+    statement also returns the page's ids (:attr:`FacetResult.page_ids`) and the page query only
+    loads their cards, instead of finding and testing the matches a second time."""
+
+    sort: Sort
+    offset: int
+    limit: int
 
 
 @dataclass
@@ -307,14 +317,19 @@ class _SetShape:
 # -- public -------------------------------------------------------------------------------------
 
 async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
-                         bound: BoundFilter | None = None) -> FacetResult:
+                         bound: BoundFilter | None = None,
+                         page: PageWanted | None = None) -> FacetResult:
     """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
-    is ``bind_filter(filt, tree)`` if the caller has it)."""
+    is ``bind_filter(filt, tree)`` if the caller has it); with ``page``, the ids of that page
+    too when the match set is counted from its rows (see :class:`PageWanted`)."""
     bound = bound or bind_filter(filt, tree)
     await plan_freely(session)
+    await _expand_prefixes(session, bound)
     sets = _plan_sets(filt)
     catalog_rows = await _choose_sources(session, bound, sets)
-    rows = await _run(session, filt, bound, sets)
+    if page is not None and (page.sort is Sort.RELEVANCE or page.limit <= 0):
+        page = None
+    rows = await _run(session, filt, bound, sets, page)
     # A sample that finds far fewer rows than the planner promised: the estimate was wrong and
     # the set is small after all - count it exactly.
     redo = [s for s in sets
@@ -324,12 +339,27 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
             s.source = "exact"
             s.percent = 100.0
             s.text_index = _text_index(bound, s)
-        rows = await _run(session, filt, bound, sets)
+        rows = await _run(session, filt, bound, sets, page)
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
+    if page is not None and _page_sort(bound.shape, sets, page) is not None:
+        found = sorted((r for r in rows if r.branch == _PAGE), key=lambda r: r.lo)
+        result.page_ids, result.page = [int(r.n) for r in found], page
     # The page of products finds its rows as the match set was counted.
     bound.shape = replace(bound.shape, text_index=sets[0].text_index)
     return result
+
+
+async def _expand_prefixes(session: AsyncSession, bound: BoundFilter) -> None:
+    """Match a typed prefix as the catalog's words that start with it (parameter ``q_match``,
+    see :func:`.filters.tsquery`): one short statement, then every statement of the request -
+    the estimates, the counts and the page - finds the same rows through the text index
+    without its partial match."""
+    if bound.shape.text != "query" or bound.shape.lexemes or not has_prefix(bound.values):
+        return
+    bound.values["q_match"] = await session.scalar(
+        EXPAND_PREFIXES, {"q_query": bound.values["q_query"]})
+    bound.shape = replace(bound.shape, lexemes=True)
 
 
 # -- planning -----------------------------------------------------------------------------------
@@ -405,6 +435,12 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
 #: at 1,000,000 products: 12,000 rows of a sample's id ranges tested against "lamp | lamp:* |
 #: light" in 20 ms, the index's 125,000 postings of it in 60-100 ms).
 ROW_COST_IN_POSTINGS = 4
+#: What a posting of a typed prefix's words costs, against one of the words before it, when the
+#: prefix is written as words (:attr:`.filters.FilterShape.lexemes`) and the index skips through
+#: their lists (1,000,000 products: "oak & (tabl | tablewar)", 52,000 + 125,000 postings, 23 ms
+#: of index scan - "oak" alone 24 ms; "brass & (la | lamp | last | larg ...)", 60,000 + 700,000,
+#: twice the cost of reading the rows of "brass" and testing them).
+PREFIX_SKIP = 0.1
 #: Most rows a set reads to test its text on them rather than through the text index (``none``
 #: or ``head``, see :data:`.filters.TextIndex`).
 TEXT_ON_ROWS_LIMIT = 20_000
@@ -423,7 +459,12 @@ def _text_index(bound: BoundFilter, s: _Set) -> TextIndex:
             s.source == "sampled" and s.sampler == "pages"):
         return "full"
     share = s.percent / 100.0 if s.source == "sampled" else 1.0
-    full = s.text_rows + share * s.estimate * ROW_COST_IN_POSTINGS
+    postings: float = s.text_rows
+    if bound.shape.lexemes and s.with_head:
+        # A typed prefix written as words (no partial match): the index walks the head's
+        # postings and skips through the prefix words' lists rather than reading them whole.
+        postings = min(postings, s.with_head + PREFIX_SKIP * max(0, s.text_rows - s.with_head))
+    full = postings + share * s.estimate * ROW_COST_IN_POSTINGS
     choices: list[tuple[float, TextIndex]] = []
     if s.without_text and share * s.without_text <= TEXT_ON_ROWS_LIMIT:
         choices.append((share * s.without_text * ROW_COST_IN_POSTINGS, "none"))
@@ -579,8 +620,8 @@ def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElem
     return statement.group_by(func.grouping_sets(*(tuple_(*g) for g in groups)))
 
 
-def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
-                             ) -> list[Select[Any]]:
+def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
+                             page_sort: Sort | None = None) -> list[Select[Any]]:
     """The exact sets of a text search with facets ticked, counted from one read of the rows.
 
     Each facet's set is the match set without that facet's own condition, so the sets overlap
@@ -600,8 +641,12 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
         return and_(*kept) if kept else true()
 
     base = where_clause(shape, selected)
+    # With a page to return (the match set's, see PageWanted): each row's id and sort keys too.
+    ordering = [name for name, _ in SORT_KEYS[page_sort] if name not in ("id", "price")] \
+        if page_sort is not None else []
     rows = select(_c.category_id, *(c.label(f"facet_{f}") for f, c in FACET_COLUMNS.items()),
-                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets)) \
+                  _c.price, *(own(s).label(f"in_{s.key}") for s in sets),
+                  *([_c.id] if page_sort is not None else []), *(_c[n] for n in ordering)) \
         .where(base, or_(*(own(s) for s in sets))).cte("counted_rows")
     out: list[Select[Any]] = []
     for s in sets:
@@ -611,6 +656,15 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...]
         if s.key == "match":  # the matches' price distribution, in the same pass
             keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
         out.append(_grouped(s.key, keys, rows.c.price, rows, rows.c[f"in_{s.key}"]))
+    if page_sort is not None:
+        order = [rows.c[name].desc() if descending else rows.c[name].asc()
+                 for name, descending in SORT_KEYS[page_sort]]
+        page = (select(rows.c.id).where(rows.c.in_match).order_by(*order)
+                .limit(bindparam("counted_page_limit", type_=Integer))
+                .offset(bindparam("counted_page_offset", type_=Integer)).subquery("counted_page"))
+        # (the ids in the page's order: the position travels as ``lo``)
+        out.append(select(*count_row(_PAGE, None, None, None, page.c.id,
+                                     func.row_number().over())).select_from(page))
     return out
 
 
@@ -659,72 +713,38 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
     return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
-def _bands_selects(shape: FilterShape) -> list[Select[Any]]:
-    """The price distribution of a broad match set (one the ledger counts, so no branch reads
-    its rows): two branches of which PostgreSQL runs one, chosen by the ledger's own count of
-    the set (``total``; uncorrelated subqueries, so a one-time filter skips the other branch).
-
-    * exact: a set of at most :data:`BAND_EXACT_ROWS` rows, counted along its index
-      (``ix_products_active_category_price`` for categories);
-    * sampled: a dense set (at least :data:`BAND_DENSE_FRACTION` of the catalog), on a page sample
-      (``TABLESAMPLE SYSTEM``, fixed seed) sized to find about :data:`BAND_SAMPLE_ROWS`
-      matches, scaled to the ledger's total when assembled.
-
-    A large sparse set (a leaf category of a million products) gets no distribution: a page
-    sample would read many times the rows it finds, and counting would read every match."""
-    ledger = text("catalog_facet_counts")
-    total = ledger_total_select(shape).scalar_subquery()
-    catalog = select(func.coalesce(func.sum(literal_column("n")), 0)).select_from(ledger) \
-        .where(literal_column("facet") == "category").scalar_subquery()
-    # The ledger is read once (a CTE), whichever branch runs.
-    counts = select(total.label("total"), catalog.label("catalog")).subquery("ledger_sizes")
-    size = select(
-        (counts.c.total <= literal(BAND_EXACT_ROWS, Integer)).label("exact"),
-        and_(counts.c.total > literal(BAND_EXACT_ROWS, Integer),
-             counts.c.total >= literal(BAND_DENSE_FRACTION, Numeric) * counts.c.catalog
-             ).label("sampled"),
-        func.least(literal(100, Numeric), literal(BAND_SAMPLE_ROWS * 100, Numeric)
-                   / func.greatest(counts.c.total, literal(1, Numeric))).label("percent"),
-    ).cte("band_set")
-    exact = select(size.c.exact).scalar_subquery()
-    sampled_set = select(size.c.sampled).scalar_subquery()
-    condition = where_clause(shape)
-    counted = select(*count_row(_BANDS_EXACT, _BAND, _BAND_KEY, None, func.count())) \
-        .where(condition, exact).group_by(_BAND_KEY)
-    sample = tablesample(_table, func.system(select(size.c.percent).scalar_subquery()),
-                         name="band_sample", seed=literal(SAMPLE_SEED, Integer))
-    adapter = ClauseAdapter(sample)
-    drawn = select(adapter.traverse(_BAND_KEY).label("band")).select_from(sample) \
-        .where(adapter.traverse(condition), sampled_set).subquery("band_rows")
-    sampled = select(*count_row(_BANDS_SAMPLED, _BAND, drawn.c.band, None, func.count())) \
-        .group_by(drawn.c.band)
-    return [counted, sampled]
-
-
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None) -> Any:
+def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None,
+                      page_sort: Sort | None = None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
     GROUPING SETS branch per counted set, the price range (``price``: "category" or "match"),
-    and the price distribution of a precomputed match set."""
+    the price distribution of a precomputed match set, and (``page_sort``) the ids of a page
+    of the exactly counted match set in that order."""
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" for s in sets):
         branches.append(ledger_select(shape))
     shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
-    if len(shared) < 2:
+    if len(shared) < 2 and page_sort is None:
         shared = []
     else:
-        branches += _shared_counting_selects(shape, tuple(shared))
+        branches += _shared_counting_selects(shape, tuple(shared), page_sort)
     branches += [_counting_select(shape, s) for s in sets
                  if s.source != "precomputed" and s not in shared]
     if price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
-    if sets[0].source == "precomputed":
-        branches += _bands_selects(shape)
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
 
+def _page_sort(shape: FilterShape, sets: list[_Set], page: PageWanted | None) -> Sort | None:
+    """The sort of the page the counting statement also returns: only for an exactly counted
+    match set of a text search (read from its rows, not from a covering index)."""
+    if page is None or shape.text != "query" or sets[0].source != "exact":
+        return None
+    return page.sort
+
+
 async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
-               sets: list[_Set]) -> list[Any]:
+               sets: list[_Set], page: PageWanted | None = None) -> list[Any]:
     match = sets[0]
     price = None
     if match.source != "exact" and not _price_from_sample(filt, match):
@@ -732,7 +752,12 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
     values = {**bound.values, **ledger_values(bound)}
     for s in sets:
         values.update(_sample_values(s))
-    statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price)
+    page_sort = _page_sort(bound.shape, sets, page)
+    if page_sort is not None:
+        assert page is not None
+        values.update(counted_page_limit=page.limit, counted_page_offset=page.offset)
+    statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price,
+                                  page_sort)
     return list((await session.execute(statement, values)).all())
 
 
@@ -798,7 +823,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
-    bands, bands_approximate = _band_counts(sets[0], by_branch, total)
+    bands, bands_approximate = _band_counts(sets[0], by_branch, ledger)
     return FacetResult(
         facets={f: facets[f] for f in FACETS},
         total=total,
@@ -813,24 +838,16 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
 
 
 def _band_counts(match: _Set, by_branch: dict[str, list[Any]],
-                 total: Total) -> tuple[dict[int, int], bool]:
+                 ledger: list[Any]) -> tuple[dict[int, int], bool]:
     """Band index -> matches, and whether it is an estimate: from the match set's own
-    counting (exact, or its sample scaled) or, for a precomputed set, from its bands branch
-    (a sample scaled to the ledger's exact total)."""
+    counting (exact, or its sample scaled) or, for a precomputed set, from the ledger's
+    ``band`` facet (exact, migration 0017)."""
     if match.source != "precomputed":
         rows = [r for r in by_branch["match"] if r.facet == _BAND]
         scale = 100.0 / match.percent if match.source == "sampled" else 1.0
         return ({int(r.value): _scaled(int(r.n), scale) for r in rows},
                 match.source == "sampled")
-    exact = by_branch[_BANDS_EXACT]
-    if exact:
-        return {int(r.value): int(r.n) for r in exact}, False
-    sampled = by_branch[_BANDS_SAMPLED]
-    found = sum(int(r.n) for r in sampled)
-    if not found:
-        return {}, False
-    scale = total.value / found
-    return {int(r.value): _scaled(int(r.n), scale) for r in sampled}, True
+    return {int(value): n for value, n in ledger_counts(ledger, _LEDGER_BANDS).items()}, False
 
 
 def _price_bands(counts: dict[int, int]) -> list[PriceBand]:

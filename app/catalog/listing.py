@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .facets import FacetResult, compute_facets
+from .facets import FacetResult, PageWanted, compute_facets
 from .filters import ProductFilter, bind_filter, text_query
 from .ordering import Sort
 from .page_query import Card, Total, count_products, find_cards
@@ -125,14 +125,18 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
                        + ", ".join(f"“{slug}”" for slug in unknown) + ", so it is not applied.")
     filt = params.filter()
     bound = bind_filter(filt, tree)
-    facets = await compute_facets(session, filt, tree, bound=bound)
+    # The page asked for: an exactly counted text search finds it while counting.
+    wanted = PageWanted(params.effective_sort, (params.page - 1) * params.per_page,
+                        params.per_page)
+    facets = await compute_facets(session, filt, tree, bound=bound, page=wanted)
     found_nothing = filt.has_text and facets.total.value == 0
     matched_any = False
     if found_nothing:
         loose = replace(filt, match="any")
         loose_bound = bind_filter(loose, tree)
         if loose_bound.values != bound.values:  # several words: "any" is another query
-            loose_facets = await compute_facets(session, loose, tree, bound=loose_bound)
+            loose_facets = await compute_facets(session, loose, tree, bound=loose_bound,
+                                                page=wanted)
             if loose_facets.total.value:
                 filt, bound, facets, matched_any = loose, loose_bound, loose_facets, True
                 notices.append(f"No product matches all of “{params.q}”, so these match any "
@@ -145,10 +149,12 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         params = params.model_copy(update={"page": pagination.page})
 
     sort = params.effective_sort
+    found = facets.page_ids if facets.page == PageWanted(
+        sort, pagination.offset, pagination.per_page) else None
     products = await find_cards(session, filt, sort=sort, limit=pagination.per_page,
                                 offset=pagination.offset, tree=tree, known_total=facets.total,
                                 rank_candidates=rank_candidates,
-                                catalog_rows=facets.catalog_rows, bound=bound)
+                                catalog_rows=facets.catalog_rows, bound=bound, ids=found)
     if not products and pagination.page > 1 and not facets.total.exact:
         # The estimate promised more pages than there are: count, and show the real last page.
         total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)

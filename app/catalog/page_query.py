@@ -30,7 +30,18 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, literal_column, select, true
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 
@@ -101,6 +112,10 @@ _CARD_COLUMNS = (_c.id, _c.slug, _c.name, _c.price, _c.stock,
                  Product.card_image.expression.label("card_image"))
 
 
+#: The cards of given products (``ids``), in no order.
+_CARDS_BY_ID = select(*_CARD_COLUMNS).where(
+    _c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+
 #: Relevance ranks at most this many matches per block (see :func:`_capped_ranking`); the
 #: app's ``CATALOG_RANK_CANDIDATES`` setting is passed in by the catalog listing.
 RANK_CANDIDATES = 500
@@ -115,12 +130,23 @@ async def find_cards(session: AsyncSession, filt: ProductFilter, *, tree: Catego
                      sort: Sort | str | None = None, limit: int = 24, offset: int = 0,
                      known_total: Total | None = None, rank_candidates: int | None = None,
                      catalog_rows: int | None = None,
-                     bound: BoundFilter | None = None) -> list[Card]:
+                     bound: BoundFilter | None = None,
+                     ids: Sequence[int] | None = None) -> list[Card]:
     """:func:`find_products`' page as :class:`Card` rows (same plans, same order), for the
-    shopper's result cards: only their columns, as Core rows - no ORM loading."""
-    rows = await _find(session, filt, sort=sort, limit=limit, offset=offset, after=None,
-                       tree=tree, known_total=known_total, rank_candidates=rank_candidates,
-                       catalog_rows=catalog_rows, bound=bound, cards=True)
+    shopper's result cards: only their columns, as Core rows - no ORM loading.
+
+    ``ids``: the page's products, in order, already found (by the facet counts, see
+    :class:`.facets.PageWanted`): only their cards are loaded, by primary key."""
+    if ids is not None:
+        rows: list[Any] = []
+        if ids:
+            connection = await session.connection()
+            found = {r[0]: r for r in await connection.execute(_CARDS_BY_ID, {"ids": list(ids)})}
+            rows = [found[i] for i in ids if i in found]
+    else:
+        rows = await _find(session, filt, sort=sort, limit=limit, offset=offset, after=None,
+                           tree=tree, known_total=known_total, rank_candidates=rank_candidates,
+                           catalog_rows=catalog_rows, bound=bound, cards=True)
     nodes = tree.nodes
     return [Card(r[0], r[1], r[2], r[3], r[4], r[5], nodes.get(r[6]), r[7]) for r in rows]
 

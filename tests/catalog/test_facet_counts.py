@@ -14,7 +14,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from app.catalog.facets import compute_facets
+from app.catalog.facets import PRICE_BANDS, compute_facets
 from app.catalog.filters import ProductFilter
 from app.catalog.tree import load_category_tree
 from app.data.seed import category_rows, generate_products
@@ -199,14 +199,20 @@ def ledger(sql) -> Counter:
                     for r in rows})
 
 
+#: A product's price band as the app counts them (facets.PRICE_BANDS): the ledger's ``band``
+#: facet, kept by migration 0017's trigger, must agree with it.
+BAND = f"width_bucket(p.price, '{{{','.join(str(b) for b in PRICE_BANDS)}}}'::numeric[])::text"
+
+
 def truth(sql) -> Counter:
     rows = sql.all("""
         SELECT p.category_id, p.stock > 0 AS in_stock, f.facet, f.value, count(*) AS n
         FROM products p CROSS JOIN LATERAL (VALUES ('category', ''),
             ('brand', p.attributes->>'brand'), ('colour', p.attributes->>'colour'),
-            ('size', p.attributes->>'size')) f (facet, value)
-        WHERE p.is_active AND f.value IS NOT NULL AND (f.facet = 'category' OR f.value <> '')
-        GROUP BY 1, 2, 3, 4""")
+            ('size', p.attributes->>'size'), ('band', BAND)) f (facet, value)
+        WHERE p.is_active AND f.value IS NOT NULL
+          AND (f.facet IN ('category', 'band') OR f.value <> '')
+        GROUP BY 1, 2, 3, 4""".replace("BAND", BAND))
     return Counter({(r["category_id"], r["in_stock"], r["facet"], r["value"]): r["n"]
                     for r in rows})
 

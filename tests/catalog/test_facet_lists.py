@@ -125,25 +125,24 @@ def fresh_statements():
     facets._counts_statement.cache_clear()
 
 
-def test_a_large_broad_set_has_its_distribution_sampled(client, shop, monkeypatch,
-                                                        fresh_statements):
-    monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
-    monkeypatch.setattr(facets, "BAND_DENSE_FRACTION", 0.0)
-    root = parse(client.get("/products").data)
-    # The sample is the whole table here (the set is tiny), scaled to the ledger's total.
+def test_a_broad_distribution_is_exact_from_the_ledger_and_follows_an_edit(client, shop, sql,
+                                                                          sent_sql):
+    """The whole catalog, a department, in stock: their price bands are the ledger's ``band``
+    facet (migration 0017) - exact, no product row read - and an edit moves a product between
+    bands on the very next page."""
+    sent_sql.clear()
+    root = parse(client.get("/products?category=lighting").data)
     assert [(label, n) for label, n, _ in bands(root)] == [
-        ("£25 – £49.99", "about ~2"), ("£50 – £99.99", "about ~2"),
-        ("£100 – £249.99", "about ~2"), ("£250 – £499.99", "about ~1")]
-    assert "(estimates)" in root.by_id("catalog-price-hint").find("ul").get("aria-label")
-
-
-def test_a_large_sparse_broad_set_gets_no_distribution(client, shop, monkeypatch,
-                                                       fresh_statements):
-    monkeypatch.setattr(facets, "BAND_EXACT_ROWS", 0)
-    monkeypatch.setattr(facets, "BAND_DENSE_FRACTION", 2.0)
-    root = parse(client.get("/products").data)
-    assert bands(root) == []
-    assert "£35.50" in root.by_id("catalog-price-hint").text  # the range is still there
+        ("£25 – £49.99", "2"), ("£50 – £99.99", "2"), ("£100 – £249.99", "1")]
+    assert root.by_id("catalog-price-hint").find("ul").get("aria-label") == \
+        "Number of results by price"
+    assert not any("width_bucket" in s for s in sent_sql)  # the ledger, not the rows
+    sql.execute("UPDATE products SET price = 300 WHERE name = 'Linen Floor Lamp'")
+    root = parse(client.get("/products?category=lighting&in_stock=1").data)
+    assert [(label, n) for label, n, _ in bands(root)] == [
+        ("£25 – £49.99", "2"), ("£50 – £99.99", "1"), ("£100 – £249.99", "1")]
+    root = parse(client.get("/products?category=lighting").data)
+    assert [(label, n) for label, n, _ in bands(root)][-1] == ("£250 – £499.99", "1")
 
 
 def test_a_sampled_match_set_has_an_estimated_distribution(client, shop, monkeypatch):

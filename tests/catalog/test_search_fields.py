@@ -214,6 +214,8 @@ def test_one_planner_settings_statement_per_page_and_no_restore(client, hifi, se
     for the page statement): the settings are one statement, never followed by a second one
     switching them back when nothing planned comes after (issue 14)."""
     sent_sql.clear()
-    root = parse(get(client, "/products?q=lamp&sort=price_asc", htmx=True).data)
-    assert set(names(root)) == {"Walnut Table Lamp", "Brass Floor Lamp", "Oak Reading Light"}
+    # (no search text: an exactly counted text search finds its page while counting, with
+    # no page statement at all - see test_prefix_words)
+    root = parse(get(client, "/products?brand=Mossgrove&sort=price_asc", htmx=True).data)
+    assert set(names(root)) == {"Brass Floor Lamp", "Oak Reading Light"}
     assert sum("set_config" in s for s in sent_sql) == 1
