@@ -95,6 +95,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ..data import direct
 from ..data.models import Product
 from .filters import (
     ATTRIBUTE_FACETS,
@@ -387,7 +388,7 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
             if estimate < SPARSE_FRACTION * catalog_rows:
                 s.sampler = "ids"
     if any(s.source == "sampled" and s.sampler == "ids" for s in counted):
-        low, high = (await session.execute(_ID_RANGE)).one()
+        low, high = (await direct.fetch(session, _ID_RANGE))[0]
         for s in counted:
             if s.source == "sampled" and s.sampler == "ids":
                 if low is None:
@@ -733,7 +734,7 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
     for s in sets:
         values.update(_sample_values(s))
     statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price)
-    return list((await session.execute(statement, values)).all())
+    return await direct.fetch(session, statement, values)
 
 
 def _price_from_sample(filt: ProductFilter, match: _Set) -> bool:

@@ -41,6 +41,7 @@ from sqlalchemy import values as sql_values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..data import direct
 from .filters import Match, ProductFilter, TextShape, bind_text, tsquery, where
 from .sql import set_planner_settings
 from .tree import CategoryTree
@@ -68,7 +69,7 @@ async def highlight_names(session: AsyncSession, q: str, names: Sequence[str], *
     shape, values = bind_text(q, synonyms, match)
     if tsquery(shape) is None or not names:
         return [escape(n) for n in names]
-    marked = list((await session.scalars(_headlines(shape), {**values, "names": names})).all())
+    marked = await direct.scalars(session, _headlines(shape), {**values, "names": names})
     return [_markup(name, headline) for name, headline in zip(names, marked, strict=True)]
 
 
