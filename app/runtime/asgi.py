@@ -408,6 +408,27 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+#: Net container allocations between two young-generation collections in a served worker
+#: (CPython's default: 700). See :func:`space_young_collections`.
+YOUNG_COLLECTION_THRESHOLD = 25_000
+
+
+def space_young_collections() -> None:
+    """Collect the young generation every :data:`YOUNG_COLLECTION_THRESHOLD` net allocations
+    instead of every 700.
+
+    A search allocates tens of thousands of short-lived objects (rows, facet values, the
+    template's context and markup); nearly all are freed by reference counting, but at 700 the
+    collector still ran about every other request, each time walking whatever the requests in
+    flight hold - and every tenth time the older generation as well. Measured in-process over
+    the search mix (30 URLs, response cache off, thresholds alternating in one process): 25,000
+    costs ~1 ms less worker CPU per request than 700 (10,000: ~0.7 ms). What a young collection
+    walks is bounded by the threshold - a few MB at most - and cycles are still found, later.
+    """
+    _young, *older = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *older)
+
+
 class ASGIAdapter:
     """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
 
@@ -449,7 +470,8 @@ class ASGIAdapter:
         """At startup: leave a group SIGTERM to the server's main process
         (:func:`.shutdown.leave_sigterm_to_the_server`), slim Hypercorn's per-connection objects
         (:mod:`.hypercorn_memory`: the event streams' memory), freeze the start-up heap
-        (:func:`freeze_startup_heap`) and run the app's
+        (:func:`freeze_startup_heap`), collect the young generation less often
+        (:func:`space_young_collections`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
         its first request."""
@@ -459,6 +481,7 @@ class ASGIAdapter:
                 leave_sigterm_to_the_server()
                 slim_hypercorn()
                 freeze_startup_heap()
+                space_young_collections()
                 startup = getattr(self.app, "run_startup_hooks", None)
                 if startup is not None:
                     await startup()
