@@ -129,9 +129,7 @@ async def fetch(session: AsyncSession, statement: Any,
     session's transaction has begun (see the module docstring): rows with attribute access
     by column name, as SQLAlchemy's."""
     values = values or {}
-    connection = await session.connection()
-    sync = connection.sync_connection
-    assert sync is not None
+    sync = await _connection(session)
     raw = sync._dbapi_connection
     adapted = getattr(raw, "dbapi_connection", None)
     if (adapted is None or getattr(adapted, "_transaction", None) is None
@@ -160,6 +158,23 @@ async def fetch(session: AsyncSession, statement: Any,
     return [make([value if process is None else process(value)
                   for process, value in zip(processors, record, strict=True)])
             for record in records]
+
+
+async def _connection(session: AsyncSession) -> Connection:
+    """The session's connection: kept on the session while its transaction lasts
+    (``session.connection()`` is a greenlet switch and the session's bookkeeping per call)."""
+    info = session.info
+    kept: Connection | None = info.get(_CONNECTION_KEY)
+    if kept is not None and not kept.closed and kept.in_transaction():
+        return kept
+    connection = (await session.connection()).sync_connection
+    assert connection is not None
+    info[_CONNECTION_KEY] = connection
+    return connection
+
+
+#: ``session.info`` key of the session's connection (see :func:`_connection`).
+_CONNECTION_KEY = "vitrine.direct.connection"
 
 
 async def scalar(session: AsyncSession, statement: Any,

@@ -165,3 +165,19 @@ def test_statements_go_through_the_session_while_someone_watches_the_sql(app, da
     plan = direct._plan(ROWS, dialect)
     assert plan is not None
     assert seen == [plan.sql]
+
+
+def test_after_a_commit_or_a_rollback_the_next_transaction_gets_its_own_connection(app, database):
+    async def scenario():
+        async with database.session() as session:
+            await began(session)
+            first = await direct.fetch(session, ROWS, VALUES)
+            await session.commit()
+            after_commit = await direct.fetch(session, ROWS, VALUES)  # begins anew, via SA
+            again = await direct.fetch(session, ROWS, VALUES)
+            await session.rollback()
+            after_rollback = await direct.fetch(session, ROWS, VALUES)
+            return first, after_commit, again, after_rollback
+
+    first, *later = run(app, database, scenario)
+    assert all([tuple(r) for r in rows] == [tuple(r) for r in first] for rows in later)
