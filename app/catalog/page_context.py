@@ -148,7 +148,8 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
     title = f"“{params.q}” · Products" if params.q else "Products"
     if pagination.page > 1:
         title += f" · page {pagination.page}"
-    list_url = links.list_url
+    list_url = _memo(links.list_url)
+    page_url = _memo(lambda number: list_url(params.with_changes(page=number)))
     return {
         "catalog": page,
         "params": params,
@@ -165,7 +166,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "refresh_fields": hx_source != FORM_SOURCE,
         "list_url": list_url,
         "product_url": links.product_urls(params),
-        "page_url": lambda number: list_url(params.with_changes(page=number)),
+        "page_url": page_url,
         "clear_url": list_url(params.cleared()),
         "all_url": links.url_for("catalog.index"),
         "suggestion_url": links.suggestion_url(page),
@@ -176,3 +177,17 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "stock_text": stock_text,
         "input_id": input_id,
     }
+
+
+def _memo(function: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``function`` remembered for one page: a page writes each of its links twice (``href``
+    and ``hx-get``), each a canonical query string to build."""
+    known: dict[Any, str] = {}
+
+    def remembered(argument: Any) -> str:
+        found = known.get(argument)
+        if found is None:
+            found = known[argument] = function(argument)
+        return found
+
+    return remembered
