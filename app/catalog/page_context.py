@@ -16,9 +16,11 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from ..data.models import Product
 from . import listing
-from .facets import round_significant
+from .facets import FacetValue, round_significant
 from .listing import CatalogPage
 from .page_query import Card, Total
 from .params import MULTI, PER_PAGE_CHOICES, CatalogParams, sort_choices
@@ -57,6 +59,24 @@ def input_id(facet: str, value: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
     digest = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:6]
     return f"f-{facet}-{slug}-{digest}"
+
+
+def facet_item(name: str, value: FacetValue) -> Markup:
+    """One facet value's list item (checkbox, label, count) for ``partials/catalog/facets.html``:
+    the markup its ``facet_item`` macro wrote, byte for byte, without a macro call per value
+    (a page lists a hundred values or more). Every value shown is escaped."""
+    item_id = escape(input_id(name, value.value))
+    count = f"{value.count:,}"
+    if value.approximate and value.count:
+        count = '<span class="visually-hidden">about </span>~' + count
+    disabled = value.disabled
+    return Markup(  # noqa: S704 - only our markup, the ids and counts, and escaped values
+        f'\n<li class="facet-value depth-{value.depth}{" is-disabled" if disabled else ""}">\n'
+        f'  <input type="checkbox" class="js-live-choice" id="{item_id}" name="{escape(name)}"'
+        f' value="{escape(value.value)}"{" checked" if value.selected else ""}'
+        f'{" disabled" if disabled else ""}>\n'
+        f'  <label for="{item_id}">{escape(value.label)} <span class="count">{count}</span>'
+        '</label>\n</li>')
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "count_text": count_text,
         "stock_text": stock_text,
         "input_id": input_id,
+        "facet_item": facet_item,
     }
 
 
