@@ -168,7 +168,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
     title = f"“{params.q}” · Products" if params.q else "Products"
     if pagination.page > 1:
         title += f" · page {pagination.page}"
-    list_url = _memo(links.list_url)
+    list_url = links.list_url
     page_url = _memo(lambda number: list_url(params.with_changes(page=number)))
     return {
         "catalog": page,
@@ -201,8 +201,8 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
 
 
 def _memo(function: Callable[[Any], str]) -> Callable[[Any], str]:
-    """``function`` remembered for one page: a page writes each of its links twice (``href``
-    and ``hx-get``), each a canonical query string to build."""
+    """``function`` remembered for one page: a page writes each of its page links twice
+    (``href`` and ``hx-get``), each a canonical query string to build."""
     known: dict[Any, str] = {}
 
     def remembered(argument: Any) -> str:

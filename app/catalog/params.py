@@ -31,6 +31,7 @@ from pydantic_core import ErrorDetails
 from werkzeug.datastructures import MultiDict
 
 from ..data.bounds import MAX_PRICE
+from .filters import ProductFilter
 from .listing_query import MAX_Q, MAX_VALUES, InStockFlag, ListingQuery
 from .ordering import Sort
 
@@ -80,6 +81,12 @@ class CatalogParams(ListingQuery):
     @property
     def in_stock(self) -> bool:
         return self.stock == "in"
+
+    @property
+    def has_text(self) -> bool:
+        """Search text with words in it (as the filter's), worked out once per text: every
+        link a page writes asks it (the default sort is left out of the URL)."""
+        return _has_text(self.q)
 
     @property
     def has_filters(self) -> bool:
@@ -156,6 +163,11 @@ class CatalogParams(ListingQuery):
     def cleared(self) -> CatalogParams:
         """Same search text, no filters (sort and page size kept)."""
         return CatalogParams(q=self.q, sort=self.sort, per_page=self.per_page).with_changes()
+
+
+@lru_cache(maxsize=1024)
+def _has_text(q: str) -> bool:
+    return ProductFilter(q=q).has_text
 
 
 @lru_cache(maxsize=4096)

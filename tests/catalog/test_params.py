@@ -135,3 +135,9 @@ def test_query_strings_are_urlencoded_whatever_the_values():
         params = parse_params(args)
         assert params.query_string() == urlencode(params.items())
         assert params.query_string() == urlencode(params.items())  # remembered: the same
+
+
+def test_has_text_is_the_filters_whatever_the_text():
+    for q in ("", "   ", "lamp", "a", "&&", "br", "brass la", "-", "“lamp”", "or"):
+        params = parse_params(MultiDict([("q", q)]))
+        assert params.has_text == params.filter().has_text
