@@ -31,6 +31,6 @@ async def test_lifespan_startup_freezes_what_start_up_created(make_app):
         gc.set_threshold(*thresholds)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert frozen > 10_000  # the app, its libraries and their objects
-    # and the young generation is collected every 25,000 allocations, not every 700
-    assert young == YOUNG_COLLECTION_THRESHOLD == 25_000
+    # and the young generation is collected every 10,000 allocations, not every 700
+    assert young == YOUNG_COLLECTION_THRESHOLD == 10_000
     assert older == list(thresholds[1:])
