@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -77,6 +77,35 @@ def facet_item(name: str, value: FacetValue) -> Markup:
         f'{" disabled" if disabled else ""}>\n'
         f'  <label for="{item_id}">{escape(value.label)} <span class="count">{count}</span>'
         '</label>\n</li>')
+
+
+def product_card(item: Card, name_html: Markup, url: str, picture: Callable[..., Markup], *,
+                 money: Callable[[Decimal | None], str]) -> Markup:
+    """One result card (``partials/catalog/results.html``): its link, image or letter tile,
+    highlighted name, category and brand, price and stock - byte for byte what the template's
+    inline card wrote, every value escaped. ``picture`` is the template's own macro
+    (``partials/catalog/picture.html``), for a card with an image."""
+    label, state = stock_text(item)
+    image = item.card_image
+    thumb: str
+    if image and image.get("variants"):
+        # The card's link already names the product: the image adds nothing for a screen
+        # reader.
+        thumb = "\n      " + picture(image, "(max-width: 40rem) 50vw, 16rem",
+                                       **{"class": "product-thumb product-photo", "alt": ""})
+    else:
+        initial = escape(str(item.brand or item.name)[:1])
+        thumb = f'\n      <span class="product-thumb" aria-hidden="true">{initial}</span>'
+    meta = escape(item.category.name) if item.category else Markup()
+    if item.brand:
+        meta += " · " + escape(item.brand)
+    return Markup(  # noqa: S704 - only our markup, the ids, and escaped values
+        f'\n  <li class="product-card">\n    <a class="product-link" href="{escape(url)}">'
+        f'{thumb}\n      <span class="product-name">{escape(name_html)}</span>\n    </a>\n'
+        f'    <span class="product-meta">{meta}</span>\n'
+        f'    <span class="product-price live-price-{item.id}">{escape(money(item.price))}</span>\n'
+        f'    <span class="stock stock-{escape(state)} live-stock-{item.id}">{escape(label)}'
+        '</span>\n  </li>')
 
 
 @dataclass(frozen=True)
@@ -197,6 +226,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "stock_text": stock_text,
         "input_id": input_id,
         "facet_item": facet_item,
+        "product_card": partial(product_card, money=links.money),
     }
 
 
