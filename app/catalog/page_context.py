@@ -79,20 +79,16 @@ def facet_item(name: str, value: FacetValue) -> Markup:
         '</label>\n</li>')
 
 
-def product_card(item: Card, name_html: Markup, url: str, picture: Callable[..., Markup], *,
+def product_card(item: Card, name_html: Markup, url: str, picture: Markup | None, *,
                  money: Callable[[Decimal | None], str]) -> Markup:
     """One result card (``partials/catalog/results.html``): its link, image or letter tile,
     highlighted name, category and brand, price and stock - byte for byte what the template's
-    inline card wrote, every value escaped. ``picture`` is the template's own macro
-    (``partials/catalog/picture.html``), for a card with an image."""
+    inline card wrote, every value escaped. ``picture``: the card's image as the template's
+    ``picture`` macro renders it (None: the letter tile; the macro is called by the template,
+    so that an async Jinja environment - the benchmark's Quart port - awaits it)."""
     label, state = stock_text(item)
-    image = item.card_image
-    thumb: str
-    if image and image.get("variants"):
-        # The card's link already names the product: the image adds nothing for a screen
-        # reader.
-        thumb = "\n      " + picture(image, "(max-width: 40rem) 50vw, 16rem",
-                                       **{"class": "product-thumb product-photo", "alt": ""})
+    if picture is not None:
+        thumb = "\n      " + str(picture)
     else:
         initial = escape(str(item.brand or item.name)[:1])
         thumb = f'\n      <span class="product-thumb" aria-hidden="true">{initial}</span>'

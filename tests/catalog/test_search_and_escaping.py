@@ -145,7 +145,11 @@ INLINE_CARD = "\n".join([
 NEW_CARD = "\n".join([
     '{% from "partials/catalog/picture.html" import picture %}',
     "{% for product, name_html in rows %}",
-    "  {{ product_card(product, name_html, product_url(product, params), picture) }}",
+    "  {#- The card's link already names the product. #}",
+    "  {{ product_card(product, name_html, product_url(product, params),",
+    '                  picture(product.card_image, "(max-width: 40rem) 50vw, 16rem",'
+    ' class="product-thumb product-photo", alt="")',
+    "                  if product.card_image and product.card_image.variants else none) }}",
     "  {% endfor %}",
 ])
 
