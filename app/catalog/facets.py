@@ -93,6 +93,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 
+from ..data import direct
 from ..data.models import Product
 from .filters import (
     ATTRIBUTE_FACETS,
@@ -417,7 +418,7 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
             if estimate < SPARSE_FRACTION * catalog_rows:
                 s.sampler = "ids"
     if any(s.source == "sampled" and s.sampler == "ids" for s in counted):
-        low, high = (await session.execute(_ID_RANGE)).one()
+        low, high = (await direct.fetch(session, _ID_RANGE))[0]
         for s in counted:
             if s.source == "sampled" and s.sampler == "ids":
                 if low is None:
@@ -758,7 +759,7 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
         values.update(counted_page_limit=page.limit, counted_page_offset=page.offset)
     statement = _counts_statement(bound.shape, tuple(s.sql_shape for s in sets), price,
                                   page_sort)
-    return list((await session.execute(statement, values)).all())
+    return await direct.fetch(session, statement, values)
 
 
 def _price_from_sample(filt: ProductFilter, match: _Set) -> bool:
@@ -778,10 +779,14 @@ def _sampled_size(rows: list[Any], s: _Set) -> float:
 
 def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
               rows: list[Any]) -> FacetResult:
-    ledger = [r for r in rows if r.branch == LEDGER]
+    # The rows grouped once by branch and by (branch, facet): each facet's counts then read
+    # only their own rows (not every row of the statement once per facet).
     by_branch: dict[str, list[Any]] = defaultdict(list)
+    by_facet: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for r in rows:
-        by_branch[r.branch].append(r)
+        branch, facet_name = r[0], r[1]
+        by_branch[branch].append(r)
+        by_facet[branch, facet_name].append(r)
     selected_ids = tree.expand(filt.categories) if filt.categories else None
 
     facets: dict[str, Facet] = {}
@@ -792,16 +797,16 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
-                counts = ledger_counts(ledger, facet)
+                counts = ledger_counts(by_facet[LEDGER, facet], facet)
             else:
-                counts = _counted(by_branch[s.key], facet, s)
+                counts = _counted(by_facet[s.key, facet], facet, s)
             facets[facet] = _facet(filt, tree, facet, counts, s.source)
             if facet == "category":
                 category_counts = counts
         if s.key != "match":
             continue
         if s.source == "precomputed":
-            per_category = ledger_counts(ledger, "category")
+            per_category = ledger_counts(by_facet[LEDGER, "category"], "category")
             total = Total(sum(n for category_id, n in per_category.items()
                               if selected_ids is None or category_id in selected_ids))
         elif s.source == "exact":
@@ -823,7 +828,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
-    bands, bands_approximate = _band_counts(sets[0], by_branch, ledger)
+    bands, bands_approximate = _band_counts(sets[0], by_branch, by_facet[LEDGER, _LEDGER_BANDS])
     return FacetResult(
         facets={f: facets[f] for f in FACETS},
         total=total,
@@ -862,15 +867,27 @@ def _price_bands(counts: dict[int, int]) -> list[PriceBand]:
 
 
 def _counted(rows: list[Any], facet: str, s: _Set) -> dict[Any, int]:
+    """Value (or category id) -> count, from the count rows of ``facet`` (columns of
+    :func:`.ledger.count_row`: branch, facet, value, category_id, n, lo, hi)."""
     counts: dict[Any, int] = {}
-    scale = 100.0 / s.percent if s.source == "sampled" else 1.0
+    key_column = 3 if facet == "category" else 2
+    if s.source != "sampled":
+        for r in rows:
+            if r[1] != facet:
+                continue
+            key = r[key_column]
+            if key is None or key == "":
+                continue
+            counts[key] = int(r[4])
+        return counts
+    scale = 100.0 / s.percent
     for r in rows:
-        if r.facet != facet:
+        if r[1] != facet:
             continue
-        key = r.category_id if facet == "category" else r.value
+        key = r[key_column]
         if key is None or key == "":
             continue
-        counts[key] = _scaled(int(r.n), scale)
+        counts[key] = _scaled(int(r[4]), scale)
     return counts
 
 

@@ -13,12 +13,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from ..data.models import Product
 from . import listing
-from .facets import round_significant
+from .facets import FacetValue, round_significant
 from .listing import CatalogPage
 from .page_query import Card, Total
 from .params import MULTI, PER_PAGE_CHOICES, CatalogParams, sort_choices
@@ -57,6 +59,49 @@ def input_id(facet: str, value: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40]
     digest = hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()[:6]
     return f"f-{facet}-{slug}-{digest}"
+
+
+def facet_item(name: str, value: FacetValue) -> Markup:
+    """One facet value's list item (checkbox, label, count) for ``partials/catalog/facets.html``:
+    the markup its ``facet_item`` macro wrote, byte for byte, without a macro call per value
+    (a page lists a hundred values or more). Every value shown is escaped."""
+    item_id = escape(input_id(name, value.value))
+    count = f"{value.count:,}"
+    if value.approximate and value.count:
+        count = '<span class="visually-hidden">about </span>~' + count
+    disabled = value.disabled
+    return Markup(  # noqa: S704 - only our markup, the ids and counts, and escaped values
+        f'\n<li class="facet-value depth-{value.depth}{" is-disabled" if disabled else ""}">\n'
+        f'  <input type="checkbox" class="js-live-choice" id="{item_id}" name="{escape(name)}"'
+        f' value="{escape(value.value)}"{" checked" if value.selected else ""}'
+        f'{" disabled" if disabled else ""}>\n'
+        f'  <label for="{item_id}">{escape(value.label)} <span class="count">{count}</span>'
+        '</label>\n</li>')
+
+
+def product_card(item: Card, name_html: Markup, url: str, picture: Markup | None, *,
+                 money: Callable[[Decimal | None], str]) -> Markup:
+    """One result card (``partials/catalog/results.html``): its link, image or letter tile,
+    highlighted name, category and brand, price and stock - byte for byte what the template's
+    inline card wrote, every value escaped. ``picture``: the card's image as the template's
+    ``picture`` macro renders it (None: the letter tile; the macro is called by the template,
+    so that an async Jinja environment - the benchmark's Quart port - awaits it)."""
+    label, state = stock_text(item)
+    if picture is not None:
+        thumb = "\n      " + str(picture)
+    else:
+        initial = escape(str(item.brand or item.name)[:1])
+        thumb = f'\n      <span class="product-thumb" aria-hidden="true">{initial}</span>'
+    meta = escape(item.category.name) if item.category else Markup()
+    if item.brand:
+        meta += " · " + escape(item.brand)
+    return Markup(  # noqa: S704 - only our markup, the ids, and escaped values
+        f'\n  <li class="product-card">\n    <a class="product-link" href="{escape(url)}">'
+        f'{thumb}\n      <span class="product-name">{escape(name_html)}</span>\n    </a>\n'
+        f'    <span class="product-meta">{meta}</span>\n'
+        f'    <span class="product-price live-price-{item.id}">{escape(money(item.price))}</span>\n'
+        f'    <span class="stock stock-{escape(state)} live-stock-{item.id}">{escape(label)}'
+        '</span>\n  </li>')
 
 
 @dataclass(frozen=True)
@@ -149,6 +194,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
     if pagination.page > 1:
         title += f" · page {pagination.page}"
     list_url = links.list_url
+    page_url = _memo(lambda number: list_url(params.with_changes(page=number)))
     return {
         "catalog": page,
         "params": params,
@@ -165,7 +211,7 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "refresh_fields": hx_source != FORM_SOURCE,
         "list_url": list_url,
         "product_url": links.product_urls(params),
-        "page_url": lambda number: list_url(params.with_changes(page=number)),
+        "page_url": page_url,
         "clear_url": list_url(params.cleared()),
         "all_url": links.url_for("catalog.index"),
         "suggestion_url": links.suggestion_url(page),
@@ -175,4 +221,20 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "count_text": count_text,
         "stock_text": stock_text,
         "input_id": input_id,
+        "facet_item": facet_item,
+        "product_card": partial(product_card, money=links.money),
     }
+
+
+def _memo(function: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``function`` remembered for one page: a page writes each of its page links twice
+    (``href`` and ``hx-get``), each a canonical query string to build."""
+    known: dict[Any, str] = {}
+
+    def remembered(argument: Any) -> str:
+        found = known.get(argument)
+        if found is None:
+            found = known[argument] = function(argument)
+        return found
+
+    return remembered

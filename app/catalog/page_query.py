@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 
+from ..data import direct
 from ..data.models import Product
 from .filters import (
     SHAPE_CACHE_SIZE,
@@ -236,9 +237,8 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
     else:
         await plan_freely(session)
     if cards:
-        # A fixed shape of plain columns: run on the connection, without the ORM's execution.
-        connection = await session.connection()
-        products: list[Any] = list((await connection.execute(statement, values)).all())
+        # A fixed shape of plain columns: run directly on asyncpg, without the ORM's execution.
+        products: list[Any] = await direct.fetch(session, statement, values)
     else:
         products = list((await session.scalars(statement, values)).unique().all())
     # Later statements of this transaction plan freely again. (Not in a ``finally``: after a

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from pydantic import Field, ValidationError
 from pydantic_core import ErrorDetails
 from werkzeug.datastructures import MultiDict
 
 from ..data.bounds import MAX_PRICE
+from .filters import ProductFilter
 from .listing_query import MAX_Q, MAX_VALUES, InStockFlag, ListingQuery
 from .ordering import Sort
 
@@ -81,6 +83,12 @@ class CatalogParams(ListingQuery):
         return self.stock == "in"
 
     @property
+    def has_text(self) -> bool:
+        """Search text with words in it (as the filter's), worked out once per text: every
+        link a page writes asks it (the default sort is left out of the URL)."""
+        return _has_text(self.q)
+
+    @property
     def has_filters(self) -> bool:
         """Anything narrowing the catalog besides the search text."""
         return bool(self.categories or self.brands or self.colours or self.sizes
@@ -120,7 +128,9 @@ class CatalogParams(ListingQuery):
         return items
 
     def query_string(self) -> str:
-        return urlencode(self.items())
+        """``urlencode(self.items())``, each value quoted once per worker: a page writes the
+        same facet values, prices and search text into dozens of links."""
+        return "&".join([f"{name}={_quoted(value)}" for name, value in self.items()])
 
     def with_changes(self, **changes: Any) -> CatalogParams:
         """A copy with ``changes`` (field names); any change other than ``page`` starts again at
@@ -153,6 +163,18 @@ class CatalogParams(ListingQuery):
     def cleared(self) -> CatalogParams:
         """Same search text, no filters (sort and page size kept)."""
         return CatalogParams(q=self.q, sort=self.sort, per_page=self.per_page).with_changes()
+
+
+@lru_cache(maxsize=1024)
+def _has_text(q: str) -> bool:
+    return ProductFilter(q=q).has_text
+
+
+@lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """A query-string value as :func:`urlencode` writes it (parameter names need no quoting:
+    they are ours, plain ``[a-z_]``)."""
+    return quote_plus(value)
 
 
 def _price_text(value: Any) -> str:

@@ -41,6 +41,7 @@ from sqlalchemy import values as sql_values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..data import direct
 from .filters import Match, ProductFilter, TextShape, bind_text, tsquery, where
 from .sql import set_planner_settings
 from .tree import CategoryTree
@@ -48,6 +49,7 @@ from .tree import CategoryTree
 _START, _STOP = "\x01", "\x02"
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
 _MARK, _UNMARK = Markup("<mark>"), Markup("</mark>")
+_MARKS = re.compile(f"([{_START}{_STOP}])")
 _WORD = re.compile(r"[^\W_]+")
 #: Words shorter than this are not corrected (too many near neighbours to guess well).
 MIN_WORD = 3
@@ -68,7 +70,7 @@ async def highlight_names(session: AsyncSession, q: str, names: Sequence[str], *
     shape, values = bind_text(q, synonyms, match)
     if tsquery(shape) is None or not names:
         return [escape(n) for n in names]
-    marked = list((await session.scalars(_headlines(shape), {**values, "names": names})).all())
+    marked = await direct.scalars(session, _headlines(shape), {**values, "names": names})
     return [_markup(name, headline) for name, headline in zip(names, marked, strict=True)]
 
 
@@ -85,22 +87,19 @@ def _headlines(shape: TextShape) -> Select[Any]:
 
 
 def _markup(name: str, marked: str | None) -> Markup:
-    if marked is None or marked.replace(_START, "").replace(_STOP, "") != name:
-        return escape(name)
+    if marked is None or _START not in marked or (
+            marked.replace(_START, "").replace(_STOP, "") != name):
+        return escape(name)  # no match marked (or the text was changed)
     out: list[Markup] = []
     inside = False
-    for piece in re.split(f"([{_START}{_STOP}])", marked):
-        if piece == _START:
-            if inside:
+    # split() with a group alternates text and the marks: [text, mark, text, mark, ...]
+    for position, piece in enumerate(_MARKS.split(marked)):
+        if position % 2:
+            if (piece == _START) == inside:  # nested or unopened: not ours to trust
                 return escape(name)
-            out.append(_MARK)
-            inside = True
-        elif piece == _STOP:
-            if not inside:
-                return escape(name)
-            out.append(_UNMARK)
-            inside = False
-        else:
+            inside = not inside
+            out.append(_MARK if inside else _UNMARK)
+        elif piece:
             out.append(escape(piece))
     if inside:
         return escape(name)

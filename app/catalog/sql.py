@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ..data import direct
 from ..data.models import Product
 
 __all__ = [
@@ -57,8 +58,8 @@ async def set_planner_settings(session: AsyncSession, settings: dict[str, str], 
     change - sends it alone. A catalog page whose last planned statement is the page itself
     (highlighting reads no table) never sends it."""
     merged = {**session.info.pop(_RESTORE, {}), **settings}
-    await session.execute(_set_config(tuple(merged)),
-                          {f"v{i}": value for i, value in enumerate(merged.values())})
+    await direct.fetch(session, _set_config(tuple(merged)),
+                       {f"v{i}": value for i, value in enumerate(merged.values())})
     if restore_later:
         restore = {name: "on" for name in settings if name.startswith("enable_")}
         if restore:
@@ -109,7 +110,7 @@ async def run_estimates(session: AsyncSession, statement: Explain, count: int,
                         values: dict[str, Any] | None = None) -> list[int]:
     """The ``count`` row estimates of an :func:`estimates_statement`, run with ``values``."""
     await plan_freely(session)
-    plan = await session.scalar(statement, values or {})
+    plan = await direct.scalar(session, statement, values or {})
     if isinstance(plan, str):
         plan = json.loads(plan)
     top = plan[0]["Plan"]

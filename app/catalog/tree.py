@@ -16,6 +16,7 @@ import re
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import Select, column, select, table
@@ -39,9 +40,13 @@ def _singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=4096)
 def name_words(text: str) -> frozenset[str]:
     """The words that identify a name or a query (lower case, singular, three letters or
-    more): "Floor Lamps" is {"floor", "lamp"}, "Kestrel & Co" is {"kestrel"}."""
+    more): "Floor Lamps" is {"floor", "lamp"}, "Kestrel & Co" is {"kestrel"}.
+
+    Kept per text: every search asks it of its query, of every category name and of the
+    brands listed (a few hundred calls a search, for a few hundred distinct texts)."""
     return frozenset(_singular(w) for w in _WORD.findall(text) if len(w) >= 3)
 
 @dataclass
@@ -107,8 +112,12 @@ class CategoryTree:
         asked = name_words(q)
         if not asked:
             return []
-        return [node for node in self.nodes.values()
-                if (words := name_words(node.name)) and words <= asked]
+        return [node for node, words in self._named if words and words <= asked]
+
+    @cached_property
+    def _named(self) -> list[tuple[CategoryNode, frozenset[str]]]:
+        """Every node with its name's words, worked out once per tree (every search asks)."""
+        return [(node, name_words(node.name)) for node in self.nodes.values()]
 
     def ancestors(self, node: CategoryNode) -> list[CategoryNode]:
         """Root first, ``node`` excluded (for breadcrumbs)."""

@@ -408,6 +408,28 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+#: Net container allocations between two young-generation collections in a served worker
+#: (CPython's default: 700). See :func:`space_young_collections`.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def space_young_collections() -> None:
+    """Collect the young generation every :data:`YOUNG_COLLECTION_THRESHOLD` net allocations
+    instead of every 700.
+
+    A search allocates tens of thousands of short-lived objects (rows, facet values, the
+    template's context and markup); nearly all are freed by reference counting, but at 700 the
+    collector still ran about every other request, each run costing ~0.9 ms whatever it found
+    - and every tenth run the middle generation as well. Measured in-process over the search
+    mix (600 requests, response cache off, time inside the collector from ``gc.callbacks``):
+    700 spent 0.42 ms per request collecting (297 young runs), 5,000 0.24 ms, 10,000 0.20 ms
+    (13 runs of ~7.5 ms), 25,000 0.28 ms (6 runs of ~28 ms: longer pauses, no saving). A
+    young collection stays bounded by the threshold, and cycles are still found, later.
+    """
+    _young, *older = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *older)
+
+
 class ASGIAdapter:
     """ASGI 3 application wrapping one :class:`~app.runtime.flask_app.VitrineFlask` app."""
 
@@ -449,7 +471,8 @@ class ASGIAdapter:
         """At startup: leave a group SIGTERM to the server's main process
         (:func:`.shutdown.leave_sigterm_to_the_server`), slim Hypercorn's per-connection objects
         (:mod:`.hypercorn_memory`: the event streams' memory), freeze the start-up heap
-        (:func:`freeze_startup_heap`) and run the app's
+        (:func:`freeze_startup_heap`), collect the young generation less often
+        (:func:`space_young_collections`) and run the app's
         startup hooks (the live feed's listener); close the event streams and dispose of the
         worker's resources at shutdown. The connection pool is created on the worker's loop by
         its first request."""
@@ -459,6 +482,7 @@ class ASGIAdapter:
                 leave_sigterm_to_the_server()
                 slim_hypercorn()
                 freeze_startup_heap()
+                space_young_collections()
                 startup = getattr(self.app, "run_startup_hooks", None)
                 if startup is not None:
                     await startup()

@@ -36,9 +36,15 @@ def init_app(app: Flask) -> None:
     if config["SECURITY_HSTS"]:
         headers["Strict-Transport-Security"] = HSTS
 
+    wanted = [(name.lower(), name, value) for name, value in headers.items()]
+
     def add_security_headers(response: Response) -> Response:
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
+        # (Headers.setdefault would scan every header once per name: the names present are
+        # read once instead.)
+        present = {name.lower() for name, _value in response.headers.items()}
+        for lowered, name, value in wanted:
+            if lowered not in present:
+                response.headers.add(name, value)
         return response
 
     app.after_request(add_security_headers)

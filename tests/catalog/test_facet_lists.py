@@ -199,3 +199,38 @@ def test_the_menus_search_once_the_choice_settles(client, shop):
     assert "change delay:500ms target:.js-live-menu" in root.by_id("catalog-form").get("hx-trigger")
     for menu in ("catalog-sort", "catalog-per-page"):
         assert root.by_id(menu).get("class") == "js-live-menu"
+
+
+#: The macro facet_item (app/catalog/page_context.py) replaced, as it was in facets.html.
+FACET_ITEM_MACRO = "\n".join([
+    "{% macro facet_item(name, v) -%}",
+    "{% set id = input_id(name, v.value) %}",
+    '<li class="facet-value depth-{{ v.depth }}{% if v.disabled %} is-disabled{% endif %}">',
+    '  <input type="checkbox" class="js-live-choice" id="{{ id }}" name="{{ name }}"'
+    ' value="{{ v.value }}"',
+    "         {%- if v.selected %} checked{% endif %}{% if v.disabled %} disabled{% endif %}>",
+    '  <label for="{{ id }}">{{ v.label }} <span class="count">',
+    '    {%- if v.approximate and v.count %}<span class="visually-hidden">about </span>~'
+    '{{ "{:,}".format(v.count) }}{% else %}{{ "{:,}".format(v.count) }}{% endif -%}',
+    "  </span></label>",
+    "</li>",
+    "{%- endmacro %}{{ facet_item(name, v) }}",
+])
+
+
+def test_a_facet_item_is_written_exactly_as_the_template_macro_wrote_it(app):
+    from app.catalog.facets import FacetValue
+    from app.catalog.page_context import facet_item, input_id
+
+    template = app.jinja_env.from_string(FACET_ITEM_MACRO)
+    values = [
+        FacetValue("Nordhavn", "Nordhavn", 1234, False),
+        FacetValue("Kestrel & Co", "Kestrel & Co", 0, True),  # selected with nothing: usable
+        FacetValue('<b>"x"</b>', "<script>alert(1)</script>", 0, False),  # disabled, escaped
+        FacetValue("lighting-floor-lamps", "Floor Lamps", 12_345, False, True, 1),  # estimate
+        FacetValue("M", "M", 0, False, True, group="Clothing"),  # an estimate of nothing
+    ]
+    for name in ("brand", "category", "size"):
+        for value in values:
+            expected = template.render(name=name, v=value, input_id=input_id)
+            assert str(facet_item(name, value)) == expected

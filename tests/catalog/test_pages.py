@@ -349,3 +349,32 @@ def test_an_empty_catalog_is_an_empty_state_not_an_error(client):
         root = parse(response.data)
         assert names(root) == []
         assert root.find("div", class_="empty-state") is not None
+
+
+def test_search_pages_are_the_same_whether_statements_run_directly_or_through_the_session(
+        client, shop):
+    """The catalog's statements run directly on asyncpg (app.data.direct) unless something
+    watches the SQL; watching switches every statement to the session - same pages."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    urls = ["/products", "/products?q=lamp", "/products?q=brass+la&brand=Nordhavn",
+            "/products?category=lighting&sort=price_asc", "/products?q=oak&in_stock=1&page=2",
+            "/products?q=zzzz", "/products?colour=black&size=L&min_price=50"]
+    # (A different HX-Target per pass: the response cache keys on it, so nothing is a hit.)
+    def page(url, rendering):
+        return client.get(url, headers={**HX, "HX-Target": rendering}).data
+
+    direct = [page(url, "first") for url in urls]
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", watch)
+    try:
+        through_session = [page(url, "second") for url in urls]
+    finally:
+        event.remove(Engine, "before_cursor_execute", watch)
+    assert direct == through_session
+    assert len(seen) >= 2 * len(urls)  # every statement was seen on the watched pass

@@ -120,3 +120,24 @@ def test_changing_anything_but_the_page_starts_at_page_one():
 def test_sort_menu_offers_relevance_only_with_text():
     assert [v for v, _ in sort_choices(parse(""))] == ["", "price_asc", "price_desc", "name"]
     assert [label for _, label in sort_choices(parse("q=lamp"))][:2] == ["Relevance", "Newest"]
+
+
+def test_query_strings_are_urlencoded_whatever_the_values():
+    from urllib.parse import urlencode
+
+    tricky = MultiDict([
+        ("q", "brass & oak + 50% “lamp”/é"), ("category", "lighting"), ("brand", "Kestrel & Co"),
+        ("brand", "A=B"), ("colour", "navy blue"), ("size", "XL"), ("min_price", "9.5"),
+        ("max_price", "120"), ("in_stock", "1"), ("sort", "price_desc"), ("page", "3"),
+        ("per_page", "48"),
+    ])
+    for args in (tricky, MultiDict(), MultiDict([("q", "  two  words ")])):
+        params = parse_params(args)
+        assert params.query_string() == urlencode(params.items())
+        assert params.query_string() == urlencode(params.items())  # remembered: the same
+
+
+def test_has_text_is_the_filters_whatever_the_text():
+    for q in ("", "   ", "lamp", "a", "&&", "br", "brass la", "-", "“lamp”", "or"):
+        params = parse_params(MultiDict([("q", q)]))
+        assert params.has_text == params.filter().has_text

@@ -115,3 +115,76 @@ def test_no_suggestion_for_words_that_left_the_catalog(client, sql):
 def test_no_suggestion_when_nothing_is_close(client, shop):
     root = parse(client.get("/products?q=qqqqzzzz").data)
     assert root.find("p", class_="suggestion") is None
+
+
+#: The result card results.html wrote inline before product_card (app/catalog/page_context.py).
+INLINE_CARD = "\n".join([
+    '{% from "partials/catalog/picture.html" import picture %}',
+    "{% for product, name_html in rows %}",
+    "  {% set label, state = stock_text(product) %}",
+    '  <li class="product-card">',
+    '    <a class="product-link" href="{{ product_url(product, params) }}">',
+    "      {%- if product.card_image and product.card_image.variants %}",
+    "      {#- The card's link already names the product. #}",
+    '      {{ picture(product.card_image, "(max-width: 40rem) 50vw, 16rem",'
+    ' class="product-thumb product-photo", alt="") }}',
+    "      {%- else %}",
+    '      <span class="product-thumb" aria-hidden="true">'
+    "{{ ((product.brand or product.name)|string)[:1] }}</span>",
+    "      {%- endif %}",
+    '      <span class="product-name">{{ name_html }}</span>',
+    "    </a>",
+    '    <span class="product-meta">{{ product.category.name if product.category }}'
+    "{% if product.brand %} · {{ product.brand }}{% endif %}</span>",
+    '    <span class="product-price live-price-{{ product.id }}">{{ money(product.price) }}'
+    "</span>",
+    '    <span class="stock stock-{{ state }} live-stock-{{ product.id }}">{{ label }}</span>',
+    "  </li>",
+    "  {% endfor %}",
+])
+NEW_CARD = "\n".join([
+    '{% from "partials/catalog/picture.html" import picture %}',
+    "{% for product, name_html in rows %}",
+    "  {#- The card's link already names the product. #}",
+    "  {{ product_card(product, name_html, product_url(product, params),",
+    '                  picture(product.card_image, "(max-width: 40rem) 50vw, 16rem",'
+    ' class="product-thumb product-photo", alt="")',
+    "                  if product.card_image and product.card_image.variants else none) }}",
+    "  {% endfor %}",
+])
+
+
+def test_a_result_card_is_written_exactly_as_the_inline_template_wrote_it(app):
+    from decimal import Decimal
+    from functools import partial
+
+    from markupsafe import Markup
+
+    from app.catalog.page_context import product_card, stock_text
+    from app.catalog.page_query import Card
+    from app.catalog.tree import CategoryNode
+
+    lamps = CategoryNode(3, "Floor & Table <Lamps>", "lamps", None)
+    image = {"alt": "A lamp", "w": 640, "h": 480, "variants": [
+        {"w": 320, "h": 240, "webp": "a" * 64, "jpeg": "b" * 64},
+        {"w": 640, "h": 480, "webp": "c" * 64, "jpeg": "d" * 64}]}
+    cards = [
+        Card(1, "brass-lamp", "Brass Lamp", Decimal("1234.5"), 3, "Nordhavn", lamps, None),
+        Card(2, "x", "<script>x</script>", Decimal("0"), 0, None, None, None),
+        Card(3, "y", "Chair", Decimal("9.99"), 40, 'K & "Co"', None, {"variants": []}),
+        Card(4, "z", "Lamp", Decimal("45"), 5, "Halden", lamps, image),
+    ]
+    names = [Markup("Brass <mark>Lamp</mark>"), Markup("&lt;script&gt;x&lt;/script&gt;"),
+             Markup("Chair"), Markup("Lamp")]
+
+    def money(value):
+        return "" if value is None else f"£{value:,.2f}"
+
+    context = {"rows": list(zip(cards, names, strict=True)), "params": None,
+               "product_url": lambda item, params: f"/products/{item.slug}?q=a&b=<c>",
+               "stock_text": stock_text, "money": money,
+               "product_card": partial(product_card, money=money)}
+    inline = app.jinja_env.from_string(INLINE_CARD).render(context)
+    written = app.jinja_env.from_string(NEW_CARD).render(context)
+    assert written == inline
+    assert "<picture" in written and "&lt;script&gt;" in written and "&lt;Lamps&gt;" in written

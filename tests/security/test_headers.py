@@ -52,3 +52,18 @@ def test_templates_have_no_inline_scripts_handlers_or_styles():
             if re.search(pattern, text, re.IGNORECASE):
                 offenders.append(f"{template.relative_to(root)}: {pattern}")
     assert offenders == []
+
+
+def test_a_view_that_sets_its_own_security_header_keeps_it_and_gets_the_others(make_app):
+    app = make_app()
+
+    @app.get("/tightened")
+    def tightened():
+        return "ok", 200, {"x-frame-options": "SAMEORIGIN",
+                           "Content-Security-Policy": "default-src 'none'"}
+
+    response = app.test_client().get("/tightened")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]  # any case: its own
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
