@@ -32,8 +32,7 @@ execution, schema translation - always go through the session.
 
 from __future__ import annotations
 
-import weakref
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,9 +45,17 @@ from ..runtime.bridge import greenlet_spawn
 
 __all__ = ["fetch", "scalar", "scalars"]
 
-#: statement -> its plan, per dialect (a statement object is kept by its shape's LRU cache;
-#: its plan goes with it)
-_PLANS: weakref.WeakKeyDictionary[Any, dict[Dialect, _Plan | None]] = weakref.WeakKeyDictionary()
+#: How many statements keep their plans: the shape caches hold 128 statements per kind
+#: (:data:`app.catalog.filters.SHAPE_CACHE_SIZE`, four kinds), so every statement a worker
+#: still builds on keeps its plan; an evicted one is compiled again when it comes back.
+PLAN_CACHE_SIZE = 512
+
+#: id(statement) -> (statement, its plan per dialect), least recently used first. The entry
+#: holds the statement itself, so its id cannot be reused by another object while the entry
+#: lives. Not a WeakKeyDictionary on the statement: a plan keeps the compiled statement, which
+#: refers to the statement, so no key would ever die - every statement a worker ever built
+#: was kept (a load test's worker grew by ~70 MB a minute).
+_PLANS: OrderedDict[int, tuple[Any, dict[Dialect, _Plan | None]]] = OrderedDict()
 
 
 @dataclass
@@ -97,12 +104,12 @@ class _Results:
 
 def _plan(statement: Any, dialect: Dialect) -> _Plan | None:
     """The statement compiled for ``dialect`` (None: it needs SQLAlchemy's execution)."""
-    try:
-        per_dialect = _PLANS.get(statement)
-    except TypeError:  # pragma: no cover - not weak-referenceable: never direct
-        return None
-    if per_dialect is not None and dialect in per_dialect:
-        return per_dialect[dialect]
+    entry = _PLANS.get(id(statement))
+    per_dialect = entry[1] if entry is not None and entry[0] is statement else None
+    if per_dialect is not None:
+        _PLANS.move_to_end(id(statement))
+        if dialect in per_dialect:
+            return per_dialect[dialect]
     plan: _Plan | None = None
     if isinstance(statement, ClauseElement):
         compiled: Any = statement.compile(dialect=dialect)
@@ -112,7 +119,12 @@ def _plan(statement: Any, dialect: Dialect) -> _Plan | None:
                 and not compiled.isupdate and not compiled.isdelete):
             plan = _Plan(compiled.string, compiled, tuple(compiled.positiontup or ()),
                          compiled._bind_processors)
-    _PLANS.setdefault(statement, {})[dialect] = plan
+    if per_dialect is None:
+        per_dialect = {}
+        _PLANS[id(statement)] = (statement, per_dialect)
+        while len(_PLANS) > PLAN_CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    per_dialect[dialect] = plan
     return plan
 
 

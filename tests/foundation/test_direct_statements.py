@@ -181,3 +181,29 @@ def test_after_a_commit_or_a_rollback_the_next_transaction_gets_its_own_connecti
 
     first, *later = run(app, database, scenario)
     assert all([tuple(r) for r in rows] == [tuple(r) for r in first] for rows in later)
+
+
+def test_compiled_plans_are_bounded_and_let_their_statements_go():
+    """A worker builds a statement per filter shape for as long as it serves: the plans kept
+    for them stay within PLAN_CACHE_SIZE, and a statement nobody else holds is freed once its
+    plan is evicted (a plan refers to its statement, so a cache keyed weakly by the statement
+    kept every one of them)."""
+    import gc
+    import weakref
+
+    from sqlalchemy import column, literal, select, table
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+    from app.data import direct
+
+    dialect = asyncpg_dialect()
+    products = table("products", column("id"), column("name"))
+    first = select(products.c.id).where(products.c.name == literal("x0"))
+    watched = weakref.ref(first)
+    assert direct._plan(first, dialect) is direct._plan(first, dialect)  # kept while used
+    del first
+    for n in range(1, direct.PLAN_CACHE_SIZE + 50):
+        direct._plan(select(products.c.id).where(products.c.name == literal(f"x{n}")), dialect)
+    gc.collect()
+    assert len(direct._PLANS) <= direct.PLAN_CACHE_SIZE
+    assert watched() is None
