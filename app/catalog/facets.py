@@ -871,16 +871,7 @@ def _counted(rows: list[Any], facet: str, s: _Set) -> dict[Any, int]:
     :func:`.ledger.count_row`: branch, facet, value, category_id, n, lo, hi)."""
     counts: dict[Any, int] = {}
     key_column = 3 if facet == "category" else 2
-    if s.source != "sampled":
-        for r in rows:
-            if r[1] != facet:
-                continue
-            key = r[key_column]
-            if key is None or key == "":
-                continue
-            counts[key] = int(r[4])
-        return counts
-    scale = 100.0 / s.percent
+    scale = 100.0 / s.percent if s.source == "sampled" else 1.0
     for r in rows:
         if r[1] != facet:
             continue
