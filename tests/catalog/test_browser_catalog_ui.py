@@ -240,6 +240,7 @@ def test_on_a_phone_the_filters_are_a_sheet_that_never_flashes(live_server, brow
         page.locator("#catalog-q").focus()
         page.keyboard.type("lamp", delay=40)
         expect(page.locator("#catalog-suggestions")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"[?&]q=lamp\b"))  # the results followed too
         assert axe_violations(page) == []
         assert page.errors == []
     finally:
