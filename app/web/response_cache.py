@@ -19,9 +19,11 @@ the very next shopper request, whichever worker or host answers it.
 * **Where**: Redis when ``REDIS_URL`` is set, shared by every worker and host (each entry
   expires after ``RESPONSE_CACHE_TTL`` seconds, since old versions are never asked for again;
   Redis's own ``maxmemory`` policy bounds the total). Without Redis, each worker keeps an LRU of
-  at most ``RESPONSE_CACHE_BYTES``. Responses above ``RESPONSE_CACHE_MAX_ENTRY`` bytes are not
-  kept. If Redis fails, responses are served uncached (one log line per outage, Redis retried
-  after :data:`REDIS_RETRY_SECONDS`), never an error.
+  at most ``RESPONSE_CACHE_BYTES``, of the two catalog versions it saw last (older entries can
+  never be asked for again, see :class:`MemoryStore`). Responses above
+  ``RESPONSE_CACHE_MAX_ENTRY`` bytes are not kept. If Redis fails, responses are served
+  uncached (one log line per outage, Redis retried after :data:`REDIS_RETRY_SECONDS`), never an
+  error.
 * **ETag / 304**: a kept response carries ``ETag: W/"<key digest>"`` and ``Cache-Control:
   no-cache`` (a browser revalidates each time); a request whose ``If-None-Match`` names the
   current key gets ``304`` without any rendering or cache read.
@@ -43,7 +45,7 @@ import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -61,6 +63,8 @@ log = logging.getLogger("vitrine.response_cache")
 EXTENSION_KEY = "vitrine_response_cache"
 _KEY = "_vitrine_cache_key"
 _HIT = "_vitrine_cache_hit"
+#: How many retired catalog versions a worker remembers (:class:`MemoryStore`).
+RETIRED_VERSIONS = 64
 #: Seconds Redis is left alone after it failed.
 REDIS_RETRY_SECONDS = 5.0
 #: Seconds one Redis command may take.
@@ -95,39 +99,84 @@ class CachedResponse:
 
 
 class Store(Protocol):
-    async def get(self, key: str) -> CachedResponse | None: ...
+    async def get(self, version: str, key: str) -> CachedResponse | None: ...
 
-    async def set(self, key: str, value: CachedResponse) -> None: ...
+    async def set(self, version: str, key: str, value: CachedResponse) -> None: ...
 
 
 class MemoryStore:
-    """A worker's LRU of responses, bounded by their bytes."""
+    """A worker's LRU of responses, bounded by their bytes, holding only the catalog versions
+    still asked for.
+
+    A key includes its catalog version, and a request that has read a version never asks for
+    an older one, so once the version changes the older entries are dead weight: under editors
+    saving every few seconds, an LRU bounded only by bytes filled its whole budget with them
+    (the load test's workers grew by the full 64 MB at a 1% hit ratio). Entries are therefore
+    kept only for the :data:`KEPT_VERSIONS` most recently seen versions - two, not one, so that
+    requests just after a change still find the pages kept just before it."""
+
+    #: Catalog versions whose entries are kept (the most recently seen).
+    KEPT_VERSIONS = 2
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[str, CachedResponse] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, CachedResponse]] = OrderedDict()
+        self._versions: list[str] = []  # the newest (first seen last) first
+        #: versions retired lately, so that seeing one again does not revive it
+        self._retired_order: deque[str] = deque(maxlen=RETIRED_VERSIONS)
+        self._retired: set[str] = set()
         self._lock = threading.Lock()  # the test client's loop thread and a test's loop
 
-    async def get(self, key: str) -> CachedResponse | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
+    def __len__(self) -> int:
+        return len(self._entries)
 
-    async def set(self, key: str, value: CachedResponse) -> None:
+    async def get(self, version: str, key: str) -> CachedResponse | None:
+        with self._lock:
+            self._saw(version)
+            kept = self._entries.get(key)
+            if kept is None:
+                return None
+            self._entries.move_to_end(key)
+            return kept[1]
+
+    async def set(self, version: str, key: str, value: CachedResponse) -> None:
         if value.size > self.max_bytes:
             return
         with self._lock:
+            if version not in self._versions:
+                return  # read before versions that have since been seen twice over: dead
             old = self._entries.pop(key, None)
             if old is not None:
-                self.bytes -= old.size
-            self._entries[key] = value
+                self.bytes -= old[1].size
+            self._entries[key] = (version, value)
             self.bytes += value.size
             while self.bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
+                _, (_, evicted) = self._entries.popitem(last=False)
                 self.bytes -= evicted.size
+
+    def _saw(self, version: str) -> None:
+        """Note ``version``. A version never seen before becomes the newest; past
+        :data:`KEPT_VERSIONS`, the oldest is retired and its entries dropped (one pass over the
+        entries per catalog change). Versions are random values, not ordered, so "newest" means
+        first seen last; a retired version seen again (a request that read it just before the
+        change, a lagging replica) stays retired: it can neither push a newer version out nor
+        keep pages."""
+        if version in self._versions or version in self._retired:
+            return
+        self._versions.insert(0, version)
+        if len(self._versions) <= self.KEPT_VERSIONS:
+            return
+        for retired in self._versions[self.KEPT_VERSIONS:]:
+            if len(self._retired_order) == self._retired_order.maxlen:
+                self._retired.discard(self._retired_order[0])
+            self._retired_order.append(retired)
+            self._retired.add(retired)
+        del self._versions[self.KEPT_VERSIONS:]
+        kept = set(self._versions)
+        for key in [key for key, (entry_version, _) in self._entries.items()
+                    if entry_version not in kept]:
+            self.bytes -= self._entries.pop(key)[1].size
 
 
 class RedisStore:
@@ -152,7 +201,8 @@ class RedisStore:
                 self.url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
         return client
 
-    async def get(self, key: str) -> CachedResponse | None:
+    async def get(self, version: str, key: str) -> CachedResponse | None:
+        """(``version`` is part of ``key``; old versions expire after the TTL.)"""
         if time.monotonic() < self._down_until:
             return None
         try:
@@ -168,7 +218,7 @@ class RedisStore:
             log.warning("an unreadable response cache entry in Redis was ignored")
             return None
 
-    async def set(self, key: str, value: CachedResponse) -> None:
+    async def set(self, version: str, key: str, value: CachedResponse) -> None:
         if time.monotonic() < self._down_until:
             return
         try:
@@ -214,8 +264,9 @@ class ResponseCache:
         """``before_request``: a kept response, a 304, or nothing (the view runs)."""
         if not self.cacheable_request():
             return None
-        key = self.key(await current_catalog_version())
-        setattr(g, _KEY, key)
+        version = await current_catalog_version()
+        key = self.key(version)
+        setattr(g, _KEY, (version, key))
         etag = _etag(key)
         if request.if_none_match.contains_weak(etag):
             RESPONSE_CACHE.labels("not_modified").inc()
@@ -223,7 +274,7 @@ class ResponseCache:
             response = Response(status=304)
             _mark(response, etag)
             return response
-        kept = await self.store.get(key)
+        kept = await self.store.get(version, key)
         if kept is None:
             RESPONSE_CACHE.labels("miss").inc()
             return None
@@ -233,9 +284,10 @@ class ResponseCache:
 
     def remember(self, response: Response) -> Response:
         """``after_request``: keep a response that may be shared, and mark it with its ETag."""
-        key: str | None = g.get(_KEY)
-        if key is None or g.get(_HIT):
+        looked_up: tuple[str, str] | None = g.get(_KEY)
+        if looked_up is None or g.get(_HIT):
             return response
+        version, key = looked_up
         if (response.status_code != 200 or response.is_streamed or response.direct_passthrough
                 or "Set-Cookie" in response.headers or _session_was_read()
                 or response.calculate_content_length() is None):
@@ -249,7 +301,7 @@ class ResponseCache:
             tuple((k, v) for k, v in response.headers.items() if k.lower() not in _NOT_KEPT),
             body,
         )
-        task = asyncio.get_running_loop().create_task(self.store.set(key, kept))
+        task = asyncio.get_running_loop().create_task(self.store.set(version, key, kept))
         self._pending.add(task)  # kept in the background: the response is not delayed
         task.add_done_callback(self._pending.discard)
         return response

@@ -15,7 +15,7 @@ import pytest
 from flask import Blueprint, make_response, session
 
 from app.data.urls import libpq_dsn
-from app.web.response_cache import cache_blueprint
+from app.web.response_cache import EXTENSION_KEY, CachedResponse, MemoryStore, cache_blueprint
 from tests.support.clients import EditorClient, sign_in_client
 from tests.support.editing import save_name
 from tests.support.live import free_port
@@ -181,3 +181,56 @@ def test_a_redis_that_is_down_means_uncached_never_an_error(make_app, lamp):
         response = client.get("/products", headers=headers)
         assert response.status_code == 200 and names(response.data) == ["Brass Lamp"]
     assert cache_count("error") > errors
+
+
+# -- the worker's memory store holds only the versions still asked for -------------------------
+
+def kept_page(body: bytes) -> CachedResponse:
+    return CachedResponse(200, (("Content-Type", "text/html"),), body)
+
+
+async def test_a_worker_keeps_only_the_two_versions_it_saw_last():
+    store = MemoryStore(max_bytes=1024 * 1024)
+    assert await store.get("v1", "page-a") is None
+    await store.set("v1", "page-a", kept_page(b"a" * 1000))
+    assert await store.get("v2", "page-b") is None  # an editor saved: a new version
+    await store.set("v2", "page-b", kept_page(b"b" * 1000))
+    # Both are kept: requests on either side of a change still find their pages.
+    assert len(store) == 2
+    assert (await store.get("v1", "page-a")).body == b"a" * 1000
+    # A third version: the first one's pages can never be asked for again, so they go.
+    assert await store.get("v3", "page-c") is None
+    assert len(store) == 1 and store.bytes == kept_page(b"b" * 1000).size
+    # A request that read v1 just before the change finishes now: its page is not kept, and
+    # seeing v1 again does not push v2 out.
+    assert await store.get("v1", "page-a") is None
+    await store.set("v1", "page-a", kept_page(b"a" * 1000))
+    assert len(store) == 1
+    assert (await store.get("v2", "page-b")).body == b"b" * 1000
+    await store.set("v3", "page-c", kept_page(b"c" * 1000))
+    assert len(store) == 2
+
+
+async def test_the_byte_bound_still_applies_within_a_version():
+    page = kept_page(b"x" * 1000)
+    store = MemoryStore(max_bytes=3 * page.size)
+    for name in "abcd":
+        await store.get("v1", name)
+        await store.set("v1", name, page)
+    assert len(store) == 3 and store.bytes == 3 * page.size
+    assert await store.get("v1", "a") is None  # the least recently used went first
+
+
+def test_catalog_changes_free_the_pages_of_old_versions(app, client, sql, lamp):
+    """Editors saving every few seconds no longer fill a worker's whole cache budget with
+    pages nobody can be served (the load test's workers grew by the full 64 MB)."""
+    store = app.extensions[EXTENSION_KEY].store
+    client.get("/products?q=lamp")
+    client.get("/products")
+    for name in ("Lamps", "Lights"):
+        sql.execute("UPDATE categories SET name = %s", name)
+        client.get("/products?q=lamp")
+    client.get("/products?q=lamp")  # a hit: nothing more is kept
+    # The versions before the two last changes held two pages; they are gone.
+    assert len(store) == 2
+    assert names(client.get("/products?q=lamp").data) == ["Brass Lamp"]
