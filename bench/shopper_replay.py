@@ -1,0 +1,208 @@
+"""``python -m bench.shopper_replay``: the load test's shopper journey, replayed in one process.
+
+The search bench (``python -m bench search``) serves 30 fixed URLs, so after the warm-up every
+statement it needs is built and compiled. The load test's shoppers (:mod:`loadtest.shopper`)
+wander: typed phrases, ticked facets, price ranges, sorts, pages. Over such a mix most requests
+need a filter shape the worker has not kept, and the statements are built and compiled again.
+This replays that journey (the same choices and weights, no sleeps) straight into the ASGI
+app, one request after the other, to show what the wandering costs the worker:
+
+* CPU per request of this process (the app; PostgreSQL runs elsewhere);
+* resident memory every 500 requests (the warm set of kept statements and plans);
+* each shape cache's fill and hit ratio, and how many compiled plans ``app.data.direct`` holds;
+* with ``--profile FILE``, a ``cProfile`` of the requests after ``--warm``.
+
+Uses ``DATABASE_URL`` (a seeded catalog, e.g. 100,000 products); the response cache is off, so
+every request runs its SQL. Nothing is asserted: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import os
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from loadtest.vocabulary import PER_PAGE, SORTS, facet_choice, phrase
+
+#: The shopper's tasks and their weights, as in :class:`loadtest.shopper.ShopperUser`
+#: (opening a product page is left out: it builds no search statement).
+TASKS = ("type", "facet", "refine", "page", "reload")
+WEIGHTS = (6, 4, 2, 3, 1)
+
+
+def rss_mb() -> float:
+    """This process's resident memory, in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def journey(rng: random.Random, shoppers: int) -> Iterator[tuple[str, bool]]:
+    """Query strings (and whether htmx asks) of ``shoppers`` wandering side by side."""
+    states: list[dict[str, Any]] = [{} for _ in range(shoppers)]
+    while True:
+        state = rng.choice(states)
+        task = rng.choices(TASKS, weights=WEIGHTS)[0]
+        if task == "type":
+            words = phrase(rng)
+            state.pop("page", None)
+            state.pop("sort", None)
+            state["q"] = words[:rng.randint(1, len(words))]  # a pause while typing
+        elif task == "facet":
+            key, value = facet_choice(rng)
+            values = state.setdefault(key, [])
+            if value in values:
+                values.remove(value)
+            elif len(values) < 3:
+                values.append(value)
+            state.pop("page", None)
+        elif task == "refine":
+            _refine(rng, state)
+        elif task == "page":
+            state["page"] = str(int(state.get("page") or 1) % 6 + 1)
+        elif rng.random() < 0.5:
+            state.clear()
+        pairs = [(key, item) for key, value in state.items()
+                 for item in (value if isinstance(value, list) else [value]) if item != ""]
+        yield urlencode(pairs), task != "reload"
+
+
+def _refine(rng: random.Random, state: dict[str, Any]) -> None:
+    choice = rng.randrange(4)
+    if choice == 0:
+        state["sort"] = rng.choice(SORTS)
+    elif choice == 1:
+        low = rng.choice((0, 10, 20, 50, 100))
+        state["min_price"] = str(low) if low else ""
+        state["max_price"] = str(low + rng.choice((25, 50, 200, 1000)))
+    elif choice == 2:
+        state["in_stock"] = "" if state.get("in_stock") else "1"
+    else:
+        state["per_page"] = str(rng.choice(PER_PAGE))
+    state.pop("page", None)
+
+
+async def _request(app: Any, query: str, htmx: bool) -> int:
+    headers = [(b"host", b"bench.local")] + ([(b"hx-request", b"true")] if htmx else [])
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 50000), "root_path": "", "headers": headers,
+             "path": "/products", "raw_path": b"/products", "query_string": query.encode()}
+    received = False
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never goes away
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+async def _start(app: Any) -> asyncio.Task[Any]:
+    started: list[dict[str, Any]] = []
+    answered = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "lifespan.startup"}
+        await asyncio.Event().wait()
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        started.append(message)
+        answered.set()
+
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                   receive, send))
+    await answered.wait()
+    if started[0]["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"the app did not start: {started[0]}")
+    return task
+
+
+def shape_caches() -> dict[str, functools._CacheInfo]:
+    """Every LRU cache of the catalog's query modules, by name."""
+    from app.catalog import facets, filters, page_query, search, sql
+
+    found = {}
+    for module in (facets, filters, page_query, search, sql):
+        for name, value in vars(module).items():
+            cached = isinstance(value, functools._lru_cache_wrapper)
+            if cached and value.__module__ == module.__name__:
+                found[f"{module.__name__.rsplit('.', 1)[-1]}.{name}"] = value.cache_info()
+    return found
+
+
+async def replay(requests: int, shoppers: int, seed: int, warm: int,
+                 profile: str | None) -> None:
+    from app import create_app
+    from app.data import direct
+
+    os.environ.setdefault("VITRINE_CONFIG", "development")
+    os.environ.setdefault("VITRINE_LOG_LEVEL", "WARNING")
+    os.environ["VITRINE_RATELIMIT_ENABLED"] = "0"
+    os.environ["VITRINE_RESPONSE_CACHE"] = "0"  # every request runs its SQL
+    app = create_app()
+    lifespan = await _start(app)
+    print(f"{requests:,} requests of {shoppers} shoppers (seed {seed}); "
+          f"RSS at start {rss_mb():.0f} MB")
+    statuses: dict[int, int] = {}
+    profiler = cProfile.Profile() if profile else None
+    started = time.process_time()
+    for number, (query, htmx) in enumerate(journey(random.Random(seed), shoppers), 1):
+        if number > requests:
+            break
+        if number == warm + 1 and profiler is not None:
+            profiler.enable()
+        status = await _request(app, query, htmx)
+        statuses[status] = statuses.get(status, 0) + 1
+        if number % 500 == 0:
+            print(f"  after {number:>6,}: RSS {rss_mb():.0f} MB, statuses {statuses}")
+    spent = time.process_time() - started
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+        print(f"profile of requests {warm + 1:,}-{requests:,}: {profile}")
+    print(f"CPU per request (this process): {1000 * spent / requests:.2f} ms")
+    print("shape caches (kept / bound, hit ratio):")
+    for name, info in shape_caches().items():
+        calls = info.hits + info.misses
+        ratio = f"{info.hits / calls:.0%}" if calls else "-"
+        print(f"  {name:32s} {info.currsize:>4} / {info.maxsize}  {ratio}")
+    print(f"compiled plans of app.data.direct: {len(direct._PLANS)} / {direct.PLAN_CACHE_SIZE}")
+    lifespan.cancel()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.shopper_replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--shoppers", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--warm", type=int, default=1000,
+                        help="requests before the profile starts (with --profile)")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the rest here")
+    args = parser.parse_args(argv)
+    asyncio.run(replay(args.requests, args.shoppers, args.seed, args.warm, args.profile))
+    os._exit(0)  # the app's background tasks (change feed, pools) need no orderly goodbye
+
+
+if __name__ == "__main__":
+    main()
