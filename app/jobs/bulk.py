@@ -82,7 +82,12 @@ async def _finish(session: AsyncSession, job_id: int, state: str) -> None:
 
 
 async def cancel_job(session: AsyncSession, job_id: int) -> bool:
-    """Ask a queued or running job to stop before its next batch; False if it had ended."""
+    """Ask a queued or running job to stop before its next batch; False if it had ended.
+
+    The update waits for the batch in progress (it holds the job's row). When that batch
+    commits, the worker's next batch may lock the row's new version before the woken cancel
+    reaches it (PostgreSQL does not queue a row lock across an update), so at most one more
+    batch may run before the job stops."""
     cancelled = await session.scalar(
         update(Job).where(Job.id == job_id, Job.state.in_(("queued", "running")))
         .values(state="cancelled", updated_at=func.now()).returning(Job.id))

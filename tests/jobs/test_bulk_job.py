@@ -118,6 +118,11 @@ def test_a_cancelled_job_stops_between_batches(app, sql, products, workers, data
         blocker.close()
     wait_for(lambda: job(sql, job_id)["outcome"] is not None)
     hidden = sql.scalar("SELECT count(*) FROM products WHERE NOT is_active")
-    assert hidden == 3 * BATCH  # the batch in progress finished; no later batch ran
-    assert job(sql, job_id) == {"state": "cancelled", "done": 3 * BATCH, "total": ROWS,
+    # The batch in progress finished, and the job stopped. Usually right after it; but when the
+    # 3rd batch commits, PostgreSQL wakes the waiting cancel, which must then find the job row's
+    # new version - and the worker's 4th batch may lock that version first (a row lock is not
+    # queued across an update). Then the 4th batch runs too and the cancel lands before the 5th
+    # (a full test run saw it once). Never a batch more than that, never a partial one.
+    assert hidden in (3 * BATCH, 4 * BATCH)
+    assert job(sql, job_id) == {"state": "cancelled", "done": hidden, "total": ROWS,
                                 "outcome": {"changed": hidden}}
