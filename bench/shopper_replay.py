@@ -27,9 +27,8 @@ import random
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
-from loadtest.vocabulary import PER_PAGE, SORTS, facet_choice, phrase
+from loadtest.vocabulary import State, next_page, phrase, query_string, refine, toggle_facet
 
 #: The shopper's tasks and their weights, as in :class:`loadtest.shopper.ShopperUser`
 #: (opening a product page is left out: it builds no search statement).
@@ -44,8 +43,9 @@ def rss_mb() -> float:
 
 
 def journey(rng: random.Random, shoppers: int) -> Iterator[tuple[str, bool]]:
-    """Query strings (and whether htmx asks) of ``shoppers`` wandering side by side."""
-    states: list[dict[str, Any]] = [{} for _ in range(shoppers)]
+    """Query strings (and whether htmx asks) of ``shoppers`` wandering side by side, changing
+    their filters as the load test's shoppers do (:mod:`loadtest.vocabulary`)."""
+    states: list[State] = [{} for _ in range(shoppers)]
     while True:
         state = rng.choice(states)
         task = rng.choices(TASKS, weights=WEIGHTS)[0]
@@ -55,37 +55,14 @@ def journey(rng: random.Random, shoppers: int) -> Iterator[tuple[str, bool]]:
             state.pop("sort", None)
             state["q"] = words[:rng.randint(1, len(words))]  # a pause while typing
         elif task == "facet":
-            key, value = facet_choice(rng)
-            values = state.setdefault(key, [])
-            if value in values:
-                values.remove(value)
-            elif len(values) < 3:
-                values.append(value)
-            state.pop("page", None)
+            toggle_facet(rng, state)
         elif task == "refine":
-            _refine(rng, state)
+            refine(rng, state)
         elif task == "page":
-            state["page"] = str(int(state.get("page") or 1) % 6 + 1)
+            next_page(state)
         elif rng.random() < 0.5:
             state.clear()
-        pairs = [(key, item) for key, value in state.items()
-                 for item in (value if isinstance(value, list) else [value]) if item != ""]
-        yield urlencode(pairs), task != "reload"
-
-
-def _refine(rng: random.Random, state: dict[str, Any]) -> None:
-    choice = rng.randrange(4)
-    if choice == 0:
-        state["sort"] = rng.choice(SORTS)
-    elif choice == 1:
-        low = rng.choice((0, 10, 20, 50, 100))
-        state["min_price"] = str(low) if low else ""
-        state["max_price"] = str(low + rng.choice((25, 50, 200, 1000)))
-    elif choice == 2:
-        state["in_stock"] = "" if state.get("in_stock") else "1"
-    else:
-        state["per_page"] = str(rng.choice(PER_PAGE))
-    state.pop("page", None)
+        yield query_string(state), task != "reload"
 
 
 async def _request(app: Any, query: str, htmx: bool) -> int:

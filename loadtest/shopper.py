@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import random
 import time
-from urllib.parse import urlencode
 
 from locust import FastHttpUser, between, task
 
 from .html import product_slugs
-from .vocabulary import PER_PAGE, SORTS, facet_choice, phrase
+from .vocabulary import State, next_page, phrase, query_string, refine, toggle_facet
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "/products"}
 DEBOUNCE = 0.3  # seconds: the search box's hx-trigger delay
@@ -28,21 +27,13 @@ class ShopperUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random()
-        self.state: dict[str, list[str] | str] = {}
+        self.state: State = {}
         self.slugs: list[str] = []
         self._fetch(htmx=False, name="/products (page)")
 
     # -- requests ---------------------------------------------------------------------------
-    def _query(self) -> str:
-        pairs: list[tuple[str, str]] = []
-        for key, value in self.state.items():
-            for item in value if isinstance(value, list) else [value]:
-                if item != "":
-                    pairs.append((key, item))
-        return urlencode(pairs)
-
     def _fetch(self, *, htmx: bool, name: str) -> None:
-        query = self._query()
+        query = query_string(self.state)
         with self.client.get("/products" + (f"?{query}" if query else ""), name=name,
                              headers=HTMX if htmx else None, catch_response=True) as response:
             if response.status_code != 200:
@@ -69,37 +60,18 @@ class ShopperUser(FastHttpUser):
 
     @task(4)
     def toggle_a_facet(self) -> None:
-        key, value = facet_choice(self.rng)
-        values = self.state.setdefault(key, [])
-        assert isinstance(values, list)
-        if value in values:
-            values.remove(value)
-        elif len(values) < 3:
-            values.append(value)
-        self.state.pop("page", None)
+        toggle_facet(self.rng, self.state)
         self._fetch(htmx=True, name="/products facet (htmx)")
 
     @task(2)
     def refine(self) -> None:
         """Sort, price range, in-stock, page size: one control at a time, as on the page."""
-        choice = self.rng.randrange(4)
-        if choice == 0:
-            self.state["sort"] = self.rng.choice(SORTS)
-        elif choice == 1:
-            low = self.rng.choice((0, 10, 20, 50, 100))
-            self.state["min_price"] = str(low) if low else ""
-            self.state["max_price"] = str(low + self.rng.choice((25, 50, 200, 1000)))
-        elif choice == 2:
-            self.state["in_stock"] = "" if self.state.get("in_stock") else "1"
-        else:
-            self.state["per_page"] = str(self.rng.choice(PER_PAGE))
-        self.state.pop("page", None)
+        refine(self.rng, self.state)
         self._fetch(htmx=True, name="/products refine (htmx)")
 
     @task(3)
     def next_page(self) -> None:
-        page = int(self.state.get("page") or 1)  # type: ignore[arg-type]
-        self.state["page"] = str(page + 1 if page < 6 else 1)
+        next_page(self.state)
         self._fetch(htmx=True, name="/products page (htmx)")
 
     @task(3)
