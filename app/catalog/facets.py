@@ -67,7 +67,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -100,7 +100,7 @@ from .filters import (
     EXPAND_PREFIXES,
     FACET_COLUMNS,
     FACETS,
-    SHAPE_CACHE_SIZE,
+    PREPARED_CACHE_SIZE,
     BoundFilter,
     FilterShape,
     ProductFilter,
@@ -499,9 +499,15 @@ def _text_estimates(bound: BoundFilter) -> tuple[str, ...]:
     return tuple(extra)
 
 
-@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+@lru_cache(maxsize=PREPARED_CACHE_SIZE)
 def _estimates(shape: FilterShape, skips: tuple[frozenset[str], ...],
-               extra: tuple[str, ...] = ()) -> Any:
+               extra: tuple[str, ...] = ()) -> direct.Prepared:
+    """:func:`_estimates_statement`, prepared (kept as its plan)."""
+    return direct.Prepared(partial(_estimates_statement, shape, skips, extra))
+
+
+def _estimates_statement(shape: FilterShape, skips: tuple[frozenset[str], ...],
+                         extra: tuple[str, ...] = ()) -> Any:
     """The EXPLAIN estimating each set (the filter minus each ``skip``); with ``extra`` (see
     :func:`_text_estimates`) then each set without its text and/or with the head words as its
     text, and any of the text's terms (about the postings a text index scan reads); last the
@@ -714,9 +720,15 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
     return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
-@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+@lru_cache(maxsize=PREPARED_CACHE_SIZE)
 def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None,
-                      page_sort: Sort | None = None) -> Any:
+                      page_sort: Sort | None = None) -> direct.Prepared:
+    """:func:`_build_counts_statement`, prepared (kept as its plan)."""
+    return direct.Prepared(partial(_build_counts_statement, shape, sets, price, page_sort))
+
+
+def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
+                            price: str | None, page_sort: Sort | None = None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
     GROUPING SETS branch per counted set, the price range (``price``: "category" or "match"),
     the price distribution of a precomputed match set, and (``page_sort``) the ids of a page

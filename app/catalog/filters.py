@@ -62,7 +62,8 @@ from ..data.models import Product
 from .tree import CategoryTree
 
 __all__ = [
-    "ATTRIBUTE_FACETS", "EXPAND_PREFIXES", "FACETS", "FACET_COLUMNS", "SHAPE_CACHE_SIZE",
+    "ATTRIBUTE_FACETS", "EXPAND_PREFIXES", "FACETS", "FACET_COLUMNS", "PREPARED_CACHE_SIZE",
+    "SHAPE_CACHE_SIZE",
     "BoundFilter", "FilterShape", "Match", "ProductFilter", "TextIndex", "bind_filter",
     "bind_text", "conditions", "facet_condition",
     "filter_conditions", "has_prefix", "head_condition", "head_query", "rank", "split_prefix",
@@ -74,8 +75,12 @@ __all__ = [
 FACETS = ("category", "brand", "colour", "size")
 #: Facet name -> key in ``products.attributes``.
 ATTRIBUTE_FACETS = {"brand": "brand", "colour": "colour", "size": "size"}
-#: Built statements kept per kind (conditions, facet counts, pages...): one per shape in use.
+#: Built statements kept per kind (conditions, ORM pages...): one per shape in use.
 SHAPE_CACHE_SIZE = 128
+#: Prepared statements (:class:`app.data.direct.Prepared`: SQL and parameter order, no tree)
+#: kept per kind - facet counts, estimates, card pages. The load test's wandering shoppers
+#: meet about a thousand count shapes in 5,000 searches (``python -m bench.shopper_replay``).
+PREPARED_CACHE_SIZE = 1024
 
 StockFilter = Literal["in", "out"] | None
 

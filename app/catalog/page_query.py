@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +48,7 @@ from sqlalchemy.orm import joinedload, undefer
 from ..data import direct
 from ..data.models import Product
 from .filters import (
+    PREPARED_CACHE_SIZE,
     SHAPE_CACHE_SIZE,
     BoundFilter,
     FilterShape,
@@ -211,7 +212,6 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
         values.update({f"after_{i}": value for i, value in enumerate(after)})
     else:
         plan = "plain" if offset == 0 else "offset"
-    statement = _page_statement(bound.shape, sort, plan, cards)
     small = (known_total is not None and known_total.exact and not filt.is_broad()
              and _small(known_total.value, offset + limit, catalog_rows))
     settings: dict[str, str] = {}
@@ -238,9 +238,11 @@ async def _find(session: AsyncSession, filt: ProductFilter, *, sort: Sort | str 
         await plan_freely(session)
     if cards:
         # A fixed shape of plain columns: run directly on asyncpg, without the ORM's execution.
-        products: list[Any] = await direct.fetch(session, statement, values)
+        products: list[Any] = await direct.fetch(
+            session, _card_page_statement(bound.shape, sort, plan), values)
     else:
-        products = list((await session.scalars(statement, values)).unique().all())
+        products = list((await session.scalars(_page_statement(bound.shape, sort, plan),
+                                                values)).unique().all())
     # Later statements of this transaction plan freely again. (Not in a ``finally``: after a
     # failed or cancelled query the transaction is usually aborted - a statement there would
     # replace the real error with "current transaction is aborted" - and the request's
@@ -275,8 +277,19 @@ def _rows(cards: bool) -> Select[Any]:
 
 
 @lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _page_statement(shape: FilterShape, sort: Sort, plan: str, cards: bool = False
-                    ) -> Select[Any]:
+def _page_statement(shape: FilterShape, sort: Sort, plan: str) -> Select[Any]:
+    """:func:`_build_page_statement` of ORM products (kept as a tree: the ORM runs it)."""
+    return _build_page_statement(shape, sort, plan)
+
+
+@lru_cache(maxsize=PREPARED_CACHE_SIZE)
+def _card_page_statement(shape: FilterShape, sort: Sort, plan: str) -> direct.Prepared:
+    """:func:`_build_page_statement` of the card columns, prepared (kept as its plan)."""
+    return direct.Prepared(partial(_build_page_statement, shape, sort, plan, cards=True))
+
+
+def _build_page_statement(shape: FilterShape, sort: Sort, plan: str, cards: bool = False
+                          ) -> Select[Any]:
     """The page query of one filter shape, sort and plan (``plain``, ``offset`` - a later page
     in the sort order -, ``after`` a keyset, ``ranked`` by relevance, ``capped`` relevance,
     ``merged`` per-category price order), of ORM products or (``cards``) the card columns.

@@ -106,7 +106,7 @@ def estimates_statement(clauses: Sequence[ColumnElement[bool]]) -> Explain:
     return Explain(selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:]))
 
 
-async def run_estimates(session: AsyncSession, statement: Explain, count: int,
+async def run_estimates(session: AsyncSession, statement: Explain | direct.Prepared, count: int,
                         values: dict[str, Any] | None = None) -> list[int]:
     """The ``count`` row estimates of an :func:`estimates_statement`, run with ``values``."""
     await plan_freely(session)

@@ -11,6 +11,12 @@ request's values, runs the prepared statement and applies the result columns' pr
 (JSON, for instance) - the same values SQLAlchemy would return, as rows with attribute
 access.
 
+What is kept of a statement is its plan: the SQL, the parameters' order and conversions, the
+result columns' types - not SQLAlchemy's compiled object, which holds the whole tree and the
+compiler's state. A statement passed as itself keeps its plan while it lives; the catalog's
+statements per filter shape are kept as :class:`Prepared`, the plan alone, so a worker can
+keep a thousand shapes per kind in the memory 128 trees took.
+
 What stays SQLAlchemy's:
 
 * **The transaction's start.** The asyncpg adapter begins its transaction at the first
@@ -32,49 +38,118 @@ execution, schema translation - always go through the session.
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+import functools
+import weakref
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import BindParameter, ClauseElement, _anonymous_label
 
 from ..runtime.bridge import greenlet_spawn
 
-__all__ = ["fetch", "scalar", "scalars"]
+__all__ = ["Prepared", "fetch", "scalar", "scalars"]
 
-#: How many statements keep their plans: the shape caches hold 128 statements per kind
-#: (:data:`app.catalog.filters.SHAPE_CACHE_SIZE`, four kinds), so every statement a worker
-#: still builds on keeps its plan; an evicted one is compiled again when it comes back.
-PLAN_CACHE_SIZE = 512
+#: id(statement) -> (a weak reference to it, its plan per dialect), for statements passed as
+#: themselves (a module's constant, a tree kept by a shape cache). A plan holds no reference
+#: to its statement or to SQLAlchemy's compiled object (see :class:`_Plan`), so the entry dies
+#: with the statement: one built for a single request takes its plan along. No bound of its
+#: own to tune: whatever keeps the statements decides how much a worker keeps.
+_PLANS: dict[int, tuple[weakref.ref[Any], dict[Dialect, _Plan | None]]] = {}
 
-#: id(statement) -> (statement, its plan per dialect), least recently used first. The entry
-#: holds the statement itself, so its id cannot be reused by another object while the entry
-#: lives. Not a WeakKeyDictionary on the statement: a plan keeps the compiled statement, which
-#: refers to the statement, so no key would ever die - every statement a worker ever built
-#: was kept (a load test's worker grew by ~70 MB a minute).
-_PLANS: OrderedDict[int, tuple[Any, dict[Dialect, _Plan | None]]] = OrderedDict()
+
+class _Parameter(NamedTuple):
+    """One positional parameter of a plan: the request's value by ``key`` (None for an
+    anonymous literal, which no request names) or by ``name`` (the parameter's name in the
+    SQL); failing both, an error if ``required``, else ``default()`` or the value bound in the
+    statement, converted once: ``constant``. ``process`` converts the request's values.
+
+    Not the statement's ``BindParameter`` objects, which with their types and clones tripled
+    a plan's size: a facet-count statement has ~50 parameters, most of them literals."""
+
+    name: str
+    key: str | None
+    required: bool
+    default: Callable[[], Any] | None
+    constant: Any
+    process: Callable[[Any], Any] | None
+
+    @classmethod
+    def of(cls, name: str, binds: list[BindParameter[Any]],
+           process: Callable[[Any], Any] | None) -> _Parameter | None:
+        """The parameter filled by ``binds`` (None: they do not agree on a key)."""
+        keys = {bind.key for bind in binds}
+        if len(keys) != 1:
+            return None
+        last = binds[-1]
+        key = None if isinstance(last.key, _anonymous_label) else last.key
+        constant = None
+        if not last.callable and not last.required:
+            constant = last.value if process is None else process(last.value)
+        return cls(name, key, any(bind.required for bind in binds), last.callable, constant,
+                   process)
 
 
 @dataclass
 class _Plan:
-    """A compiled statement: its SQL, how to order and convert its parameters, its rows."""
+    """A compiled statement, kept as what running it again needs: its SQL, how to order and
+    convert its parameters, the types of its result columns.
+
+    Not SQLAlchemy's compiled object: that refers to the whole statement tree and to the
+    compiler's working state; a load test's worker
+    that kept 512 of them held ~40 MB more than the statements themselves.
+    """
 
     sql: str
-    compiled: Any
-    positions: tuple[str, ...]
-    bind_processors: Mapping[str, Callable[[Any], Any]]
+    parameters: tuple[_Parameter, ...]
+    #: values of ``statement.params(...)``, beneath the request's own
+    collected: Mapping[str, Any]
+    column_types: tuple[Any, ...]
     #: the row class and result processors, by the prepared statement's column names and
     #: type oids (known once it has run)
     results: dict[tuple[Any, ...], _Results] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, compiled: Any) -> _Plan | None:
+        """The plan of ``compiled`` (None: its parameters need SQLAlchemy's own handling)."""
+        by_name: dict[str, list[BindParameter[Any]]] = {}
+        for bind, name in compiled.bind_names.items():
+            by_name.setdefault(name, []).append(bind)
+        processors = compiled._bind_processors
+        parameters = []
+        for name in compiled.positiontup or ():
+            parameter = _Parameter.of(name, by_name[name], processors.get(name))
+            if parameter is None:
+                return None
+            parameters.append(parameter)
+        return cls(compiled.string, tuple(parameters), dict(compiled._collected_params or {}),
+                   tuple(column.type for column in compiled._result_columns))
+
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
-        params = self.compiled.construct_params(values, _check=True)
-        processors = self.bind_processors
-        return [processors[key](params[key]) if key in processors else params[key]
-                for key in self.positions]
+        """The request's values in the SQL's order, converted as SQLAlchemy converts them
+        (what ``compiled.construct_params`` and the bind processors give)."""
+        if self.collected:
+            values = {**self.collected, **values}
+        arguments = []
+        for name, key, required, default, constant, process in self.parameters:
+            if key is not None and key in values:
+                value = values[key]
+            elif name in values:
+                value = values[name]
+            elif required:
+                raise exc.InvalidRequestError(
+                    f"A value is required for bind parameter {key or name!r}", code="cd3x")
+            elif default is not None:
+                value = default()
+            else:
+                arguments.append(constant)
+                continue
+            arguments.append(value if process is None else process(value))
+        return arguments
 
     def rows(self, dialect: Dialect, attributes: Sequence[Any]) -> _Results:
         """How to turn the records of a run into rows (worked out once per result shape)."""
@@ -82,18 +157,25 @@ class _Plan:
         known = self.results.get(key)
         if known is not None:
             return known
-        columns = self.compiled._result_columns
+        types = self.column_types
         processors: list[Callable[[Any], Any] | None] | None = None
-        if len(columns) == len(key):
-            processors = [column.type._cached_result_processor(dialect, oid)
-                          for column, (_name, oid) in zip(columns, key, strict=True)]
+        if len(types) == len(key):
+            processors = [type_._cached_result_processor(dialect, oid)
+                          for type_, (_name, oid) in zip(types, key, strict=True)]
             if not any(processors):
                 processors = None
-        # Named as PostgreSQL names the columns: by their labels, as SQLAlchemy's rows are.
-        row_class = namedtuple("Row", [name for name, _oid in key],  # type: ignore[misc]
-                               rename=True)
+        row_class = _row_class(tuple(name for name, _oid in key))
         self.results[key] = found = _Results(row_class._make, processors)
         return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> Any:
+    """The row class of a result with these column names, shared by every plan that has them
+    (a named tuple class of eight columns is ~6 KB and takes ~0.05 ms to make).
+
+    Named as PostgreSQL names the columns: by their labels, as SQLAlchemy's rows are."""
+    return namedtuple("Row", names, rename=True)
 
 
 @dataclass(frozen=True)
@@ -104,28 +186,90 @@ class _Results:
 
 def _plan(statement: Any, dialect: Dialect) -> _Plan | None:
     """The statement compiled for ``dialect`` (None: it needs SQLAlchemy's execution)."""
-    entry = _PLANS.get(id(statement))
-    per_dialect = entry[1] if entry is not None and entry[0] is statement else None
-    if per_dialect is not None:
-        _PLANS.move_to_end(id(statement))
-        if dialect in per_dialect:
-            return per_dialect[dialect]
-    plan: _Plan | None = None
-    if isinstance(statement, ClauseElement):
-        compiled: Any = statement.compile(dialect=dialect)
-        if (compiled.positional and not compiled.literal_execute_params
-                and not compiled.post_compile_params and not compiled.schema_translate_map
-                and not compiled.escaped_bind_names and not compiled.isinsert
-                and not compiled.isupdate and not compiled.isdelete):
-            plan = _Plan(compiled.string, compiled, tuple(compiled.positiontup or ()),
-                         compiled._bind_processors)
+    key = id(statement)
+    entry = _PLANS.get(key)
+    per_dialect = entry[1] if entry is not None and entry[0]() is statement else None
+    if per_dialect is not None and dialect in per_dialect:
+        return per_dialect[dialect]
+    plan = _compile(statement, dialect)
     if per_dialect is None:
         per_dialect = {}
-        _PLANS[id(statement)] = (statement, per_dialect)
-        while len(_PLANS) > PLAN_CACHE_SIZE:
-            _PLANS.popitem(last=False)
+        try:
+            reference = weakref.ref(statement, functools.partial(_forget, key))
+        except TypeError:  # not weakly referable: planned on each call, never kept
+            return plan
+        _PLANS[key] = (reference, per_dialect)
     per_dialect[dialect] = plan
     return plan
+
+
+def _compile(statement: Any, dialect: Dialect) -> _Plan | None:
+    """``statement`` compiled for ``dialect`` as a plan, if it can run without SQLAlchemy's
+    per-execution work (expanding ``IN``, literal execution, schema translation, DML)."""
+    if not isinstance(statement, ClauseElement):
+        return None
+    compiled: Any = statement.compile(dialect=dialect)
+    if (compiled.positional and not compiled.literal_execute_params
+            and not compiled.post_compile_params and not compiled.schema_translate_map
+            and not compiled.escaped_bind_names and not compiled.isinsert
+            and not compiled.isupdate and not compiled.isdelete):
+        return _Plan.of(compiled)
+    return None
+
+
+def _forget(key: int, reference: weakref.ref[Any]) -> None:
+    """Drop the plans of a statement that has gone (unless its id is already another's)."""
+    entry = _PLANS.get(key)
+    if entry is not None and entry[0] is reference:
+        del _PLANS[key]
+
+
+class Prepared:
+    """A statement of fixed shape kept as its plan alone, not as a statement tree.
+
+    The catalog keeps one statement per filter shape it meets (facet counts, estimates, card
+    pages), and shoppers wandering through phrases, facets, prices and sorts meet about a
+    thousand shapes where the search bench's 30 URLs meet a few dozen. As trees, a worker could
+    keep only 128 per kind (a facet-count statement with what compiling it memoises is
+    ~200 KB), missed a third of the time and spent a third of its CPU building and compiling
+    them again. As a plan (its SQL, parameter order and result types: a few KB) a worker keeps
+    eight times as many in less memory.
+
+    ``build`` makes the statement: called when the plan is first needed on a dialect, and
+    whenever a call must go through SQLAlchemy (before the session's transaction has begun,
+    while the SQL is observed: rare, and SQLAlchemy's own compiled cache then finds it). A
+    statement that cannot run directly (:func:`_plan` gives None) is kept built.
+    """
+
+    __slots__ = ("build", "_plans", "_kept")
+
+    #: dialects planned for at most: one per engine, and a worker has one (the test suite
+    #: makes an app, so an engine, per test)
+    DIALECTS = 4
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+        self._plans: dict[Dialect, _Plan | None] = {}
+        self._kept: Any = None
+
+    def plan(self, dialect: Dialect) -> _Plan | None:
+        """The statement's plan on ``dialect`` (None: it needs SQLAlchemy's execution)."""
+        try:
+            return self._plans[dialect]
+        except KeyError:
+            pass
+        statement = self.build()
+        plan = _compile(statement, dialect)
+        if plan is None:
+            self._kept = statement
+        if len(self._plans) >= self.DIALECTS:
+            self._plans.clear()
+        self._plans[dialect] = plan
+        return plan
+
+    def statement(self) -> Any:
+        """The statement itself, for SQLAlchemy's execution."""
+        return self._kept if self._kept is not None else self.build()
 
 
 def _observed(connection: Connection) -> bool:
@@ -147,11 +291,11 @@ async def fetch(session: AsyncSession, statement: Any,
     if (adapted is None or getattr(adapted, "_transaction", None) is None
             or getattr(adapted, "_prepared_statement_cache", None) is None
             or sync.invalidated or _observed(sync)):
-        return list((await session.execute(statement, values)).all())
+        return await _through_session(session, statement, values)
     dialect = sync.dialect
-    plan = _plan(statement, dialect)
+    plan = statement.plan(dialect) if isinstance(statement, Prepared) else _plan(statement, dialect)
     if plan is None:
-        return list((await session.execute(statement, values)).all())
+        return await _through_session(session, statement, values)
     arguments = plan.arguments(values)
     async with adapted._execute_mutex:
         try:
@@ -170,6 +314,14 @@ async def fetch(session: AsyncSession, statement: Any,
     return [make([value if process is None else process(value)
                   for process, value in zip(processors, record, strict=True)])
             for record in records]
+
+
+async def _through_session(session: AsyncSession, statement: Any,
+                           values: Mapping[str, Any]) -> list[Any]:
+    """The statement run by SQLAlchemy, as ``session.execute`` runs any."""
+    if isinstance(statement, Prepared):
+        statement = statement.statement()
+    return list((await session.execute(statement, values)).all())
 
 
 async def _connection(session: AsyncSession) -> Connection:

@@ -183,11 +183,11 @@ def test_after_a_commit_or_a_rollback_the_next_transaction_gets_its_own_connecti
     assert all([tuple(r) for r in rows] == [tuple(r) for r in first] for rows in later)
 
 
-def test_compiled_plans_are_bounded_and_let_their_statements_go():
-    """A worker builds a statement per filter shape for as long as it serves: the plans kept
-    for them stay within PLAN_CACHE_SIZE, and a statement nobody else holds is freed once its
-    plan is evicted (a plan refers to its statement, so a cache keyed weakly by the statement
-    kept every one of them)."""
+def test_a_plan_lives_as_long_as_its_statement_and_no_longer():
+    """A worker builds a statement per filter shape for as long as it serves, and its shape
+    caches let the old ones go: a plan is kept while its statement is, and neither the plan
+    nor SQLAlchemy's compiled object keeps a statement alive (an earlier cache did, and a load
+    test's worker grew by ~70 MB a minute)."""
     import gc
     import weakref
 
@@ -198,12 +198,112 @@ def test_compiled_plans_are_bounded_and_let_their_statements_go():
 
     dialect = asyncpg_dialect()
     products = table("products", column("id"), column("name"))
+    kept = select(products.c.id).where(products.c.name == literal("kept"))
     first = select(products.c.id).where(products.c.name == literal("x0"))
     watched = weakref.ref(first)
-    assert direct._plan(first, dialect) is direct._plan(first, dialect)  # kept while used
+    plan = direct._plan(kept, dialect)
+    assert plan is not None and plan is direct._plan(kept, dialect)  # compiled once
+    assert direct._plan(first, dialect) is not None
+    planned = len(direct._PLANS)
     del first
-    for n in range(1, direct.PLAN_CACHE_SIZE + 50):
+    for n in range(1, 600):
         direct._plan(select(products.c.id).where(products.c.name == literal(f"x{n}")), dialect)
     gc.collect()
-    assert len(direct._PLANS) <= direct.PLAN_CACHE_SIZE
     assert watched() is None
+    assert direct._plan(kept, dialect) is plan
+    assert len(direct._PLANS) < planned  # none of the 599, nor the first, left a plan behind
+
+
+def test_a_prepared_statement_answers_as_its_statement_on_every_path(app, database):
+    """The catalog's kept statements are :class:`direct.Prepared`: the same rows directly, before
+    the transaction has begun (through the session, built again) and while the SQL is watched."""
+    built: list[int] = []
+
+    def build():
+        built.append(1)
+        return ROWS
+
+    prepared = direct.Prepared(build)
+    seen: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    async def scenario():
+        async with database.session() as session:
+            first = await direct.fetch(session, prepared, VALUES)  # begins, via the session
+            direct_rows = await direct.fetch(session, prepared, VALUES)
+            event.listen(Engine, "before_cursor_execute", watch)
+            try:
+                watched = await direct.fetch(session, prepared, VALUES)
+            finally:
+                event.remove(Engine, "before_cursor_execute", watch)
+            expected = (await session.execute(ROWS, VALUES)).all()
+            return first, direct_rows, watched, expected
+
+    first, direct_rows, watched, expected = run(app, database, scenario)
+    for rows in (first, direct_rows, watched):
+        assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+        assert rows[0]._fields == tuple(expected[0]._fields)
+    assert len(seen) == 1 and "generate_series" in seen[0]
+    # built for the first call, for the plan, and for the watched call: never kept
+    assert len(built) == 3
+
+
+def test_a_prepared_statement_keeps_its_plan_not_its_tree():
+    """What a worker keeps per filter shape is the SQL and the parameters' order: the statement
+    tree (~200 KB for facet counts) is freed once the plan is made."""
+    import gc
+    import weakref
+
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+    trees: list[weakref.ref] = []
+
+    def build():
+        statement = select(literal("kept", Text).label("kept"),
+                           bindparam("n", type_=Integer).label("n"))
+        trees.append(weakref.ref(statement))
+        return statement
+
+    dialect = asyncpg_dialect()
+    prepared = direct.Prepared(build)
+    plan = prepared.plan(dialect)
+    gc.collect()
+    assert plan is not None and prepared.plan(dialect) is plan
+    assert len(trees) == 1 and trees[0]() is None
+    assert plan.arguments({"n": 3}) == ["kept", 3]
+
+
+def test_a_plans_parameters_are_filled_as_sqlalchemy_fills_them():
+    """Request values by key, literals bound in the statement, callables called on every run,
+    and a missing required value refused with SQLAlchemy's own error."""
+    from itertools import count
+
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+    from sqlalchemy.exc import InvalidRequestError
+
+    ticks = count(1)
+    statement = select(
+        literal(5, Integer).label("literal"),
+        bindparam("tick", callable_=lambda: next(ticks), type_=Integer).label("tick"),
+        bindparam("fallback", 10, type_=Integer).label("fallback"),
+        bindparam("n", type_=Integer).label("n"),
+        (bindparam("n", type_=Integer) + 1).label("n_again"),
+    )
+    dialect = asyncpg_dialect()
+    plan = direct.Prepared(lambda: statement).plan(dialect)
+    assert plan is not None
+    compiled = statement.compile(dialect=dialect)
+    for values in ({"n": 1}, {"n": 2, "fallback": 20}, {"n": 3, "tick": 99}):
+        arguments = plan.arguments(values)
+        expected = compiled.construct_params(values)
+        # the callable is called once by each: compare everything else, then the ticks
+        tick_at = compiled.positiontup.index("tick")
+        assert [a for i, a in enumerate(arguments) if i != tick_at] == \
+            [expected[name] for i, name in enumerate(compiled.positiontup) if i != tick_at]
+    first, second = (plan.arguments({"n": 1})[tick_at] for _ in range(2))
+    assert second == first + 1  # called on every run, not frozen into the plan
+    assert plan.arguments({"n": 1, "tick": 99})[tick_at] == 99
+    with pytest.raises(InvalidRequestError, match="A value is required for bind parameter 'n'"):
+        plan.arguments({})
