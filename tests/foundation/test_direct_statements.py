@@ -60,7 +60,7 @@ def run(app, database, scenario):
 
 
 async def began(session: AsyncSession) -> None:
-    """Let the session's first statement begin its transaction (the direct path needs it)."""
+    """Begin the session's transaction through SQLAlchemy first (to compare like with like)."""
     await session.execute(text("SELECT 1"))
 
 
@@ -81,19 +81,30 @@ def test_rows_are_the_sessions_rows(app, database):
     assert direct_rows[0]._fields == tuple(through_session[0]._fields)
 
 
-def test_the_direct_path_does_not_use_the_session_once_the_transaction_began(app, database,
-                                                                              monkeypatch):
+def test_the_sessions_first_statement_begins_its_transaction_directly(app, database,
+                                                                      monkeypatch):
+    """No statement of a session goes through ``session.execute``, not even the one that
+    begins its transaction - and that transaction is real: both statements see one id."""
+    transaction_id = direct.Prepared(lambda: select(func.txid_current()))
+
     async def scenario():
         async with database.session() as session:
-            await direct.fetch(session, ROWS, VALUES)  # begins the transaction, via the session
 
             async def refuse(*args, **kwargs):
                 raise AssertionError("went through the session")
 
             monkeypatch.setattr(session, "execute", refuse)
-            return await direct.scalar(session, ROWS, VALUES)
+            first = await direct.scalar(session, transaction_id)
+            second = await direct.scalar(session, transaction_id)
+            row = await direct.scalar(session, ROWS, VALUES)
+            monkeypatch.undo()
+            await session.rollback()
+            after = await direct.scalar(session, transaction_id)
+            return first, second, row, after
 
-    assert run(app, database, scenario) == "branch"
+    first, second, row, after = run(app, database, scenario)
+    assert first == second and row == "branch"
+    assert after != first  # the rollback ended it; the next statement began another
 
 
 def test_a_failing_statement_raises_what_the_session_raises(app, database):
@@ -173,7 +184,7 @@ def test_after_a_commit_or_a_rollback_the_next_transaction_gets_its_own_connecti
             await began(session)
             first = await direct.fetch(session, ROWS, VALUES)
             await session.commit()
-            after_commit = await direct.fetch(session, ROWS, VALUES)  # begins anew, via SA
+            after_commit = await direct.fetch(session, ROWS, VALUES)  # begins anew
             again = await direct.fetch(session, ROWS, VALUES)
             await session.rollback()
             after_rollback = await direct.fetch(session, ROWS, VALUES)
@@ -215,8 +226,9 @@ def test_a_plan_lives_as_long_as_its_statement_and_no_longer():
 
 
 def test_a_prepared_statement_answers_as_its_statement_on_every_path(app, database):
-    """The catalog's kept statements are :class:`direct.Prepared`: the same rows directly, before
-    the transaction has begun (through the session, built again) and while the SQL is watched."""
+    """The catalog's kept statements are :class:`direct.Prepared`: the same rows directly, as
+    the session's first statement, and (built again, through the session) while the SQL is
+    watched."""
     built: list[int] = []
 
     def build():
@@ -231,7 +243,7 @@ def test_a_prepared_statement_answers_as_its_statement_on_every_path(app, databa
 
     async def scenario():
         async with database.session() as session:
-            first = await direct.fetch(session, prepared, VALUES)  # begins, via the session
+            first = await direct.fetch(session, prepared, VALUES)  # begins the transaction
             direct_rows = await direct.fetch(session, prepared, VALUES)
             event.listen(Engine, "before_cursor_execute", watch)
             try:
@@ -246,8 +258,8 @@ def test_a_prepared_statement_answers_as_its_statement_on_every_path(app, databa
         assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
         assert rows[0]._fields == tuple(expected[0]._fields)
     assert len(seen) == 1 and "generate_series" in seen[0]
-    # built for the first call, for the plan, and for the watched call: never kept
-    assert len(built) == 3
+    # built for the plan and for the watched call: never kept
+    assert len(built) == 2
 
 
 def test_a_prepared_statement_keeps_its_plan_not_its_tree():
