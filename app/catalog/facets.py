@@ -244,6 +244,9 @@ class FacetResult:
     price_approximate: bool = False
     #: the planner's size of the active catalog, when it was asked (for the page's plan)
     catalog_rows: int | None = None
+    #: a text search's planner estimate of the rows carrying any of its terms - about the
+    #: postings a scan of the text index reads (for the page's plan); None without one
+    text_postings: int | None = None
     #: the matches' price distribution: consecutive :data:`PRICE_BANDS` from the cheapest
     #: match's band to the dearest one's (empty without matches)
     price_bands: list[PriceBand] = field(default_factory=list)
@@ -343,6 +346,7 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
         rows = await _run(session, filt, bound, sets, page)
     result = _assemble(filt, tree, sets, rows)
     result.catalog_rows = catalog_rows
+    result.text_postings = sets[0].text_rows or None
     if page is not None and _page_sort(bound.shape, sets, page) is not None:
         found = sorted((r for r in rows if r.branch == _PAGE), key=lambda r: r.lo)
         result.page_ids, result.page = [int(r.n) for r in found], page

@@ -154,7 +154,8 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     products = await find_cards(session, filt, sort=sort, limit=pagination.per_page,
                                 offset=pagination.offset, tree=tree, known_total=facets.total,
                                 rank_candidates=rank_candidates,
-                                catalog_rows=facets.catalog_rows, bound=bound, ids=found)
+                                catalog_rows=facets.catalog_rows,
+                                text_postings=facets.text_postings, bound=bound, ids=found)
     if not products and pagination.page > 1 and not facets.total.exact:
         # The estimate promised more pages than there are: count, and show the real last page.
         total = await count_products(session, filt, tree=tree, exact_limit=MAX_RESULT_WINDOW)
@@ -163,7 +164,8 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         products = await find_cards(session, filt, sort=sort, limit=pagination.per_page,
                                     offset=pagination.offset, tree=tree, known_total=total,
                                     rank_candidates=rank_candidates,
-                                    catalog_rows=facets.catalog_rows, bound=bound)
+                                    catalog_rows=facets.catalog_rows,
+                                    text_postings=facets.text_postings, bound=bound)
 
     names = await highlight_names(session, filt.q, [p.name for p in products],
                                   synonyms=tree.synonyms, match=filt.match)

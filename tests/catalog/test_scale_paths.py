@@ -79,6 +79,48 @@ def test_a_deep_relevance_page_reads_further_blocks(client, app, lamps, monkeypa
     assert names(response.data) == _block_order(lamps, NAME_MATCH_EVERY)[24:]
 
 
+@pytest.mark.parametrize("dense", [True, False])
+def test_the_blocks_are_the_same_whether_the_table_or_the_text_index_finds_them(
+        client, app, sql, lamps, monkeypatch, dense):
+    """The first matches in table order are met by reading the table (a dense match set) or
+    through the text index (a sparse one): a shopper sees the same pages either way, also
+    after edits moved rows to the end of the table."""
+    from app.catalog import page_query
+
+    monkeypatch.setitem(app.config, "CATALOG_RANK_CANDIDATES", NAME_MATCH_EVERY)
+    monkeypatch.setattr(facets, "_page_sort", lambda shape, sets, page: None)
+    sql.execute("UPDATE products SET stock = stock + 1 WHERE name IN ('Lamp 09', 'Shade 01')")
+    chosen: list[bool] = []
+
+    def scan(*args: object) -> bool:
+        chosen.append(dense)
+        return dense
+
+    monkeypatch.setattr(page_query, "_dense", scan)
+    shown = _all_pages(client, "/products?q=lamp&per_page=12", 3)
+    assert chosen and set(chosen) == {dense}
+    moved = [n for n in lamps if n not in ("Lamp 09", "Shade 01")] + ["Lamp 09", "Shade 01"]
+    assert shown[:25] == _block_order(moved, NAME_MATCH_EVERY)[:25]
+    # the edited two now close the table: the last block, best first, ties by id
+    assert shown[25:] == ["Lamp 09", "Lamp 29", "Shade 01", "Shade 27", "Shade 28"]
+
+
+def test_a_common_word_is_read_from_the_table_and_a_rare_one_through_its_index():
+    """The capped ranking's scan choice, from the planner's numbers of the measured cases."""
+    from app.catalog.page_query import _dense
+
+    # a word in 7% of 100,000 products: its 7,000 postings beat passing 7,000 rows
+    assert not _dense(7_000, 500, 100_000, "full", 7_300)
+    # the same word at 1,000,000: 70,000 postings against 7,000 rows passed
+    assert _dense(70_000, 500, 1_000_000, "full", 73_000)
+    # two words at 1,000,000: 11,000 matches, 176,000 postings, 44,000 rows passed
+    assert not _dense(11_000, 500, 1_000_000, "full", 176_000)
+    # rows found without the text index, or no estimates: by the share of the catalog
+    assert _dense(65_000, 500, 1_000_000, "none", 133_000)
+    assert not _dense(20_000, 500, 1_000_000, "head", 600_000)
+    assert not _dense(65_000, 500, None, "full", 133_000)
+
+
 def test_id_windows_cover_the_requested_share_of_the_ids_evenly():
     windows, percent = _id_windows(101, 1100, 0.1)
     assert len(windows) == ID_WINDOWS
