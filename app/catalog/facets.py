@@ -145,7 +145,7 @@ INDEX_ROW_BUDGET = 40_000
 #: How many matching rows a sample should contain (decides the sampled percentage). A value
 #: holding 5% of the matches is then seen ~75 times: its count, shown as "about", is typically
 #: within 10% (measured at 1,000,000 products over the brand, colour and size values holding 2%
-#: or more of the matches: median error 7-12%, the worst 18-50% for a sample the planner made
+#: or more of the matches: median error 7-12%, the worst 18-53% for a sample the planner made
 #: too small); a value under about 1 in 1,500 matches may be left out.
 SAMPLE_TARGET_ROWS = 1_500
 #: TABLESAMPLE's seed: the same pages every time, so counts do not jitter between requests.
