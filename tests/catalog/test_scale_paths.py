@@ -156,6 +156,35 @@ def test_counts_sampled_by_id_ranges_are_right_when_the_sample_is_everything(
     assert "about" in hint and "£35.50" in hint and "£120.00" in hint
 
 
+@pytest.mark.parametrize("target, percent", [(0.004, None), (0.0001, facets.MIN_PAGE_PERCENT)])
+def test_a_page_sample_reads_the_share_its_target_needs_down_to_the_floor(
+        client, shop, monkeypatch, target, percent):
+    """A dense set sampled by table pages reads the share of the table its sample target needs
+    - under 1% for a set a hundred times the target - and never less than MIN_PAGE_PERCENT;
+    the counts still come back, shown as estimates."""
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", target)
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 0.0)  # every sampled set by table pages
+    sampled: list[tuple[float, int]] = []
+    values = facets._sample_values
+
+    def spy(s):
+        if s.source == "sampled":
+            sampled.append((s.percent, s.estimate))
+        return values(s)
+
+    monkeypatch.setattr(facets, "_sample_values", spy)
+    response = client.get("/products?q=lamp")
+    assert response.status_code == 200
+    assert sampled
+    for share, estimate in sampled:
+        wanted = max(facets.MIN_PAGE_PERCENT, 100.0 * target / estimate) if percent is None \
+            else percent
+        assert share == pytest.approx(wanted) and share < 1.0
+    if percent is None:  # (the test catalog's sets are estimated at a few rows)
+        assert any(share > facets.MIN_PAGE_PERCENT for share, _ in sampled), sampled
+
+
 def test_seeding_is_not_bound_by_the_request_timeouts(app):
     """The seed generates rows before its transaction opens and lifts the statement timeout
     for its COPY: it succeeds even where requests get a tiny budget."""
