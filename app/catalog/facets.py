@@ -11,7 +11,11 @@ Each such set is answered by the cheapest source that is still right:
 ``precomputed``  the set is broad (active products, no text, no price or attribute filter; any
                  categories and in/out of stock): the ``catalog_facet_counts`` ledger kept by
                  triggers (migration 0002, :mod:`.ledger`) - exact and never a scan of
-                 ``products``.
+                 ``products``. Also a set that is broad but for one attribute facet ("a
+                 department, in stock, brand A or B"): the pair ledger
+                 (``catalog_facet_pairs``, migration 0018, :func:`.ledger.pairs_select`), and
+                 its price range by a walk of that facet's covering index per (value,
+                 category) it holds (:func:`_pairs_price_select`).
 ``exact``        the planner expects a small set: counted with ``GROUP BY GROUPING SETS`` in the
                  same statement (all exact sets together stay under :data:`EXACT_ROW_BUDGET`
                  rows read from the table). A set filtered on brand, colour or size without
@@ -77,6 +81,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -87,9 +92,11 @@ from sqlalchemy import (
     or_,
     select,
     tablesample,
+    text,
     true,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -118,6 +125,9 @@ from .ledger import (
     ledger_counts,
     ledger_select,
     ledger_values,
+    pair_facet,
+    pairs_branch,
+    pairs_select,
 )
 from .ordering import SORT_KEYS, Sort
 from .page_query import Total
@@ -304,13 +314,21 @@ class _Set:
     with_head: int = 0
     #: the planner's estimate of any of the text's terms (about the postings a "full" scan reads)
     text_rows: int = 0
+    #: a precomputed set that is "broad + this attribute facet": read from the pair ledger
+    pair: str | None = None
+
+    @property
+    def ledger_branch(self) -> str:
+        """The ``branch`` of a precomputed set's rows (the ledger's, or its own pairs')."""
+        return LEDGER if self.pair is None else pairs_branch(self.key)
 
     @property
     def sql_shape(self) -> _SetShape:
         # (a sampler only shapes the SQL of a sampled set: a set recounted exactly after its
         # sample must share its statement with every other exact set)
         sampler = self.sampler if self.source == "sampled" else "pages"
-        return _SetShape(self.key, self.facets, self.skip, self.source, sampler, self.text_index)
+        return _SetShape(self.key, self.facets, self.skip, self.source, sampler, self.text_index,
+                         self.pair)
 
 
 @dataclass(frozen=True)
@@ -324,6 +342,7 @@ class _SetShape:
     source: Source
     sampler: Literal["pages", "ids"]
     text_index: TextIndex = "full"
+    pair: str | None = None
 
 
 # -- public -------------------------------------------------------------------------------------
@@ -370,8 +389,8 @@ async def _expand_prefixes(session: AsyncSession, bound: BoundFilter) -> None:
     without its partial match."""
     if bound.shape.text != "query" or bound.shape.lexemes or not has_prefix(bound.values):
         return
-    bound.values["q_match"] = await session.scalar(
-        EXPAND_PREFIXES, {"q_query": bound.values["q_query"]})
+    bound.values["q_match"] = await direct.scalar(
+        session, EXPAND_PREFIXES, {"q_query": bound.values["q_query"]})
     bound.shape = replace(bound.shape, lexemes=True)
 
 
@@ -386,6 +405,10 @@ def _plan_sets(filt: ProductFilter) -> list[_Set]:
     for s in sets:
         if s.broad:
             s.source = "precomputed"
+        else:
+            s.pair = pair_facet(filt, s.skip)
+            if s.pair is not None:
+                s.source = "precomputed"
     return sets
 
 
@@ -399,7 +422,7 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
     the set, so a word matching 2% of a million products would read 15% of the table to find
     the sample's matches; id ranges combined with the set's own index read only the matches
     inside the ranges (see :func:`_id_windows`)."""
-    counted = [s for s in sets if not s.broad]
+    counted = [s for s in sets if s.source != "precomputed"]
     if not counted:
         return None
     skips = tuple(s.skip for s in counted)
@@ -733,6 +756,37 @@ def _price_select(shape: FilterShape, skip: frozenset[str], by_category: bool) -
     return select(*count_row(_PRICE, None, None, None, None, lo, hi))
 
 
+def _pairs_price_select(shape: FilterShape, by: str) -> Select[Any]:
+    """Cheapest and dearest match of a set "broad + values of ``by``" (a pair ledger set):
+    one walk of ``by``'s covering index (keyed by value, category and price, migration 0015)
+    from each end per (value, category) the pair ledger holds products for. Walking the price
+    index instead and testing each row meets every cheaper product of other departments first:
+    "size=M" at 1,000,000 products passed 30,000 rows (64 + 36 ms) before its first match."""
+    stock = [literal_column("in_stock").is_(shape.stock == "in")] if shape.stock else []
+    in_categories = ([literal_column("category_id") == any_(
+        bindparam("category_list", type_=ARRAY(Integer)))] if shape.category else [])
+    keys = select(literal_column("by_value").label("value"),
+                  literal_column("category_id").label("category_id")) \
+        .select_from(text("catalog_facet_pairs")) \
+        .where(literal_column("by_facet") == literal(by, Text),
+               literal_column("by_value") == any_(bindparam(f"{by}_values", type_=ARRAY(Text))),
+               literal_column("facet") == literal("category", Text), *stock, *in_categories) \
+        .group_by(literal_column("by_value"), literal_column("category_id")) \
+        .having(func.sum(literal_column("n")) > 0).subquery("pair_keys")
+    others = conditions(shape, frozenset({"category", by}), columns=True)
+
+    def end(descending: bool) -> ColumnElement[Any]:
+        order = _c.price.desc() if descending else _c.price
+        branch = select(_c.price).where(
+            *others, FACET_COLUMNS[by] == keys.c.value, _c.category_id == keys.c.category_id
+        ).order_by(order).limit(1).lateral("branch")
+        extreme = func.max if descending else func.min
+        return select(extreme(branch.c.price)).select_from(keys) \
+            .join(branch, true()).scalar_subquery()
+
+    return select(*count_row(_PRICE, None, None, None, None, end(False), end(True)))
+
+
 @lru_cache(maxsize=PREPARED_CACHE_SIZE)
 def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: str | None,
                       page_sort: Sort | None = None) -> direct.Prepared:
@@ -743,12 +797,14 @@ def _counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...], price: st
 def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
                             price: str | None, page_sort: Sort | None = None) -> Any:
     """Every count of one request in one UNION ALL: the ledger (for precomputed sets), a
-    GROUPING SETS branch per counted set, the price range (``price``: "category" or "match"),
+    GROUPING SETS branch per counted set, the price range (``price``: "category", "match" or
+    "pairs", see :func:`_price_select` and :func:`_pairs_price_select`),
     the price distribution of a precomputed match set, and (``page_sort``) the ids of a page
     of the exactly counted match set in that order."""
     branches: list[Select[Any]] = []
-    if any(s.source == "precomputed" for s in sets):
+    if any(s.source == "precomputed" and s.pair is None for s in sets):
         branches.append(ledger_select(shape))
+    branches += [pairs_select(shape, s.key, s.pair) for s in sets if s.pair is not None]
     shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
     if len(shared) < 2 and page_sort is None:
         shared = []
@@ -756,7 +812,10 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
         branches += _shared_counting_selects(shape, tuple(shared), page_sort)
     branches += [_counting_select(shape, s) for s in sets
                  if s.source != "precomputed" and s not in shared]
-    if price is not None:
+    if price == "pairs":
+        assert sets[0].pair is not None
+        branches.append(_pairs_price_select(shape, sets[0].pair))
+    elif price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
     return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
 
@@ -773,7 +832,9 @@ async def _run(session: AsyncSession, filt: ProductFilter, bound: BoundFilter,
                sets: list[_Set], page: PageWanted | None = None) -> list[Any]:
     match = sets[0]
     price = None
-    if match.source != "exact" and not _price_from_sample(filt, match):
+    if match.pair is not None:
+        price = "pairs"
+    elif match.source != "exact" and not _price_from_sample(filt, match):
         price = "category" if _price_by_category(filt, bound) else "match"
     values = {**bound.values, **ledger_values(bound)}
     for s in sets:
@@ -822,7 +883,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
     for s in sets:
         for facet in s.facets:
             if s.source == "precomputed":
-                counts = ledger_counts(by_facet[LEDGER, facet], facet)
+                counts = ledger_counts(by_facet[s.ledger_branch, facet], facet)
             else:
                 counts = _counted(by_facet[s.key, facet], facet, s)
             facets[facet] = _facet(filt, tree, facet, counts, s.source)
@@ -831,7 +892,7 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
         if s.key != "match":
             continue
         if s.source == "precomputed":
-            per_category = ledger_counts(by_facet[LEDGER, "category"], "category")
+            per_category = ledger_counts(by_facet[s.ledger_branch, "category"], "category")
             total = Total(sum(n for category_id, n in per_category.items()
                               if selected_ids is None or category_id in selected_ids))
         elif s.source == "exact":
@@ -853,7 +914,8 @@ def _assemble(filt: ProductFilter, tree: CategoryTree, sets: list[_Set],
             price_row = next((r for r in by_branch[_PRICE]), None)
             if price_row is not None:
                 price_min, price_max = price_row.lo, price_row.hi
-    bands, bands_approximate = _band_counts(sets[0], by_branch, by_facet[LEDGER, _LEDGER_BANDS])
+    bands, bands_approximate = _band_counts(sets[0], by_branch,
+                                            by_facet[sets[0].ledger_branch, _LEDGER_BANDS])
     return FacetResult(
         facets={f: facets[f] for f in FACETS},
         total=total,

@@ -2,6 +2,9 @@
 answers broad filters (active products, no text, no price or attribute filter; any categories,
 in or out of stock) exactly and without scanning ``products``.
 
+The pair ledger ``catalog_facet_pairs`` (migration 0018) answers "broad + one attribute facet"
+the same way (:func:`pair_facet`, :func:`pairs_select`).
+
 Used by the page query (:func:`precomputed_total`, the total of a broad filter) and by the
 facet counts (:func:`ledger_select`, their branch for precomputed sets). :func:`count_row` is
 the row shape every branch of the facet counts' ``UNION ALL`` shares, the ledger's included.
@@ -39,7 +42,7 @@ from .filters import BoundFilter, FilterShape, ProductFilter, bind_filter
 from .tree import CategoryTree
 
 __all__ = ["LEDGER", "count_row", "ledger_counts", "ledger_select", "ledger_total_select",
-           "ledger_values", "precomputed_total"]
+           "ledger_values", "pair_facet", "pairs_branch", "pairs_select", "precomputed_total"]
 
 #: The ``branch`` of the ledger's rows in the facet counts' UNION ALL.
 LEDGER = "_ledger"
@@ -112,6 +115,44 @@ def ledger_select(shape: FilterShape) -> Select[Any]:
     statement = select(*count_row(LEDGER, facet, value, category_id, n))
     statement = statement.select_from(text("catalog_facet_counts"))
     statement = statement.where(*_ledger_conditions(shape) or [true()])
+    return statement.group_by(facet, value, category_id).having(n != 0)
+
+
+def pair_facet(filt: ProductFilter, skip: frozenset[str]) -> str | None:
+    """The attribute facet that, with a broad filter, makes up ``filt`` minus the ``skip``
+    facets' conditions - "the whole catalog, a department or in stock, and one brand" (any
+    number of its values) - which the pair ledger answers (:func:`pairs_select`); None when
+    that set is broad itself or needs more than one attribute facet, a price or text."""
+    if not filt.active_only or filt.q.strip() or filt.min_price is not None \
+            or filt.max_price is not None:
+        return None
+    left = [f for f in ("brand", "colour", "size") if f not in skip and filt.values(f)]
+    return left[0] if len(left) == 1 else None
+
+
+def pairs_branch(key: str) -> str:
+    """The ``branch`` of a set's rows from the pair ledger (``key``: "match" or a facet)."""
+    return f"{LEDGER}_pairs_{key}"
+
+
+def pairs_select(shape: FilterShape, key: str, by: str) -> Select[Any]:
+    """The pair ledger (``catalog_facet_pairs``, migration 0018) summed per facet value over the
+    products carrying one of the selected values of ``by`` (parameter ``<by>_values``): as
+    :func:`ledger_select`, categories over all categories, other facets over the selected
+    categories only. A product carries one value of each attribute, so the values' rows add
+    up to "any of them"."""
+    facet: ColumnElement[Any] = literal_column("facet")
+    is_category = facet == "category"
+    category_id = case((is_category, literal_column("category_id")), else_=null())
+    value = case((is_category, null()), else_=literal_column("value"))
+    n: ColumnElement[Any] = func.sum(literal_column("n"))
+    if shape.category:
+        n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
+    statement = select(*count_row(pairs_branch(key), facet, value, category_id, n))
+    statement = statement.select_from(text("catalog_facet_pairs")).where(
+        literal_column("by_facet") == literal(by, Text),
+        literal_column("by_value") == any_(bindparam(f"{by}_values", type_=ARRAY(Text))),
+        *_ledger_conditions(shape))
     return statement.group_by(facet, value, category_id).having(n != 0)
 
 

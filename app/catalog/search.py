@@ -49,7 +49,8 @@ from .tree import CategoryTree
 _START, _STOP = "\x01", "\x02"
 _HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
 _MARK, _UNMARK = Markup("<mark>"), Markup("</mark>")
-_MARKS = re.compile(f"([{_START}{_STOP}])")
+_MARKS = re.compile(f"[{_START}{_STOP}]")
+_PAIR = _START + _STOP
 _WORD = re.compile(r"[^\W_]+")
 #: Words shorter than this are not corrected (too many near neighbours to guess well).
 MIN_WORD = 3
@@ -87,23 +88,18 @@ def _headlines(shape: TextShape) -> Select[Any]:
 
 
 def _markup(name: str, marked: str | None) -> Markup:
+    """``name`` escaped, with the words ``ts_headline`` marked in ``marked`` wrapped in
+    ``<mark>`` - only if the marks are ours: properly paired, around the very same text.
+
+    The marks are control characters, which HTML escaping leaves as they are, so the whole
+    headline is escaped once and the marks replaced (a search page highlights 24 names)."""
     if marked is None or _START not in marked or (
             marked.replace(_START, "").replace(_STOP, "") != name):
         return escape(name)  # no match marked (or the text was changed)
-    out: list[Markup] = []
-    inside = False
-    # split() with a group alternates text and the marks: [text, mark, text, mark, ...]
-    for position, piece in enumerate(_MARKS.split(marked)):
-        if position % 2:
-            if (piece == _START) == inside:  # nested or unopened: not ours to trust
-                return escape(name)
-            inside = not inside
-            out.append(_MARK if inside else _UNMARK)
-        elif piece:
-            out.append(escape(piece))
-    if inside:
-        return escape(name)
-    return Markup("").join(out)
+    marks = "".join(_MARKS.findall(marked))
+    if marks != _PAIR * (len(marks) // 2) or len(marks) % 2:
+        return escape(name)  # nested, unopened or unclosed: not ours to trust
+    return Markup(str(escape(marked)).replace(_START, _MARK).replace(_STOP, _UNMARK))  # noqa: S704 - escaped text, our two tags
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,128 @@ def test_a_brand_edit_moves_the_product_between_attribute_filters(client, sql, s
     assert names(page) == ["Solo Lamp"] and facet_counts(page, "brand") == {"Halden": 1}
 
 
+# -- the pair ledger: a broad page + one attribute facet (migration 0018, issue 14) ------------
+
+PAIRED = [
+    ProductFilter(brands=("Nordhavn",)),
+    ProductFilter(categories=("lighting",), brands=("Nordhavn", "Halden")),
+    ProductFilter(categories=("apparel-shirts", "textiles"), stock="in", sizes=("M", "King")),
+    ProductFilter(categories=("textiles",), colours=("black", "ivory")),
+]
+
+
+def _bands(products, filt):
+    """Matches per price band, by brute force (the band index as the app numbers them)."""
+    edges = [Decimal(b) for b in PRICE_BANDS]
+    counts: Counter = Counter()
+    for product in products:
+        if _matches(product, filt):
+            counts[sum(1 for edge in edges if product["price"] >= edge) + 1] += 1
+    return counts
+
+
+@pytest.mark.parametrize("filt", PAIRED, ids=["brand", "dept+2 brands", "leaves+stock+sizes",
+                                              "dept+colours"])
+def test_one_attribute_facet_on_a_broad_page_is_counted_from_the_pair_ledger(
+        run_db, seeded, filt, monkeypatch):
+    """Every set of such a page is precomputed - exact, with no row budget at all (a set read
+    from products would be sampled and marked "about") - and every count, the total and the
+    price distribution agree with brute force."""
+    from app.catalog import facets
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "INDEX_ROW_BUDGET", 0)
+    facets._counts_statement.cache_clear()
+
+    async def go(session):
+        return await compute_facets(session, filt, await load_category_tree(session))
+
+    try:
+        result = run_db(go)
+    finally:
+        facets._counts_statement.cache_clear()
+    assert set(result.sources.values()) == {"precomputed"}, result.sources
+    assert brute_force(seeded, filt)["total"]["all"] > 0
+    check(seeded, result, filt)
+    bands = {i + 1: band.count for i, band in enumerate(result.price_bands)}
+    first = min(_bands(seeded, filt))
+    assert {first + i - 1: n for i, n in bands.items() if n} == dict(_bands(seeded, filt))
+    assert not result.bands_approximate
+
+
+def test_two_attribute_facets_count_each_facet_from_the_pair_ledger(run_db, seeded, monkeypatch):
+    """Brand and colour ticked: the brand facet is counted over "this colour", the colour facet
+    over "this brand" - both pairs - while the match set itself needs its rows."""
+    from app.catalog import facets
+    monkeypatch.setattr(facets, "INDEX_ROW_BUDGET", 0)
+    filt = ProductFilter(brands=("Nordhavn", "Halden"), colours=("black",))
+
+    async def go(session):
+        return await compute_facets(session, filt, await load_category_tree(session))
+
+    result = run_db(go)
+    assert result.sources == {"match": "exact", "brand": "precomputed",
+                              "colour": "precomputed"}
+    check(seeded, result, filt)
+
+
+def pairs(sql) -> Counter:
+    rows = sql.all("SELECT category_id, in_stock, by_facet, by_value, facet, value, sum(n) AS n"
+                   " FROM catalog_facet_pairs GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0")
+    return Counter({tuple(r[c] for c in ("category_id", "in_stock", "by_facet", "by_value",
+                                         "facet", "value")): r["n"] for r in rows})
+
+
+def pair_truth(sql) -> Counter:
+    """The pairs counted from the products: for each of a product's brand, colour and size,
+    each other facet value it carries (its category, the other attributes, its price band)."""
+    truth_rows = truth_rows_of(sql)
+    out: Counter = Counter()
+    for (category_id, in_stock, _id), values in truth_rows.items():
+        for by_facet in ATTRS:
+            by_value = values.get(by_facet)
+            if not by_value:
+                continue
+            for facet, value in values.items():
+                if facet != by_facet and (value or facet in ("category", "band")) \
+                        and value is not None:
+                    out[category_id, in_stock, by_facet, by_value, facet, value] += 1
+    return out
+
+
+def truth_rows_of(sql) -> dict:
+    rows = sql.all("""
+        SELECT p.id, p.category_id, p.stock > 0 AS in_stock, p.attributes->>'brand' AS brand,
+               p.attributes->>'colour' AS colour, p.attributes->>'size' AS size, BAND AS band
+        FROM products p WHERE p.is_active""".replace("BAND", BAND))
+    return {(r["category_id"], r["in_stock"], r["id"]): {
+        "category": "", "brand": r["brand"], "colour": r["colour"], "size": r["size"],
+        "band": r["band"]} for r in rows}
+
+
+def test_pair_ledger_follows_every_kind_of_change(sql, seeded):
+    assert pairs(sql) == pair_truth(sql)
+    assert len(pair_truth(sql)) > 100
+    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Zeta\"}',"
+                " stock = 0 WHERE id % 7 = 0")
+    sql.execute("UPDATE products SET is_active = NOT is_active WHERE id % 11 = 0")
+    sql.execute("UPDATE products SET category_id = (SELECT min(id) FROM categories"
+                " WHERE parent_id IS NOT NULL) WHERE id % 13 = 0")
+    sql.execute("UPDATE products SET attributes = attributes - 'colour' WHERE id % 17 = 0")
+    sql.execute("UPDATE products SET attributes = attributes || '{\"size\": \"\"}'"
+                " WHERE id % 29 = 0")  # an empty value counts nowhere
+    sql.execute("UPDATE products SET price = price * 3 WHERE id % 5 = 0")  # another band
+    sql.execute("DELETE FROM products WHERE id % 19 = 0")
+    sql.execute("INSERT INTO products (name, slug, price, category_id, attributes, stock)"
+                " SELECT name || ' II', slug || '-ii', price, category_id, attributes, 3"
+                " FROM products WHERE id % 23 = 0")
+    assert pairs(sql) == pair_truth(sql)
+    assert sql.scalar("SELECT catalog_compact_facet_pairs()") > 0
+    assert pairs(sql) == pair_truth(sql)
+    assert sql.scalar("SELECT count(*) FROM catalog_facet_pairs") == len(pair_truth(sql))
+    sql.execute("TRUNCATE products CASCADE")
+    assert sql.scalar("SELECT count(*) FROM catalog_facet_pairs") == 0
+
+
 # -- how the text condition finds rows (issue 14) -----------------------------------------------
 
 def _counts(result):
