@@ -320,7 +320,7 @@ class _Set:
     @property
     def ledger_branch(self) -> str:
         """The ``branch`` of a precomputed set's rows (the ledger's, or its own pairs')."""
-        return LEDGER if self.pair is None else pairs_branch(self.key)
+        return LEDGER if self.pair is None else pairs_branch(self.pair)
 
     @property
     def sql_shape(self) -> _SetShape:
@@ -804,7 +804,10 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
     branches: list[Select[Any]] = []
     if any(s.source == "precomputed" and s.pair is None for s in sets):
         branches.append(ledger_select(shape))
-    branches += [pairs_select(shape, s.key, s.pair) for s in sets if s.pair is not None]
+    # One branch per pair facet: the match set and the category facet's own set, both "broad +
+    # these brands", read the same rows (categories over all, other facets over the selected).
+    pairs = dict.fromkeys(s.pair for s in sets if s.pair is not None)
+    branches += [pairs_select(shape, pair) for pair in pairs]
     shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
     if len(shared) < 2 and page_sort is None:
         shared = []

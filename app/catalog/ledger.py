@@ -130,12 +130,13 @@ def pair_facet(filt: ProductFilter, skip: frozenset[str]) -> str | None:
     return left[0] if len(left) == 1 else None
 
 
-def pairs_branch(key: str) -> str:
-    """The ``branch`` of a set's rows from the pair ledger (``key``: "match" or a facet)."""
-    return f"{LEDGER}_pairs_{key}"
+def pairs_branch(by: str) -> str:
+    """The ``branch`` of the pair ledger's rows of the values of ``by`` (every set paired on
+    ``by`` reads them, see :func:`pairs_select`)."""
+    return f"{LEDGER}_pairs_{by}"
 
 
-def pairs_select(shape: FilterShape, key: str, by: str) -> Select[Any]:
+def pairs_select(shape: FilterShape, by: str) -> Select[Any]:
     """The pair ledger (``catalog_facet_pairs``, migration 0018) summed per facet value over the
     products carrying one of the selected values of ``by`` (parameter ``<by>_values``): as
     :func:`ledger_select`, categories over all categories, other facets over the selected
@@ -148,7 +149,7 @@ def pairs_select(shape: FilterShape, key: str, by: str) -> Select[Any]:
     n: ColumnElement[Any] = func.sum(literal_column("n"))
     if shape.category:
         n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
-    statement = select(*count_row(pairs_branch(key), facet, value, category_id, n))
+    statement = select(*count_row(pairs_branch(by), facet, value, category_id, n))
     statement = statement.select_from(text("catalog_facet_pairs")).where(
         literal_column("by_facet") == literal(by, Text),
         literal_column("by_value") == any_(bindparam(f"{by}_values", type_=ARRAY(Text))),
