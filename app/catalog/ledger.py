@@ -105,6 +105,13 @@ def ledger_values(bound: BoundFilter) -> dict[str, Any]:
 def ledger_select(shape: FilterShape) -> Select[Any]:
     """The ledger summed per facet value: categories over all categories (the category facet
     ignores its own selection), other facets over the selected categories only."""
+    return _summed(shape, LEDGER, "catalog_facet_counts", *_ledger_conditions(shape) or [true()])
+
+
+def _summed(shape: FilterShape, branch: str, table: str,
+            *where: ColumnElement[bool]) -> Select[Any]:
+    """A ledger table's rows matching ``where`` summed per facet value, as ``branch``:
+    categories over all categories, other facets over the selected categories only."""
     facet: ColumnElement[Any] = literal_column("facet")
     is_category = facet == "category"
     category_id = case((is_category, literal_column("category_id")), else_=null())
@@ -112,9 +119,8 @@ def ledger_select(shape: FilterShape) -> Select[Any]:
     n: ColumnElement[Any] = func.sum(literal_column("n"))
     if shape.category:
         n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
-    statement = select(*count_row(LEDGER, facet, value, category_id, n))
-    statement = statement.select_from(text("catalog_facet_counts"))
-    statement = statement.where(*_ledger_conditions(shape) or [true()])
+    statement = select(*count_row(branch, facet, value, category_id, n))
+    statement = statement.select_from(text(table)).where(*where)
     return statement.group_by(facet, value, category_id).having(n != 0)
 
 
@@ -142,19 +148,11 @@ def pairs_select(shape: FilterShape, by: str) -> Select[Any]:
     :func:`ledger_select`, categories over all categories, other facets over the selected
     categories only. A product carries one value of each attribute, so the values' rows add
     up to "any of them"."""
-    facet: ColumnElement[Any] = literal_column("facet")
-    is_category = facet == "category"
-    category_id = case((is_category, literal_column("category_id")), else_=null())
-    value = case((is_category, null()), else_=literal_column("value"))
-    n: ColumnElement[Any] = func.sum(literal_column("n"))
-    if shape.category:
-        n = n.filter(or_(is_category, literal_column("category_id") == _category_list()))
-    statement = select(*count_row(pairs_branch(by), facet, value, category_id, n))
-    statement = statement.select_from(text("catalog_facet_pairs")).where(
+    return _summed(
+        shape, pairs_branch(by), "catalog_facet_pairs",
         literal_column("by_facet") == literal(by, Text),
         literal_column("by_value") == any_(bindparam(f"{by}_values", type_=ARRAY(Text))),
         *_ledger_conditions(shape))
-    return statement.group_by(facet, value, category_id).having(n != 0)
 
 
 def ledger_total_select(shape: FilterShape) -> Select[Any]:

@@ -217,19 +217,30 @@ def truth(sql) -> Counter:
                     for r in rows})
 
 
+#: Every kind of change a ledger must follow: attributes and stock, (de)activation, a new
+#: category, a removed or emptied attribute, another price band, deletes, inserts, and a change
+#: that moves no count.
+CHANGES = (
+    "UPDATE products SET attributes = attributes || '{\"brand\": \"Zeta\"}', stock = 0"
+    " WHERE id % 7 = 0",
+    "UPDATE products SET is_active = NOT is_active WHERE id % 11 = 0",
+    "UPDATE products SET category_id = (SELECT min(id) FROM categories"
+    " WHERE parent_id IS NOT NULL) WHERE id % 13 = 0",
+    "UPDATE products SET attributes = attributes - 'colour' WHERE id % 17 = 0",
+    "UPDATE products SET attributes = attributes || '{\"size\": \"\"}' WHERE id % 29 = 0",
+    "UPDATE products SET price = price * 3 WHERE id % 5 = 0",
+    "DELETE FROM products WHERE id % 19 = 0",
+    "INSERT INTO products (name, slug, price, category_id, attributes, stock)"
+    " SELECT name || ' II', slug || '-ii', price, category_id, attributes, 3"
+    " FROM products WHERE id % 23 = 0",
+    "UPDATE products SET description = description || ' Updated.'",
+)
+
+
 def test_ledger_follows_every_kind_of_change(sql, seeded):
     assert ledger(sql) == truth(sql)
-    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Zeta\"}',"
-                " stock = 0 WHERE id % 7 = 0")
-    sql.execute("UPDATE products SET is_active = NOT is_active WHERE id % 11 = 0")
-    sql.execute("UPDATE products SET category_id = (SELECT min(id) FROM categories"
-                " WHERE parent_id IS NOT NULL) WHERE id % 13 = 0")
-    sql.execute("UPDATE products SET attributes = attributes - 'colour' WHERE id % 17 = 0")
-    sql.execute("DELETE FROM products WHERE id % 19 = 0")
-    sql.execute("INSERT INTO products (name, slug, price, category_id, attributes, stock)"
-                " SELECT name || ' II', slug || '-ii', price, category_id, attributes, 3"
-                " FROM products WHERE id % 23 = 0")
-    sql.execute("UPDATE products SET description = description || ' Updated.'")  # no-op for counts
+    for change in CHANGES:
+        sql.execute(change)
     assert ledger(sql) == truth(sql)
     assert sql.scalar("SELECT catalog_compact_facet_counts()") > 0
     assert ledger(sql) == truth(sql)
@@ -417,19 +428,8 @@ def truth_rows_of(sql) -> dict:
 def test_pair_ledger_follows_every_kind_of_change(sql, seeded):
     assert pairs(sql) == pair_truth(sql)
     assert len(pair_truth(sql)) > 100
-    sql.execute("UPDATE products SET attributes = attributes || '{\"brand\": \"Zeta\"}',"
-                " stock = 0 WHERE id % 7 = 0")
-    sql.execute("UPDATE products SET is_active = NOT is_active WHERE id % 11 = 0")
-    sql.execute("UPDATE products SET category_id = (SELECT min(id) FROM categories"
-                " WHERE parent_id IS NOT NULL) WHERE id % 13 = 0")
-    sql.execute("UPDATE products SET attributes = attributes - 'colour' WHERE id % 17 = 0")
-    sql.execute("UPDATE products SET attributes = attributes || '{\"size\": \"\"}'"
-                " WHERE id % 29 = 0")  # an empty value counts nowhere
-    sql.execute("UPDATE products SET price = price * 3 WHERE id % 5 = 0")  # another band
-    sql.execute("DELETE FROM products WHERE id % 19 = 0")
-    sql.execute("INSERT INTO products (name, slug, price, category_id, attributes, stock)"
-                " SELECT name || ' II', slug || '-ii', price, category_id, attributes, 3"
-                " FROM products WHERE id % 23 = 0")
+    for change in CHANGES:
+        sql.execute(change)
     assert pairs(sql) == pair_truth(sql)
     assert sql.scalar("SELECT catalog_compact_facet_pairs()") > 0
     assert pairs(sql) == pair_truth(sql)
