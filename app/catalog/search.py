@@ -97,7 +97,7 @@ def _markup(name: str, marked: str | None) -> Markup:
             marked.replace(_START, "").replace(_STOP, "") != name):
         return escape(name)  # no match marked (or the text was changed)
     marks = "".join(_MARKS.findall(marked))
-    if marks != _PAIR * (len(marks) // 2) or len(marks) % 2:
+    if marks != _PAIR * (len(marks) // 2):  # (an odd count cannot equal it)
         return escape(name)  # nested, unopened or unclosed: not ours to trust
     return Markup(str(escape(marked)).replace(_START, _MARK).replace(_STOP, _UNMARK))  # noqa: S704 - escaped text, our two tags
 

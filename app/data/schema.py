@@ -12,8 +12,7 @@ from typing import Any
 
 #: Tables created by migrations and maintained by triggers, never by the ORM.
 TRIGGER_MAINTAINED = frozenset({"catalog_facet_counts", "catalog_facet_pairs", "catalog_words",
-                                "catalog_lexemes",
-                                "category_tree_version",
+                                "catalog_lexemes", "category_tree_version",
                                 "catalog_version", "catalog_version_pending"})
 
 

@@ -24,7 +24,7 @@ compaction, which folds its whole table (3,000 rows), this one folds only the ke
 since the last one (``folded``): the table has ~60,000 keys, and folding all of them made
 every 200th save of an editor wait about a second.
 
-The upgrade fills it from the existing products (one scan: about 25 s at 1,000,000 products).
+The upgrade fills it from the existing products (one scan: about 18 s at 1,000,000 products).
 Downgrade drops the triggers, the functions, the sequence and the table.
 
 Revision ID: 0018
@@ -67,10 +67,12 @@ def _pair_rows(rows: str, sign: str) -> str:
 COLUMNS = "category_id, in_stock, by_facet, by_value, facet, value"
 
 
-def _apply(rows_sql: str) -> str:
+def _apply(rows_sql: str, folded: bool = False) -> str:
+    """Insert ``rows_sql`` summed per key: deltas (``folded`` false, for the compaction to fold),
+    or the filled table's rows, one per key already."""
     return f"""
-        INSERT INTO catalog_facet_pairs ({COLUMNS}, n)
-        SELECT {COLUMNS}, sum(n)
+        INSERT INTO catalog_facet_pairs ({COLUMNS}, n, folded)
+        SELECT {COLUMNS}, sum(n), {str(folded).lower()}
         FROM ({rows_sql}) AS d
         GROUP BY {COLUMNS}
         HAVING sum(n) <> 0;
@@ -181,8 +183,7 @@ def upgrade() -> None:
         CREATE TRIGGER catalog_products_paired_truncated AFTER TRUNCATE ON products
         FOR EACH STATEMENT EXECUTE FUNCTION catalog_products_paired()
     """)
-    op.execute(_apply(_pair_rows('products', '1')))
-    op.execute("UPDATE catalog_facet_pairs SET folded = true")
+    op.execute(_apply(_pair_rows('products', '1'), folded=True))
     op.execute("ANALYZE catalog_facet_pairs")
 
 
