@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, PoolResetState
 
 from ..runtime.bridge import await_in_greenlet
 from .replica import ReplicaRouter
@@ -79,6 +79,7 @@ class AsyncDatabase:
             engine = create_async_engine(self.url, **self.engine_options)
             event.listen(engine.sync_engine, "handle_error", _keep_cancelled_connection)
             event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+            event.listen(engine.sync_engine, "reset", _end_interrupted_begin)
             self._engines[loop] = engine
             self._sessionmakers[loop] = async_sessionmaker(engine, expire_on_commit=False)
         return engine
@@ -158,32 +159,54 @@ def server_settings(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _keep_cancelled_connection(context: ExceptionContext) -> None:
-    """``handle_error``: a statement interrupted by task cancellation keeps its connection,
-    when its transaction is known to be open.
+    """``handle_error``: a statement interrupted by task cancellation keeps its connection.
 
     SQLAlchemy treats any exit exception during a statement as a lost connection and closes
     it. Here cancellation is routine - htmx aborts every stale search (``hx-sync``), and the
     request timeout cancels slow ones - and asyncpg handles it: it sends PostgreSQL a cancel
     request for the running query and makes the connection's next command wait until the
-    server is ready again. So the request's teardown can roll back and return the connection
-    (if that fails, the connection is discarded there). Closing it instead would cost a new
-    PostgreSQL backend, its type introspection and every prepared statement per abandoned
-    search.
+    server is ready again. Closing the connection instead would cost a new PostgreSQL
+    backend, its type introspection and every prepared statement per abandoned search.
 
-    Only when SQLAlchemy's asyncpg adapter holds the transaction (its ``BEGIN`` completed)
-    can that rollback end it. A cancellation that lands on the ``BEGIN`` itself - the server
-    may have started the transaction while the adapter never learnt of it - or on a commit or
-    rollback leaves a state no rollback repairs: those connections are still closed.
+    What the cancellation leaves open is ended when the connection goes back to the pool:
+    a transaction the adapter holds by the request's teardown rollback; one whose ``BEGIN``
+    the cancellation interrupted by :func:`_end_interrupted_begin`; an autocommit statement
+    (the catalog version each shopper request reads first) leaves nothing. If that fails,
+    the connection is discarded there. A cancellation landing on a commit, a rollback or the
+    connect itself (no statement) still closes the connection: what the server did is unknown.
     """
     if not isinstance(context.original_exception, asyncio.CancelledError):
         return
     if context.statement is None or context.connection is None:
         return  # commit, rollback or connect: the transaction's state is unknown
-    adapted = context.connection.connection.dbapi_connection
-    # (a private attribute of SQLAlchemy's asyncpg adapter, set once BEGIN has succeeded;
-    # tests/foundation/test_cancellation.py checks both outcomes)
-    if getattr(adapted, "_transaction", None) is not None:
-        context.is_disconnect = False
+    context.is_disconnect = False
+
+
+def _end_interrupted_begin(dbapi_connection: Any, record: ConnectionPoolEntry,
+                           reset_state: PoolResetState) -> None:
+    """``reset`` (a connection going back to the pool): end a transaction whose ``BEGIN`` a
+    cancellation interrupted.
+
+    asyncpg marks its connection as inside a transaction (``_top_xact``) before it sends
+    ``BEGIN``; SQLAlchemy's asyncpg adapter records the transaction (``_transaction``) only once
+    ``BEGIN`` has answered. Cancelled in between, the server may have begun a transaction that
+    no rollback of the adapter's would end, and asyncpg would turn the next request's ``BEGIN``
+    into a ``SAVEPOINT`` inside it: that request's commit would only release the savepoint.
+    So the connection gets a plain ``ROLLBACK`` (a harmless warning if the server had begun
+    nothing; asyncpg first waits for the cancelled command to finish) and asyncpg's mark is
+    cleared. Private attributes of asyncpg and of the adapter, checked by
+    ``tests/foundation/test_cancellation.py`` on both paths (the session's and
+    :mod:`app.data.direct`'s).
+    """
+    if not reset_state.asyncio_safe or reset_state.terminate_only:
+        return  # the connection is being closed anyway
+    connection = getattr(dbapi_connection, "_connection", None)
+    if (getattr(connection, "_top_xact", None) is None
+            or getattr(dbapi_connection, "_transaction", None) is not None):
+        return  # no transaction, or one the adapter holds (and rolls back itself)
+    log.info("ending a transaction whose BEGIN was cancelled")
+    connection._top_xact = None  # type: ignore[union-attr]
+    await_in_greenlet(connection.execute("ROLLBACK"))  # type: ignore[union-attr]
 
 
 def _refuse_closed_connection(dbapi_connection: Any, record: ConnectionPoolEntry,

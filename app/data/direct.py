@@ -23,8 +23,10 @@ What stays SQLAlchemy's:
   statement of the session, in its cursor, with its ``_start_transaction`` (isolation level,
   read-only, deferrable as configured); :func:`fetch` calls that very method at the same
   point, under the same lock, so ``BEGIN`` - its failure, a cancellation landing on it - goes
-  as through the session. (Sending a session's first statement through the session instead
-  cost a :class:`Prepared` statement a rebuilt tree: ~1.4 ms per search in the benchmark.)
+  as through the session (a cancelled ``BEGIN``'s transaction is ended when the connection
+  goes back to the pool: :func:`app.data.database._end_interrupted_begin`). (Sending a
+  session's first statement through the session instead cost a :class:`Prepared` statement
+  a rebuilt tree: ~1.4 ms per search in the benchmark.)
 * **Errors.** A failed statement is translated and raised by SQLAlchemy itself (its
   ``handle_error`` hooks run, a lost connection is invalidated): the same exception class and
   the same connection handling as through ``execute``. A cancellation (a timeout, htmx
