@@ -649,12 +649,14 @@ class ASGIAdapter:
     async def _refuse(self, scope: Scope, send: Send, code: int, outcome: str,
                       started: float, request_id: str) -> None:
         """Answer a request whose body was refused (too large, too slow, over the budget)
-        without running it. Its body is unfinished, so the server closes the connection."""
+        without running it. Its body is unfinished, so the server closes the connection - and
+        the response says so: a client that kept the connection for its next request (httpx,
+        a browser) would otherwise send it to a socket that is closing, and get no answer."""
         environ = build_environ(scope, b"")
         environ[REQUEST_ID_KEY] = request_id
         refused = await self._render_abort(environ, code)
         self.observer.finished(environ, refused.status, time.perf_counter() - started, outcome)
-        await self._send(scope, send, refused, request_id)
+        await self._send(scope, send, refused, request_id, closing=True)
         self._log(scope, refused.status, started, request_id, outcome)
 
     async def execute(
@@ -776,15 +778,16 @@ class ASGIAdapter:
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     def _final_headers(self, scope: Scope, send: Send, headers: list[tuple[bytes, bytes]],
-                       request_id: str) -> list[tuple[bytes, bytes]]:
+                       request_id: str, closing: bool = False) -> list[tuple[bytes, bytes]]:
         headers = headers + [(b"x-request-id", request_id.encode("latin-1"))]
-        if scope.get("http_version", "1.1") in _HTTP1 and server_terminating(send):
+        if scope.get("http_version", "1.1") in _HTTP1 and (closing or server_terminating(send)):
             # The server closes the connection after this response: say so, so the client does
             # not send its next request on a connection that will not read it.
             headers.append((b"connection", b"close"))
         return headers
 
-    async def _send(self, scope: Scope, send: Send, result: WSGIResult, request_id: str) -> None:
+    async def _send(self, scope: Scope, send: Send, result: WSGIResult, request_id: str,
+                    closing: bool = False) -> None:
         headers = result.headers
         body: bytes | None = None
         accept_encoding = self._accept_encoding(scope, result)
@@ -794,7 +797,7 @@ class ASGIAdapter:
                                               accept_encoding, self.compression_memo)
             else:
                 headers, body = await self._compress_file(result, accept_encoding)
-        headers = self._final_headers(scope, send, headers, request_id)
+        headers = self._final_headers(scope, send, headers, request_id, closing)
         await send({"type": "http.response.start", "status": result.status, "headers": headers})
         if result.file is not None:
             try:

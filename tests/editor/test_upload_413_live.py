@@ -52,6 +52,9 @@ def test_an_image_past_its_allowance_is_refused_in_its_error_slot(http, sql, cat
                     {"image": ("big.png", b"\x89PNG" + b"x" * OVER, "image/png")},
                     {"alt": "A lamp"})
     assert response.status_code == 413
+    # its body was left unread, so the server closes the connection - and says so, or the
+    # client would send its next request on a connection that is going away
+    assert response.headers["Connection"] == "close"
     assert response.headers["HX-Retarget"] == "#image-upload-error"
     assert parse(response.text).text == "This file is larger than 0.2 MB, so it was not added."
     assert sql.scalar("SELECT count(*) FROM image_blobs") == 0
