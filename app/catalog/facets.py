@@ -401,7 +401,8 @@ def _plan_sets(filt: ProductFilter) -> list[_Set]:
     unselected = tuple(f for f in FACETS if not filt.values(f))
     sets = [_Set("match", unselected, filt.is_broad(), frozenset())]
     for facet in selected:
-        sets.append(_Set(facet, (facet,), filt.is_broad(ignoring=facet), frozenset({facet})))
+        skip = frozenset({facet})
+        sets.append(_Set(facet, (facet,), filt.is_broad(ignoring=skip), skip))
     for s in sets:
         if s.broad:
             s.source = "precomputed"

@@ -153,14 +153,14 @@ class ProductFilter:
         """True when only active products can match (the shopper's view)."""
         return not self.include_inactive or self.active is True
 
-    def is_broad(self, *, ignoring: str | None = None) -> bool:
+    def is_broad(self, *, ignoring: frozenset[str] = frozenset()) -> bool:
         """True when the filter is at most categories + stock over active products: the case the
-        precomputed counts answer without scanning (``ignoring`` one facet's own selection)."""
+        precomputed counts answer without scanning (``ignoring`` these facets' selections)."""
         if not self.active_only or self.q.strip():
             return False
         if self.min_price is not None or self.max_price is not None:
             return False
-        return all(not self.values(f) for f in ("brand", "colour", "size") if f != ignoring)
+        return all(not self.values(f) for f in ("brand", "colour", "size") if f not in ignoring)
 
 
 # -- full text ----------------------------------------------------------------------------------

@@ -129,11 +129,10 @@ def pair_facet(filt: ProductFilter, skip: frozenset[str]) -> str | None:
     facets' conditions - "the whole catalog, a department or in stock, and one brand" (any
     number of its values) - which the pair ledger answers (:func:`pairs_select`); None when
     that set is broad itself or needs more than one attribute facet, a price or text."""
-    if not filt.active_only or filt.q.strip() or filt.min_price is not None \
-            or filt.max_price is not None:
-        return None
     left = [f for f in ("brand", "colour", "size") if f not in skip and filt.values(f)]
-    return left[0] if len(left) == 1 else None
+    if len(left) != 1 or not filt.is_broad(ignoring=skip | {left[0]}):
+        return None
+    return left[0]
 
 
 def pairs_branch(by: str) -> str:
