@@ -1,5 +1,5 @@
 """Indexes keyed by (category, id) and (facet value, id) for active products: a sample of a
-facet count drawn by id ranges (:func:`app.catalog.facets._counting_select`) reads only the
+facet count drawn by id ranges (:func:`app.catalog.facets._counting_selects`) reads only the
 index entries inside its ranges.
 
 A sampled set of a text search whose text is tested on the rows its other conditions find

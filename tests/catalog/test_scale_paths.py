@@ -156,6 +156,48 @@ def test_counts_sampled_by_id_ranges_are_right_when_the_sample_is_everything(
     assert "about" in hint and "£35.50" in hint and "£120.00" in hint
 
 
+BRANDS = ("Aalto", "Birch", "Cedar", "Dune")
+
+
+@pytest.fixture
+def priced_run(sql) -> int:
+    """80 products priced inside a price filter, in consecutive ids, the four brands in turn."""
+    category = sql.category("Kitchen", "kitchen")
+    for i in range(80):
+        sql.product(f"Bowl {i:02d}", category_id=category, price="30.00",
+                    attributes={"brand": BRANDS[i % 4]})
+    return 80
+
+
+@pytest.mark.parametrize("target, read, shown", [(8, 32, "About 80"), (40, 80, "About 80")])
+def test_an_id_sample_stops_at_its_probes_when_they_hold_its_target(
+        client, priced_run, monkeypatch, target, read, shown):
+    """The planner sized the set far too small (a tenth, as for words and a department taken
+    as independent), so its id ranges cover every id. Their probes - the first quarter of each
+    range, 32 of the 80 products - already hold a target of 8 rows: nothing more is read, and
+    the counts are the probes' scaled by their share. A target of 40 reads the rest too."""
+    monkeypatch.setattr(facets, "EXACT_ROW_BUDGET", 0)
+    monkeypatch.setattr(facets, "SPARSE_FRACTION", 2.0)  # every sampled set by id ranges
+    monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", target)
+
+    async def tiny_estimates(session, statement, count, values=None):
+        return [1] * count
+
+    monkeypatch.setattr(facets, "run_estimates", tiny_estimates)
+    totals: list[int] = []
+    settle = facets._settle_probes
+
+    def spy(sets, rows):
+        totals.extend(r.n for r in rows if r.branch == "match" and r.facet == facets._TOTAL)
+        settle(sets, rows)
+
+    monkeypatch.setattr(facets, "_settle_probes", spy)
+    root = parse(client.get("/products?min_price=20&max_price=60&per_page=12").data)
+    assert totals == [read]  # rows the statement read for the match set
+    assert root.by_id("catalog-summary").text.startswith(shown)
+    assert facet_counts(root, "brand") == dict.fromkeys(BRANDS, 20)
+
+
 @pytest.mark.parametrize("share_of_estimate, floored", [(0.005, False), (0.000001, True)])
 def test_a_page_sample_reads_the_share_its_target_needs_down_to_the_floor(
         client, shop, monkeypatch, share_of_estimate, floored):
