@@ -29,9 +29,11 @@ Each such set is answered by the cheapest source that is still right:
                  requests); a sparse one by :data:`ID_WINDOWS` id ranges spread over the
                  catalog, which PostgreSQL intersects with the set's own index so that only
                  matches are read (a page sample of a word in 2% of a million products reads 15%
-                 of the table). A value the sample misses is left out rather than shown as a
-                 trap with 0. Should the sample reveal that the planner badly overestimated the
-                 set, it is recounted exactly.
+                 of the table); read through the set's (value, id) indexes, the ranges' first
+                 quarters come first, and the rest only if those held too few rows for the
+                 sample (:data:`PROBE_SHARE`). A value the sample misses is left out rather
+                 than shown as a trap with 0. Should the sample reveal that the planner badly
+                 overestimated the set, it is recounted exactly.
 
 A text search's sets also choose how their text condition finds rows (:func:`_text_index`,
 :data:`.filters.TextIndex`): through the text index, which reads every posting of every term
