@@ -317,10 +317,9 @@ class _Set:
     #: a sampled set's method: table pages (TABLESAMPLE) or id ranges (see _id_windows)
     sampler: Literal["pages", "ids"] = "pages"
     windows: list[tuple[int, int]] = field(default_factory=list)
-    #: the percentage of the catalog an id sample's ranges cover, and that of their probes
-    #: (see :data:`PROBE_SHARE`); ``percent`` is one of them once the sample has run
+    #: the percentage of the catalog an id sample's ranges cover (``percent`` is that of only
+    #: their probes once a sample stopped there, see :data:`PROBE_SHARE`)
     full_percent: float = 100.0
-    probe_percent: float = 100.0
     #: how its text condition finds rows (see :func:`_text_index`)
     text_index: TextIndex = "full"
     #: the planner's estimates of the set without its text condition, and with only the words
@@ -481,7 +480,6 @@ async def _choose_sources(session: AsyncSession, bound: BoundFilter,
                 fraction = min(1.0, SAMPLE_TARGET_ROWS / max(s.estimate, 1))
                 s.windows, s.percent = _id_windows(int(low), int(high), fraction)
                 s.full_percent = s.percent
-                s.probe_percent = s.percent * _probe_share(s.windows)
     for s in counted:
         s.text_rows = text_rows
         s.text_index = _text_index(bound, s)
@@ -621,7 +619,8 @@ def _settle_probes(sets: list[_Set], rows: list[Any]) -> None:
     for s in sets:
         if s.source == "sampled" and s.sampler == "ids":
             probed = sum(r.n for r in rows if r.branch == s.key and r.facet == _PROBE)
-            s.percent = s.probe_percent if probed >= SAMPLE_TARGET_ROWS else s.full_percent
+            s.percent = s.full_percent * (_probe_share(s.windows)
+                                          if probed >= SAMPLE_TARGET_ROWS else 1.0)
 
 
 # -- the statement ------------------------------------------------------------------------------
