@@ -30,8 +30,9 @@ Every value is a bound parameter; user text never becomes SQL.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -51,6 +52,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    or_,
     select,
     true,
 )
@@ -415,8 +417,13 @@ class FilterShape:
     brand: FacetShape = ""
     colour: FacetShape = ""
     size: FacetShape = ""
-    min_price: bool = False
-    max_price: bool = False
+    #: A price bound is set. Both bounds are then parameters, NULL for the one not set
+    #: (``:min_price IS NULL OR price >= :min_price``): one shape, one statement per kind, for
+    #: a minimum, a maximum or both - the wandering shoppers' price ranges tripled the shapes
+    #: to build and compile. PostgreSQL plans each run with its values (``plan_cache_mode =
+    #: force_custom_plan``) and folds the NULL test away, so the plan is the one a condition
+    #: written for those bounds alone gets.
+    price: bool = False
     stock: StockFilter = None
     #: How the text condition finds its rows (see :data:`TextIndex`); chosen per statement from
     #: the planner's estimates by the facet counts, "full" otherwise.
@@ -470,14 +477,12 @@ def bind_filter(filt: ProductFilter, tree: CategoryTree) -> BoundFilter:
             facets[facet] = "any"
             values[_PLURAL[facet]] = [{ATTRIBUTE_FACETS[facet]: v} for v in selected]
             values[f"{facet}_values"] = list(selected)
-    if filt.min_price is not None:
-        values["min_price"] = filt.min_price
-    if filt.max_price is not None:
-        values["max_price"] = filt.max_price
+    priced = filt.min_price is not None or filt.max_price is not None
+    if priced:
+        values["min_price"], values["max_price"] = filt.min_price, filt.max_price
     active: Literal["only", "inactive", "any"] = (
         "only" if filt.active_only else "inactive" if filt.active is False else "any")
-    shape = FilterShape(active=active, text=text, min_price=filt.min_price is not None,
-                        max_price=filt.max_price is not None, stock=filt.stock,
+    shape = FilterShape(active=active, text=text, price=priced, stock=filt.stock,
                         category=facets.get("category", ""), brand=facets.get("brand", ""),
                         colour=facets.get("colour", ""), size=facets.get("size", ""))
     return BoundFilter(shape, values, ids)
@@ -548,15 +553,20 @@ def conditions(shape: FilterShape, skip: frozenset[str] = frozenset(),
         if kind and facet not in skip:
             out.append(_category_in(kind) if facet == "category"
                        else _attribute_in(facet, columns))
-    if shape.min_price:
-        out.append(_c.price >= bindparam("min_price", type_=_c.price.type))
-    if shape.max_price:
-        out.append(_c.price <= bindparam("max_price", type_=_c.price.type))
+    if shape.price:
+        out += [_price_bound("min_price", operator.ge), _price_bound("max_price", operator.le)]
     if shape.stock == "in":
         out.append(_c.stock > 0)
     elif shape.stock == "out":
         out.append(_c.stock == 0)
     return tuple(out)
+
+
+def _price_bound(parameter: str, compare: Callable[[Any, Any], Any]) -> ColumnElement[bool]:
+    """``(:parameter IS NULL OR price <compare> :parameter)``: a bound that may be unset (see
+    :attr:`FilterShape.price`)."""
+    bound = bindparam(parameter, type_=_c.price.type)
+    return or_(bound.is_(None), compare(_c.price, bound))
 
 
 def head_condition(parameter: str = "q_head") -> ColumnElement[bool]:

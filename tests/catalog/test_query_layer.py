@@ -127,6 +127,14 @@ def test_prefix_split_keeps_tsquery_syntax_out(q, expected):
     (ProductFilter(categories=("furniture-chairs",), max_price=Decimal("200")),
      ProductFilter(categories=("lighting-table-lamps",), max_price=Decimal("40")),
      ["Oak Dining Chair"], ["Ceramic Table Lamp"]),
+    # a minimum, a maximum or both: one shape (the unset bound is NULL)
+    (ProductFilter(categories=("lighting",), min_price=Decimal("50")),
+     ProductFilter(categories=("lighting",), max_price=Decimal("45")),
+     ["Brass Floor Lamp", "Linen Floor Lamp", "Oak Reading Lamp"],
+     ["Brass Table Lamp", "Ceramic Table Lamp"]),
+    (ProductFilter(q="lamp", min_price=Decimal("40"), max_price=Decimal("90")),
+     ProductFilter(q="lamp", max_price=Decimal("40")),
+     ["Brass Table Lamp", "Linen Floor Lamp"], ["Ceramic Table Lamp"]),
 ])
 def test_filters_of_one_shape_share_sql_but_never_values(run_db, shop, first, second,
                                                           first_names, second_names):
