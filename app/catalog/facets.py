@@ -77,6 +77,9 @@ from functools import lru_cache, partial
 from typing import Any, Literal
 
 from sqlalchemy import (
+    CTE,
+    BigInteger,
+    Boolean,
     ColumnElement,
     Integer,
     Numeric,
@@ -87,20 +90,24 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     func,
     literal,
     literal_column,
     null,
     or_,
     select,
+    table,
     tablesample,
     text,
     true,
     tuple_,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import TextualSelect
 from sqlalchemy.sql.util import ClauseAdapter
 
 from ..data import direct
@@ -739,7 +746,7 @@ def _grouped(branch: str, keys: dict[str, ColumnElement[Any]], price: ColumnElem
 
 
 def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
-                             page_sort: Sort | None = None) -> list[Select[Any]]:
+                             page_sort: Sort | None = None) -> tuple[CTE, list[Any]]:
     """The exact sets of a text search with facets ticked, counted from one read of the rows.
 
     Each facet's set is the match set without that facet's own condition, so the sets overlap
@@ -747,7 +754,10 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
     shared rows once per set - through the text index and the table, the costly part. Here the
     rows of their union are read once into a CTE (referenced by every branch, so PostgreSQL
     materialises it) with a flag per set, and each set's GROUPING SETS branch - the same rows
-    as :func:`_counting_selects` gives - counts its flagged rows from it."""
+    as :func:`_counting_selects` gives - counts its flagged rows from it.
+
+    The CTE comes back beside the branches, to be attached to the whole statement: the
+    branches name it rather than refer to it (see :func:`_grouped_over_rows`)."""
     selected = [f for f in FACETS if getattr(shape, f)]
     # Their rows are found one way: the sets' own if they agree, else through the text index.
     modes = {s.text_index for s in sets}
@@ -765,15 +775,8 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
     rows = select(_c.category_id, *(c.label(f"facet_{f}") for f, c in FACET_COLUMNS.items()),
                   _c.price, *(own(s).label(f"in_{s.key}") for s in sets),
                   *([_c.id] if page_sort is not None else []), *(_c[n] for n in ordering)) \
-        .where(base, or_(*(own(s) for s in sets))).cte("counted_rows")
-    out: list[Select[Any]] = []
-    for s in sets:
-        keys: dict[str, ColumnElement[Any]] = {
-            f: rows.c.category_id if f == "category" else rows.c[f"facet_{f}"]
-            for f in s.facets}
-        if s.key == "match":  # the matches' price distribution, in the same pass
-            keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
-        out.append(_grouped(s.key, keys, rows.c.price, rows, rows.c[f"in_{s.key}"]))
+        .where(base, or_(*(own(s) for s in sets))).cte(_COUNTED_ROWS)
+    out: list[Any] = [_grouped_over_rows(s.key, s.facets) for s in sets]
     if page_sort is not None:
         order = [rows.c[name].desc() if descending else rows.c[name].asc()
                  for name, descending in SORT_KEYS[page_sort]]
@@ -783,7 +786,41 @@ def _shared_counting_selects(shape: FilterShape, sets: tuple[_SetShape, ...],
         # (the ids in the page's order: the position travels as ``lo``)
         out.append(select(*count_row(_PAGE, None, None, None, page.c.id,
                                      func.row_number().over())).select_from(page))
-    return out
+    return rows, out
+
+
+#: The name of the rows :func:`_shared_counting_selects` reads once for all its sets.
+_COUNTED_ROWS = "counted_rows"
+#: The columns of every branch of the counting statement (what :func:`.ledger.count_row` makes).
+_COUNT_COLUMNS = (("branch", Text), ("facet", Text), ("value", Text), ("category_id", Integer),
+                  ("n", BigInteger), ("lo", Numeric), ("hi", Numeric))
+
+
+@lru_cache(maxsize=64)
+def _grouped_over_rows(key: str, facets: tuple[str, ...]) -> TextualSelect:
+    """Set ``key``'s :func:`_grouped` branch over the shared rows (:data:`_COUNTED_ROWS`, by
+    name), as SQL text with its constants written in: the same for every filter shape whose
+    set counts these facets.
+
+    The counting statement is built and compiled once per filter shape, and wandering shoppers
+    keep meeting new shapes (``python -m bench.shopper_replay``: 638 statements in 3,000
+    requests). Its GROUPING SETS branches were most of that work - ~2.5 ms of building and as
+    much compiling per statement - while they differ only by set and facets (a handful of
+    combinations): here each is made once per worker, and a statement compiles its rows' CTE,
+    and pastes these in."""
+    rows = table(_COUNTED_ROWS, column("category_id", Integer),
+                 *(column(f"facet_{f}", Text) for f in FACET_COLUMNS),
+                 column("price", Numeric), column(f"in_{key}", Boolean))
+    keys: dict[str, ColumnElement[Any]] = {
+        f: rows.c.category_id if f == "category" else rows.c[f"facet_{f}"] for f in facets}
+    if key == "match":  # the matches' price distribution, in the same pass
+        keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
+    grouped = _grouped(key, keys, rows.c.price, rows, rows.c[f"in_{key}"])
+    sql = str(grouped.compile(dialect=postgresql.dialect(),
+                              compile_kwargs={"literal_binds": True}))
+    # (escaped: text() would take a ``:word`` for a parameter; the constants hold none)
+    return text(sql.replace(":", "\\:")).columns(
+        *(column(name, type_) for name, type_ in _COUNT_COLUMNS))
 
 
 def _sample_values(s: _Set) -> dict[str, Any]:
@@ -878,7 +915,7 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
     "pairs", see :func:`_price_select` and :func:`_pairs_price_select`),
     the price distribution of a precomputed match set, and (``page_sort``) the ids of a page
     of the exactly counted match set in that order."""
-    branches: list[Select[Any]] = []
+    branches: list[Any] = []
     if any(s.source == "precomputed" and s.pair is None for s in sets):
         branches.append(ledger_select(shape))
     # One branch per pair facet: the match set and the category facet's own set, both "broad +
@@ -886,10 +923,13 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
     pairs = dict.fromkeys(s.pair for s in sets if s.pair is not None)
     branches += [pairs_select(shape, pair) for pair in pairs]
     shared = [s for s in sets if s.source == "exact"] if shape.text == "query" else []
+    ctes: list[CTE] = []
     if len(shared) < 2 and page_sort is None:
         shared = []
     else:
-        branches += _shared_counting_selects(shape, tuple(shared), page_sort)
+        rows, selects = _shared_counting_selects(shape, tuple(shared), page_sort)
+        ctes.append(rows)
+        branches += selects
     for s in sets:
         if s.source != "precomputed" and s not in shared:
             branches += _counting_selects(shape, s)
@@ -898,7 +938,14 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
         branches.append(_pairs_price_select(shape, sets[0].pair))
     elif price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
-    return branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
+    # A UNION's first member must be a SELECT that SQLAlchemy built (it takes the columns from
+    # it): the branches written as text (:func:`_grouped_over_rows`) go after the others.
+    branches.sort(key=lambda branch: isinstance(branch, TextualSelect))
+    if isinstance(branches[0], TextualSelect):
+        first = branches[0].subquery("first_branch")
+        branches[0] = select(*first.c)
+    statement = branches[0] if len(branches) == 1 else union_all(*branches)
+    return statement.add_cte(*ctes) if ctes else statement
 
 
 def _page_sort(shape: FilterShape, sets: list[_Set], page: PageWanted | None) -> Sort | None:
