@@ -328,12 +328,14 @@ def verify(entries: list[dict[str, Any]], database_url: str, user_ids: dict[str,
             continue
         revision = history.at.get((pid, version))
         same = all(_same(n, v, history.value(pid, n, version)) for n, v in values.items())
+        if version == sent and same:
+            # Nothing to change: the form already showed these values, and the answer is the
+            # version it was opened at - whoever made that version (a colleague, or nobody
+            # since the seed).
+            verdict.unchanged += 1
+            continue
         if revision is None:
-            if version == sent and same:
-                verdict.unchanged += 1  # nothing to change: no new version
-            else:
-                verdict.problem(f"{where}: reported saved as version {version}, no such "
-                                "revision")
+            verdict.problem(f"{where}: reported saved as version {version}, no such revision")
             continue
         mine = revision["user_id"] == user and revision["source"] == SOURCE[via]
         if not mine or (pid, version) in claimed or version <= sent:

@@ -162,6 +162,29 @@ def test_a_merged_save_with_nothing_left_to_change_counts_as_unchanged(
     assert verdict.unchanged == 1
 
 
+def test_a_save_of_the_values_a_colleagues_version_already_holds_counts_as_unchanged(
+        history, sql, run_db, database_url):
+    """Kim opens the product at bot's version 3 and saves the stock it already shows: nothing
+    changes, and she is answered with version 3 - bot's revision, not hers. (Seen in a load
+    test at 100 users, reported then as "revision 3 is not by kim".) The same answer with
+    another stock is a save that never happened."""
+    ledger, users, since, product = history
+
+    async def same(session):
+        return await update_product(session, product, {"stock": 7}, expected_version=3,
+                                    user_id=users["kim"], source="inline", merge=True)
+    result = run_db(same, commit=True)
+    assert isinstance(result, Saved) and not result.changed
+    entry = {"via": "editor", "user": "kim", "product_id": product, "sent_version": 3,
+             "status": 200, "version": 3, "values": {"stock": 7}, "key": "e" * 24}
+    verdict = check([*ledger, entry], users, since, database_url)
+    assert verdict.ok, verdict.problems
+    assert verdict.unchanged == 1
+    verdict = check([*ledger, {**entry, "values": {"stock": 8}}], users, since, database_url)
+    assert not verdict.ok
+    assert any("is not by kim" in problem for problem in verdict.problems), verdict.problems
+
+
 # -- image uploads --------------------------------------------------------------------------------
 
 @pytest.fixture
