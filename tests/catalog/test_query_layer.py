@@ -183,3 +183,24 @@ def test_bound_conditions_of_two_filters_combine_in_one_statement(run_db, shop):
         return sorted((await session.scalars(select(Product.name).where(either))).all())
 
     assert run_db(go) == ["Brass Floor Lamp", "Brass Table Lamp", "Oak Reading Lamp"]
+
+
+def test_bound_conditions_of_one_price_bound_leave_the_other_open(run_db, shop):
+    """A bulk action over "lighting from £50" or "lighting up to £45": the unset bound is
+    written in as NULL (one filter shape for any bounds) and limits nothing."""
+    from sqlalchemy import select
+
+    from app.catalog.filters import where
+    from app.data.models import Product
+
+    async def go(session):
+        tree = await load_category_tree(session)
+        found = []
+        for filt in (ProductFilter(categories=("lighting",), min_price=Decimal("50")),
+                     ProductFilter(categories=("lighting",), max_price=Decimal("45"))):
+            statement = select(Product.name).where(where(filt, tree))
+            found.append(sorted((await session.scalars(statement)).all()))
+        return found
+
+    assert run_db(go) == [["Brass Floor Lamp", "Linen Floor Lamp", "Oak Reading Lamp"],
+                          ["Brass Table Lamp", "Ceramic Table Lamp"]]
