@@ -419,10 +419,9 @@ class FilterShape:
     size: FacetShape = ""
     #: A price bound is set. Both bounds are then parameters, NULL for the one not set
     #: (``:min_price IS NULL OR price >= :min_price``): one shape, one statement per kind, for
-    #: a minimum, a maximum or both - the wandering shoppers' price ranges tripled the shapes
-    #: to build and compile. PostgreSQL plans each run with its values (``plan_cache_mode =
-    #: force_custom_plan``) and folds the NULL test away, so the plan is the one a condition
-    #: written for those bounds alone gets.
+    #: a minimum, a maximum or both, where there were three to build and compile. PostgreSQL
+    #: plans each run with its values (``plan_cache_mode = force_custom_plan``) and folds the
+    #: NULL test away, so the plan is the one a condition written for those bounds alone gets.
     price: bool = False
     stock: StockFilter = None
     #: How the text condition finds its rows (see :data:`TextIndex`); chosen per statement from
