@@ -632,10 +632,15 @@ def _settle_probes(sets: list[_Set], rows: list[Any]) -> None:
 
 # -- the statement ------------------------------------------------------------------------------
 
-def _counting_selects(shape: FilterShape, s: _SetShape) -> list[Select[Any]]:
+def _counting_selects(shape: FilterShape, s: _SetShape) -> tuple[list[CTE], list[Any]]:
     """GROUP BY GROUPING SETS over ``s``: one group per facet value (+ the total row); for an
     id sample also its probe row (see :func:`_probed_sample`). Parameters: the filter's, and a
-    sample's (``pct_<set>``, or ``win_<set>_<i>_lo/mid/next/hi`` and ``enough_<set>``)."""
+    sample's (``pct_<set>``, or ``win_<set>_<i>_lo/mid/next/hi`` and ``enough_<set>``).
+
+    The set's rows (its keys as ``k_<i>``, and the price) are a CTE, ``rows_<set>``, to be
+    attached to the whole statement; the grouping over them is text made once per set and
+    facets (:func:`_grouped_over_set`). PostgreSQL inlines a CTE read once, so the plan is the
+    one of the grouping written over the rows' own SELECT."""
     source: Any = _table
     shape = replace(shape, text_index=s.text_index)
     condition = where_clause(shape, s.skip,
@@ -644,17 +649,16 @@ def _counting_selects(shape: FilterShape, s: _SetShape) -> list[Select[Any]]:
     if s.key == "match":  # the matches' price distribution, in the same pass
         keys[_BAND] = _BAND_KEY
     price = _c.price
+    two_step = s.source != "sampled" or len(keys) == 1
     if s.source == "sampled" and s.sampler == "ids" and _probed(shape, s):
         # Rows found through the other conditions' indexes within the id ranges: the
         # category and the attribute filters on their columns, whose (value, id) indexes
         # (migration 0016) turn each id range into one short index range per value - not a
         # bitmap of the whole department (100,000 entries at 1,000,000 products) or brand
         # (63,000, or 125,000 for two brands) AND-ed with the ranges.
-        sample, probe_row = _probed_sample(s.key, keys, price,
-                                           where_clause(shape, s.skip, True))
-        keys = {f: sample.c[f"k_{i}"] for i, f in enumerate(keys)}
-        return [_grouped(s.key, keys, sample.c.price, sample, true(), len(keys) == 1),
-                probe_row]
+        rows, probe_row = _probed_sample(s.key, keys, price,
+                                         where_clause(shape, s.skip, True))
+        return [rows], [_grouped_over_set(s.key, tuple(keys), two_step), probe_row]
     if s.source == "sampled" and s.sampler == "ids":
         condition = and_(condition, _id_ranges(s.key, "lo", "hi"))
     elif s.source == "sampled":
@@ -665,25 +669,44 @@ def _counting_selects(shape: FilterShape, s: _SetShape) -> list[Select[Any]]:
         condition = adapter.traverse(condition)
         keys = {f: adapter.traverse(k) for f, k in keys.items()}
         price = adapter.traverse(price)
-    return [_grouped(s.key, keys, price, source, condition,
-                     s.source != "sampled" or len(keys) == 1)]
+    rows = select(*_key_columns(keys, price)).select_from(source).where(condition) \
+        .cte(f"rows_{s.key}")
+    return [rows], [_grouped_over_set(s.key, tuple(keys), two_step)]
+
+
+def _key_columns(keys: dict[str, ColumnElement[Any]],
+                 price: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """A set's rows as its counts read them: its keys as ``k_<i>``, and ``price``."""
+    return [*(k.label(f"k_{i}") for i, k in enumerate(keys.values())), price.label("price")]
+
+
+@lru_cache(maxsize=64)
+def _grouped_over_set(key: str, facets: tuple[str, ...], two_step: bool) -> TextualSelect:
+    """Set ``key``'s :func:`_grouped` branch over its rows ``rows_<key>`` (by name; columns
+    ``k_<i>`` per facet, and ``price``), as SQL text with its constants written in - the same
+    for every filter shape that counts this set's facets (see :func:`_grouped_over_rows`)."""
+    rows = table(f"rows_{key}", *(column(f"k_{i}") for i in range(len(facets))),
+                 column("price", Numeric))
+    keys: dict[str, ColumnElement[Any]] = {f: rows.c[f"k_{i}"] for i, f in enumerate(facets)}
+    return _as_text(_grouped(key, keys, rows.c.price, rows, true(), two_step))
 
 
 def _probed_sample(key: str, keys: dict[str, ColumnElement[Any]], price: ColumnElement[Any],
-                   condition: ColumnElement[bool]) -> tuple[Any, Select[Any]]:
-    """The rows of an id sample (``keys`` as ``k_<i>``, and ``price``), read in two parts: the
-    probes (the first :data:`PROBE_SHARE` of each id range), then the rest of the ranges only
-    while the probes hold fewer than ``enough_<key>`` rows - a condition on no row, which
-    PostgreSQL checks once before it reads any. Also the row telling how many rows the probes
-    held (facet ``_probe``), from which :func:`_settle_probes` knows the share read."""
-    columns = [*(k.label(f"k_{i}") for i, k in enumerate(keys.values())), price.label("price")]
+                   condition: ColumnElement[bool]) -> tuple[CTE, Select[Any]]:
+    """The rows of an id sample (``keys`` as ``k_<i>``, and ``price``: the CTE ``rows_<key>``),
+    read in two parts: the probes (the first :data:`PROBE_SHARE` of each id range), then the
+    rest of the ranges only while the probes hold fewer than ``enough_<key>`` rows - a
+    condition on no row, which PostgreSQL checks once before it reads any. Also the row
+    telling how many rows the probes held (facet ``_probe``), from which
+    :func:`_settle_probes` knows the share read."""
+    columns = _key_columns(keys, price)
     probe = select(*columns).where(condition, _id_ranges(key, "lo", "mid")).cte(f"probe_{key}")
     probed = select(func.count()).select_from(probe).scalar_subquery()
     rest = select(*columns).where(condition, _id_ranges(key, "next", "hi"),
                                   probed < bindparam(f"enough_{key}", type_=Integer))
-    sample = union_all(select(probe), rest).subquery(f"sample_{key}")
+    rows = union_all(select(probe), rest).cte(f"rows_{key}")
     probe_row = select(*count_row(key, _PROBE, None, None, probed))
-    return sample, probe_row
+    return rows, probe_row
 
 
 def _probed(shape: FilterShape, s: _SetShape) -> bool:
@@ -815,9 +838,14 @@ def _grouped_over_rows(key: str, facets: tuple[str, ...]) -> TextualSelect:
         f: rows.c.category_id if f == "category" else rows.c[f"facet_{f}"] for f in facets}
     if key == "match":  # the matches' price distribution, in the same pass
         keys[_BAND] = func.width_bucket(rows.c.price, _BAND_EDGES)
-    grouped = _grouped(key, keys, rows.c.price, rows, rows.c[f"in_{key}"])
-    sql = str(grouped.compile(dialect=postgresql.dialect(),
-                              compile_kwargs={"literal_binds": True}))
+    return _as_text(_grouped(key, keys, rows.c.price, rows, rows.c[f"in_{key}"]))
+
+
+def _as_text(branch: Select[Any]) -> TextualSelect:
+    """A counting branch compiled once, its constants written in, as SQL text to paste into
+    any statement (its columns: :data:`_COUNT_COLUMNS`)."""
+    sql = str(branch.compile(dialect=postgresql.dialect(),
+                             compile_kwargs={"literal_binds": True}))
     # (escaped: text() would take a ``:word`` for a parameter; the constants hold none)
     return text(sql.replace(":", "\\:")).columns(
         *(column(name, type_) for name, type_ in _COUNT_COLUMNS))
@@ -932,7 +960,9 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
         branches += selects
     for s in sets:
         if s.source != "precomputed" and s not in shared:
-            branches += _counting_selects(shape, s)
+            rows_of_set, selects = _counting_selects(shape, s)
+            ctes += rows_of_set
+            branches += selects
     if price == "pairs":
         assert sets[0].pair is not None
         branches.append(_pairs_price_select(shape, sets[0].pair))
