@@ -969,7 +969,8 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
     elif price is not None:
         branches.append(_price_select(shape, sets[0].skip, by_category=price == "category"))
     # A UNION's first member must be a SELECT that SQLAlchemy built (it takes the columns from
-    # it): the branches written as text (:func:`_grouped_over_rows`) go after the others.
+    # it): the branches written as text (:func:`_grouped_over_rows`, :func:`_grouped_over_set`)
+    # go after the others.
     branches.sort(key=lambda branch: isinstance(branch, TextualSelect))
     if isinstance(branches[0], TextualSelect):
         first = branches[0].subquery("first_branch")
