@@ -975,7 +975,7 @@ def _build_counts_statement(shape: FilterShape, sets: tuple[_SetShape, ...],
     if isinstance(branches[0], TextualSelect):
         first = branches[0].subquery("first_branch")
         branches[0] = select(*first.c)
-    statement = branches[0] if len(branches) == 1 else union_all(*branches)
+    statement = branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
     return statement.add_cte(*ctes) if ctes else statement
 
 
