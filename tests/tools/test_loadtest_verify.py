@@ -165,9 +165,9 @@ def test_a_merged_save_with_nothing_left_to_change_counts_as_unchanged(
 def test_a_save_of_the_values_a_colleagues_version_already_holds_counts_as_unchanged(
         history, sql, run_db, database_url):
     """Kim opens the product at bot's version 3 and saves the stock it already shows: nothing
-    changes, and she is answered with version 3 - bot's revision, not hers. (Seen in a load
-    test at 100 users, reported then as "revision 3 is not by kim".) The same answer with
-    another stock is a save that never happened."""
+    changes, and she is answered with version 3 - bot's revision, not hers. (A load test at
+    100 users reported such a save as "revision 11 is not by editor-02".) The same answer
+    with another stock is a save that never happened."""
     ledger, users, since, product = history
 
     async def same(session):
