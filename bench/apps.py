@@ -10,6 +10,7 @@ import json
 
 from flask import Flask, jsonify
 
+from app.config import load_settings
 from app.runtime import VitrineFlask
 
 
@@ -38,8 +39,10 @@ def flask_async_default() -> Flask:
 def vitrine_bridge() -> VitrineFlask:
     """Vitrine's runtime: ASGI; the view is awaited on the worker's loop (greenlet bridge)."""
     app = VitrineFlask("bench_vitrine")
-    app.config.update(MAX_CONCURRENT_REQUESTS=1024, REQUEST_QUEUE_TIMEOUT=5.0,
-                      REQUEST_TIMEOUT=15.0, RETRY_AFTER_SECONDS=1, MAX_CONTENT_LENGTH=1 << 20)
+    # The runtime reads its limits from the config: the app's own settings (body limits and
+    # timeouts included), with room for every connection the benchmark opens.
+    app.config.from_mapping(load_settings().flask_config())
+    app.config.update(MAX_CONCURRENT_REQUESTS=1024)
 
     @app.get("/healthz")
     async def hello():
