@@ -60,7 +60,7 @@ async def _measure(app, typed: Typed, recorder: Recorder, repeat: int) -> None:
             recorder.active = False
             total = 0.0
             for statement in list(recorder.statements):
-                ms, plan = await _explain(session, statement)
+                ms, plan, _blocks = await _explain(session, statement)
                 total += ms
                 if plan and ms > typed.plan[0]:
                     typed.plan = (ms, plan)
