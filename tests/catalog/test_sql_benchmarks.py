@@ -1,7 +1,8 @@
-"""The SQL benchmarks a user runs by hand or through ``make bench`` (``python -m bench.catalog_sql``,
-``python -m bench.suggest_sql``) run to the end on a small seeded catalog and print a line for
-everything they measure. Their timings are not checked here (never a timing assertion in a
-test): only that the tool a user types works and reports what it ran."""
+"""The SQL benchmarks a user runs by hand or through ``make bench``
+(``python -m bench.catalog_sql``, ``python -m bench.suggest_sql``) run to the end on a small
+seeded catalog and print a line for everything they measure. Their timings are not checked
+here (never a timing assertion in a test): only that the tool a user types works and reports
+what it ran."""
 
 from __future__ import annotations
 
