@@ -170,11 +170,12 @@ class Settings(BaseSettings):
     # Shopper responses cached by URL and catalog version (app.web.response_cache): in Redis
     # when REDIS_URL is set (entries expire after RESPONSE_CACHE_TTL seconds), else in each
     # worker's memory (RESPONSE_CACHE_BYTES at most); larger responses are not kept.
-    # 32 MB, with the 16 MB of compressed copies beside it (app.runtime.compression.Memo),
+    # 16 MB, with up to 16 MB of compressed copies beside it (app.runtime.compression.Memo),
     # keeps a worker under the load test's 200 MB: at 64 MB shoppers alone took a worker to
-    # 197-215 MB in 2 minutes, against 135 MB with the cache off.
+    # 197-215 MB in 2 minutes, at 32 MB to 208 MB in 6, at 16 MB 184 MB (137 MB with the
+    # cache off); the Zipf mix of `python -m bench cache` hits 86% at each size.
     RESPONSE_CACHE: bool = env("VITRINE_RESPONSE_CACHE", True)
-    RESPONSE_CACHE_BYTES: int = env("VITRINE_RESPONSE_CACHE_BYTES", 32 * 1024 * 1024, ge=0)
+    RESPONSE_CACHE_BYTES: int = env("VITRINE_RESPONSE_CACHE_BYTES", 16 * 1024 * 1024, ge=0)
     RESPONSE_CACHE_TTL: int = env("VITRINE_RESPONSE_CACHE_TTL", 600, ge=1)
     RESPONSE_CACHE_MAX_ENTRY: int = env("VITRINE_RESPONSE_CACHE_MAX_ENTRY", 1024 * 1024, ge=1)
     # Compression of HTML, JSON, CSS and JS (app.runtime.compression).
