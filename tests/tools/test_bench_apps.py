@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from app.runtime import VitrineFlask
 from bench import apps
 
 
@@ -16,17 +17,24 @@ from bench import apps
                                      apps.vitrine_bridge])
 def test_each_flask_variant_answers_the_health_check(factory):
     app = factory()
-    response = app.test_client().get("/healthz")
-    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    try:
+        response = app.test_client().get("/healthz")
+        assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    finally:
+        if isinstance(app, VitrineFlask):
+            app.close()  # its loop thread
 
 
 def test_vitrine_bridge_runs_with_the_apps_own_runtime_limits():
     """Its runtime reads the body limits and timeouts the real app configures."""
     app = apps.vitrine_bridge()
-    assert app.test_client().get("/sleep").get_json() == {"status": "ok"}
-    adapter = app.asgi
-    assert adapter.body_limits.timeout == app.config["BODY_TIMEOUT"] > 0
-    assert adapter.max_concurrent == 1024  # room for every connection the bench opens
+    try:
+        assert app.test_client().get("/sleep").get_json() == {"status": "ok"}
+        adapter = app.asgi
+        assert adapter.body_limits.timeout == app.config["BODY_TIMEOUT"] > 0
+        assert adapter.max_concurrent == 1024  # room for every connection the bench opens
+    finally:
+        app.close()
 
 
 def test_the_bare_asgi_ceiling_answers_the_same_body():
