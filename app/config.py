@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     RESPONSE_CACHE_BYTES: int = env("VITRINE_RESPONSE_CACHE_BYTES", 16 * 1024 * 1024, ge=0)
     RESPONSE_CACHE_TTL: int = env("VITRINE_RESPONSE_CACHE_TTL", 600, ge=1)
     RESPONSE_CACHE_MAX_ENTRY: int = env("VITRINE_RESPONSE_CACHE_MAX_ENTRY", 1024 * 1024, ge=1)
+    # Filters whose facet counts each worker keeps under the catalog version the response cache
+    # read, for the next page or sort of the same filter (app.catalog.facet_memo; 0: none).
+    FACET_MEMO_ENTRIES: int = env("VITRINE_FACET_MEMO_ENTRIES", 512, ge=0)
     # Compression of HTML, JSON, CSS and JS (app.runtime.compression).
     COMPRESSION: bool = env("VITRINE_COMPRESSION", True)
     # Cache-Control max-age of static files asked for without their content hash

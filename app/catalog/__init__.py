@@ -4,7 +4,8 @@ Module map, each importing only the ones before it: :mod:`.tree` (the category t
 :mod:`.sql` (EXPLAIN estimates, planner settings), :mod:`.filters` (a filter's shape, values
 and WHERE), :mod:`.ordering` (sorts, keysets, cursors), :mod:`.ledger` (the precomputed facet
 counts), :mod:`.page_query` (a page of products, the total) - the query layer shared with the
-editor and the API -, :mod:`.facets` (facet counts, price range), :mod:`.search`
+editor and the API -, :mod:`.facets` (facet counts, price range), :mod:`.facet_memo` (the
+counts each worker keeps per filter, under the response cache's catalog version), :mod:`.search`
 (highlighting, "Did you mean"), :mod:`.listing_query` (the listing query model every surface
 parses into), :mod:`.params` (the shopper's URL parameters in and out), :mod:`.listing` (one
 result page, pagination) and :mod:`.views` (the two routes and their renderings);

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .facet_memo import MemoForRequest
 from .facets import FacetResult, PageWanted, compute_facets
-from .filters import ProductFilter, bind_filter, text_query
+from .filters import BoundFilter, ProductFilter, bind_filter, text_query
 from .ordering import Sort
 from .page_query import Card, Total, count_products, find_cards
 from .params import CatalogParams
@@ -109,12 +110,14 @@ class CatalogPage:
 
 
 async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
-                            rank_candidates: int | None = None) -> CatalogPage:
+                            rank_candidates: int | None = None,
+                            memo: MemoForRequest | None = None) -> CatalogPage:
     """Everything the shopper's result page shows for ``params`` (normalised further here:
     unknown categories are dropped, a page past the end becomes the last page).
 
     ``rank_candidates``: relevance ranks at most this many matches per block when the match set
-    is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.page_query._capped_ranking`)."""
+    is larger (the app's ``CATALOG_RANK_CANDIDATES``; see :func:`.page_query._capped_ranking`).
+    ``memo``: facet counts kept for this catalog version (see :mod:`.facet_memo`)."""
     tree = await load_category_tree(session, read_only=True)
     notices = list(params.notices)
     unknown = [slug for slug in params.categories if slug not in tree.by_slug]
@@ -128,15 +131,14 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     # The page asked for: an exactly counted text search finds it while counting.
     wanted = PageWanted(params.effective_sort, (params.page - 1) * params.per_page,
                         params.per_page)
-    facets = await compute_facets(session, filt, tree, bound=bound, page=wanted)
+    facets = await _facets(session, filt, tree, bound, wanted, memo)
     found_nothing = filt.has_text and facets.total.value == 0
     matched_any = False
     if found_nothing:
         loose = replace(filt, match="any")
         loose_bound = bind_filter(loose, tree)
         if loose_bound.values != bound.values:  # several words: "any" is another query
-            loose_facets = await compute_facets(session, loose, tree, bound=loose_bound,
-                                                page=wanted)
+            loose_facets = await _facets(session, loose, tree, loose_bound, wanted, memo)
             if loose_facets.total.value:
                 filt, bound, facets, matched_any = loose, loose_bound, loose_facets, True
                 notices.append(f"No product matches all of “{params.q}”, so these match any "
@@ -178,10 +180,23 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
         refinements = await find_refinements(session, filt, tree, facets)
     elif filt.has_text and facets.total.value == 0 and text_query(filt.q):
         # Nothing at all: show the catalog's facets (without the text) as ways in.
-        facets = await compute_facets(session, replace(filt, q=""), tree)
+        whole = replace(filt, q="")
+        facets = await _facets(session, whole, tree, bind_filter(whole, tree), None, memo)
         without_text = True
         notices.append(f"Nothing matches “{params.q}”, so the filters count the whole catalog.")
     return CatalogPage(params=params, filter=filt, tree=tree, facets=facets, products=products,
                        names=names, pagination=pagination, sort=sort, suggestion=suggestion,
                        notices=notices, refinements=refinements, matched_any=matched_any,
                        facets_without_text=without_text)
+
+
+async def _facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
+                  bound: BoundFilter, page: PageWanted | None,
+                  memo: MemoForRequest | None) -> FacetResult:
+    """:func:`.facets.compute_facets`, or the counts ``memo`` kept for ``filt``."""
+    if memo is not None and (kept := memo.recall(filt, bound)) is not None:
+        return kept
+    result = await compute_facets(session, filt, tree, bound=bound, page=page)
+    if memo is not None:
+        memo.keep(filt, bound, result)
+    return result

@@ -28,6 +28,7 @@ from ..data.models import Product
 from ..web import parsing
 from ..web.htmx import is_htmx, render_page_or_partial, retarget_to_messages
 from .blueprint import bp
+from .facet_memo import memo_for_request
 from .listing import CatalogPage, load_catalog_page
 from .page_context import CatalogLinks, page_context, stock_text
 from .params import CatalogParams, ParamError, parse_params
@@ -49,7 +50,8 @@ async def index() -> ResponseReturnValue:
         return _invalid(error)
     page = await load_catalog_page(
         await get_session(), params,
-        rank_candidates=current_app.config.get("CATALOG_RANK_CANDIDATES"))
+        rank_candidates=current_app.config.get("CATALOG_RANK_CANDIDATES"),
+        memo=memo_for_request())
     response = render_page_or_partial(
         "catalog/index.html", "partials/catalog/update.html", **_context(page)
     )

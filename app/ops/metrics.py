@@ -74,6 +74,12 @@ RESPONSE_CACHE = Counter(
     "(a 304 for the client's ETag), error (the cache's Redis failed; served uncached).",
     ["result"],
 )
+FACET_MEMO = Counter(
+    "vitrine_facet_memo",
+    "Filters whose facet counts a shopper request needed, by result: hit (kept by the worker "
+    "for this catalog version), miss (counted).",
+    ["result"],
+)
 
 
 class MetricsObserver(RequestObserver):

@@ -307,6 +307,14 @@ class ResponseCache:
         return response
 
 
+def looked_up_version() -> str | None:
+    """The catalog version the response cache read for the current request (before any of its
+    data), or None when it did not look the request up (signed in, not a GET, cache off).
+    Whatever else the request derives from the catalog may be kept under it too."""
+    looked_up: tuple[str, str] | None = g.get(_KEY)
+    return None if looked_up is None else looked_up[0]
+
+
 def _session_was_read() -> bool:
     """Whether anything in this request read or wrote the session (a CSRF token, a signed-in
     user): its response may then hold per-user content. Flask 3.1 marks the session accessed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.catalog import facets
+from app.catalog import facet_memo, facets
 from app.catalog.facets import ID_WINDOWS, _id_windows
 from tests.support.html import parse
 
@@ -201,7 +201,7 @@ def test_an_id_sample_stops_at_its_probes_when_they_hold_its_target(
 
 @pytest.mark.parametrize("share_of_estimate, floored", [(0.005, False), (0.000001, True)])
 def test_a_page_sample_reads_the_share_its_target_needs_down_to_the_floor(
-        client, shop, monkeypatch, share_of_estimate, floored):
+        app, client, shop, monkeypatch, share_of_estimate, floored):
     """A dense set sampled by table pages reads the share of the table its sample target needs
     - 0.5% for a set two hundred times the target, where 1% was the least before - and never
     less than MIN_PAGE_PERCENT; the counts still come back, shown as estimates."""
@@ -221,6 +221,7 @@ def test_a_page_sample_reads_the_share_its_target_needs_down_to_the_floor(
     # a target of that share of the set's estimate, as a large set's 1,500 rows would be
     monkeypatch.setattr(facets, "SAMPLE_TARGET_ROWS", share_of_estimate * estimate)
     sampled.clear()
+    app.extensions[facet_memo.EXTENSION_KEY].clear()  # the worker's counts of the first target
     root = parse(client.get("/products?q=lamp&per_page=48").data)  # (not the cached page)
     assert root.by_id("catalog-summary").text.startswith("About ")
     share = sampled[0][0]

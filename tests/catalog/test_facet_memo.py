@@ -1,0 +1,138 @@
+"""The facet counts each worker keeps per filter (:mod:`app.catalog.facet_memo`): another sort
+or page of the same filter shows them without counting again, and they are never older than the
+last commit.
+
+"Kept" is shown the way only keeping could show it: a product hidden *behind the triggers'
+back* (``session_replication_role = replica``: the catalog version does not change) leaves the
+page of products at once - the products are always found afresh - while the counts still
+include it. Any real change shows in the counts on the very next request.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from app.catalog.facet_memo import EXTENSION_KEY, FacetMemo, Kept
+from app.catalog.facets import FacetResult, Total
+from app.catalog.filters import FilterShape, ProductFilter
+from app.data.urls import libpq_dsn
+from app.ops.metrics import FACET_MEMO
+from tests.support.clients import sign_in_client
+from tests.support.editing import save_fields
+
+from .conftest import HX, facet_counts, names
+
+
+def hide_unseen(database_url: str, product_id: int) -> None:
+    """Take a product off the shelves without firing any trigger (no new catalog version)."""
+    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
+        connection.execute("SET session_replication_role = replica")
+        connection.execute("UPDATE products SET is_active = false WHERE id = %s", (product_id,))
+
+
+@pytest.fixture
+def lamps(sql) -> dict[str, int]:
+    lighting = sql.category("Lighting")
+    return {
+        "brass": sql.product("Brass Lamp", category_id=lighting, price="10.00", stock=5,
+                             attributes={"brand": "Halden", "colour": "black"}),
+        "steel": sql.product("Steel Lamp", category_id=lighting, price="20.00", stock=5,
+                             attributes={"brand": "Nordhavn", "colour": "olive"}),
+        "glass": sql.product("Glass Lamp", category_id=lighting, price="30.00", stock=5,
+                             attributes={"brand": "Halden", "colour": "olive"}),
+    }
+
+
+def counting_statements(sent: list[str]) -> list[str]:
+    """The statements that count facets or estimate their sets."""
+    return [s for s in sent if "GROUPING SETS" in s or s.startswith("EXPLAIN")]
+
+
+@pytest.mark.parametrize("q", ["lamp", "lam"], ids=["word", "typed-prefix"])
+def test_another_sort_and_page_size_of_a_filter_reuse_its_counts(client, database_url, lamps,
+                                                                 sent_sql, q):
+    first = client.get(f"/products?q={q}", headers=HX)
+    assert facet_counts(first.data, "colour") == {"black": 1, "olive": 2}
+    hide_unseen(database_url, lamps["steel"])
+    sent_sql.clear()
+    second = client.get(f"/products?q={q}&sort=price_desc", headers=HX)
+    assert names(second.data) == ["Glass Lamp", "Brass Lamp"]  # the page is found afresh
+    assert facet_counts(second.data, "colour") == {"black": 1, "olive": 2}  # the counts kept
+    assert counting_statements(sent_sql) == []
+    # the full page of another page size: the same filter, the same kept counts
+    third = client.get(f"/products?q={q}&per_page=48")
+    assert sorted(names(third.data)) == ["Brass Lamp", "Glass Lamp"]
+    assert facet_counts(third.data, "colour") == {"black": 1, "olive": 2}
+    # another filter is counted
+    sent_sql.clear()
+    olive = client.get(f"/products?q={q}&colour=olive", headers=HX)
+    assert names(olive.data) == ["Glass Lamp"]
+    assert facet_counts(olive.data, "brand") == {"Halden": 1}
+    assert counting_statements(sent_sql) != []
+
+
+def test_a_commit_shows_in_the_counts_on_the_next_request(client, sql, lamps):
+    assert facet_counts(client.get("/products?q=lamp", headers=HX).data,
+                        "colour") == {"black": 1, "olive": 2}
+    sql.execute("UPDATE products SET is_active = false WHERE id = %s", lamps["steel"])
+    after = client.get("/products?q=lamp&sort=price_desc", headers=HX)
+    assert names(after.data) == ["Glass Lamp", "Brass Lamp"]
+    assert facet_counts(after.data, "colour") == {"black": 1, "olive": 1}
+
+
+def test_an_editors_save_shows_in_the_counts_on_the_next_request(app, client, sql, lamps):
+    sql.user("ed@example.com", role="editor")
+    editor = sign_in_client(app, "ed@example.com")
+    assert facet_counts(client.get("/products?q=lamp").data, "brand") == {
+        "Halden": 2, "Nordhavn": 1}
+    save_fields(editor, sql, lamps["steel"], brand="Halden")
+    after = client.get("/products?q=lamp&sort=name")
+    assert facet_counts(after.data, "brand") == {"Halden": 3}
+
+
+def test_signed_in_requests_count_afresh(app, client, database_url, sql, lamps):
+    sql.user("ed@example.com", role="editor")
+    editor = sign_in_client(app, "ed@example.com")
+    assert facet_counts(editor.get("/products?q=lamp").data, "colour") == {
+        "black": 1, "olive": 2}
+    client.get("/products?q=lamp")  # kept for shoppers
+    hide_unseen(database_url, lamps["steel"])
+    assert facet_counts(editor.get("/products?q=lamp&sort=name").data, "colour") == {
+        "black": 1, "olive": 1}
+
+
+def test_without_the_response_cache_nothing_is_kept(make_app, database_url, lamps):
+    app = make_app(RESPONSE_CACHE=False)
+    assert EXTENSION_KEY not in app.extensions
+    client = app.test_client()
+    assert facet_counts(client.get("/products?q=lamp").data, "colour") == {
+        "black": 1, "olive": 2}
+    hide_unseen(database_url, lamps["steel"])
+    assert facet_counts(client.get("/products?q=lamp&sort=name").data, "colour") == {
+        "black": 1, "olive": 1}
+    assert EXTENSION_KEY not in make_app(FACET_MEMO_ENTRIES=0).extensions
+
+
+def _kept(total: int) -> Kept:
+    return Kept(FacetResult({}, Total(total, exact=True), None, None), FilterShape(), None)
+
+
+def memo_count(result: str) -> float:
+    return FACET_MEMO.labels(result)._value.get()
+
+
+def test_the_memo_keeps_one_version_and_at_most_its_bound():
+    hits, misses = memo_count("hit"), memo_count("miss")
+    memo = FacetMemo(max_entries=2)
+    lamp, oak, linen = ProductFilter(q="lamp"), ProductFilter(q="oak"), ProductFilter(q="linen")
+    assert memo.get("v1", lamp) is None
+    memo.put("v1", lamp, _kept(1))
+    memo.put("v1", oak, _kept(2))
+    assert memo.get("v1", lamp).result.total.value == 1  # lamp is now the most recent
+    memo.put("v1", linen, _kept(3))  # so oak goes
+    assert memo.get("v1", oak) is None and len(memo) == 2
+    assert memo.get("v2", lamp) is None and len(memo) == 0  # a new version forgets all
+    memo.put("v1", lamp, _kept(1))  # a request that read the old version keeps nothing
+    assert len(memo) == 0
+    assert (memo_count("hit") - hits, memo_count("miss") - misses) == (1, 3)
