@@ -13,7 +13,9 @@ app, one request after the other, to show what the wandering costs the worker:
 * with ``--profile FILE``, a ``cProfile`` of the requests after ``--warm``.
 
 Uses ``DATABASE_URL`` (a seeded catalog, e.g. 100,000 products); the response cache is off, so
-every request runs its SQL. Nothing is asserted: figures only.
+every request runs its SQL - or on with ``--response-cache on``, as the load test runs it: then
+the hits of the response cache and of the facet counts each worker keeps per filter
+(:mod:`app.catalog.facet_memo`) are counted too. Nothing is asserted: figures only.
 """
 
 from __future__ import annotations
@@ -128,14 +130,14 @@ def shape_caches() -> dict[str, functools._CacheInfo]:
 
 
 async def replay(requests: int, shoppers: int, seed: int, warm: int,
-                 profile: str | None) -> None:
+                 profile: str | None, response_cache: bool = False) -> None:
     from app import create_app
     from app.data import direct
 
     os.environ.setdefault("VITRINE_CONFIG", "development")
     os.environ.setdefault("VITRINE_LOG_LEVEL", "WARNING")
     os.environ["VITRINE_RATELIMIT_ENABLED"] = "0"
-    os.environ["VITRINE_RESPONSE_CACHE"] = "0"  # every request runs its SQL
+    os.environ["VITRINE_RESPONSE_CACHE"] = "1" if response_cache else "0"
     app = create_app()
     lifespan = await _start(app)
     print(f"{requests:,} requests of {shoppers} shoppers (seed {seed}); "
@@ -164,7 +166,23 @@ async def replay(requests: int, shoppers: int, seed: int, warm: int,
         ratio = f"{info.hits / calls:.0%}" if calls else "-"
         print(f"  {name:32s} {info.currsize:>4} / {info.maxsize}  {ratio}")
     print(f"compiled plans of app.data.direct: {len(direct._PLANS)} (one per live statement)")
+    if response_cache:
+        _print_cache_hits(app)
     lifespan.cancel()
+
+
+def _print_cache_hits(app: Any) -> None:
+    """The response cache's and the facet memo's hits over the replay."""
+    from app.catalog.facet_memo import EXTENSION_KEY
+    from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE
+
+    for name, counter in (("response cache", RESPONSE_CACHE), ("facet memo", FACET_MEMO)):
+        hits, misses = (counter.labels(o)._value.get() for o in ("hit", "miss"))
+        print(f"{name}: {hits:,.0f} hits of {hits + misses:,.0f} lookups"
+              f" ({hits / max(hits + misses, 1):.0%})")
+    memo = app.extensions.get(EXTENSION_KEY)
+    if memo is not None:
+        print(f"facet memo: {len(memo)} filters kept (of {memo.max_entries})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -176,8 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", type=int, default=1000,
                         help="requests before the profile starts (with --profile)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the rest here")
+    parser.add_argument("--response-cache", choices=("on", "off"), default="off",
+                        help="on: as served (response cache and facet memo), off: all SQL runs")
     args = parser.parse_args(argv)
-    asyncio.run(replay(args.requests, args.shoppers, args.seed, args.warm, args.profile))
+    asyncio.run(replay(args.requests, args.shoppers, args.seed, args.warm, args.profile,
+                       args.response_cache == "on"))
     os._exit(0)  # the app's background tasks (change feed, pools) need no orderly goodbye
 
 

@@ -1,5 +1,5 @@
 """What the load cost, per request: CPU of the server, of PostgreSQL and of the load generator
-itself, and what the response cache answered.
+itself, and what the response cache and the facet counts each worker keeps answered.
 
 All three run on one machine here, so the load generator's CPU is taken from the server's: a
 generator that costs as much as the app (as Beautiful Soup's parsing once did) halves the load
@@ -27,11 +27,16 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+#: counter -> the prefix of its results in :func:`cache_counts`
+_COUNTERS = {"vitrine_response_cache_total": "", "vitrine_facet_memo_total": "memo_"}
+
+
 def cache_counts(metrics_text: str) -> dict[str, float]:
-    """``vitrine_response_cache_total`` by result (hit, miss, not_modified, error)."""
-    return {sample.labels["result"]: sample.value
+    """``vitrine_response_cache_total`` by result (hit, miss, not_modified, error), and
+    ``vitrine_facet_memo_total`` as ``memo_hit`` and ``memo_miss``."""
+    return {_COUNTERS[sample.name] + sample.labels["result"]: sample.value
             for family in text_string_to_metric_families(metrics_text)
-            for sample in family.samples if sample.name == "vitrine_response_cache_total"}
+            for sample in family.samples if sample.name in _COUNTERS}
 
 
 def _scrape(url: str) -> dict[str, float] | None:
@@ -92,4 +97,9 @@ class ResourceMeter:
                          + f" ({hits / lookups:.0%})"
                          + f", {after.get('not_modified', 0) - before.get('not_modified', 0):,.0f}"
                          " answered 304")
+            kept = after.get("memo_hit", 0) - before.get("memo_hit", 0)
+            asked = kept + after.get("memo_miss", 0) - before.get("memo_miss", 0)
+            if asked:
+                lines.append(f"Facet counts kept by the workers: {kept:,.0f} of {asked:,.0f}"
+                             f" filters counted ({kept / asked:.0%})")
         return lines
