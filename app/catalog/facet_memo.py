@@ -14,7 +14,7 @@ Kept under the same **catalog version** the response cache reads before any data
 :mod:`app.data.catalog_version`): counts read after that read are never older than it, and a
 request that read a newer version never finds them. So the memo is used only where the response
 cache has read the version (anonymous catalog requests while it is on); each worker keeps
-:data:`MAX_ENTRIES` filters of the version it saw last and forgets them all when the version
+``FACET_MEMO_ENTRIES`` filters of the version it saw last and forgets them all when the version
 changes. It lives in the worker, not in Redis: an entry is Python objects used by the same
 process's rendering, worth less than the round trip and the decoding that sharing it would cost.
 
@@ -36,11 +36,6 @@ from ..web.response_cache import looked_up_version
 from .facets import FacetResult
 from .filters import BoundFilter, FilterShape, ProductFilter
 
-#: Filters kept per worker: 35% of the replayed journey's filters were found here, against 37%
-#: with 2,048 (``python -m bench.shopper_replay --requests 4000 --response-cache on``). An entry
-#: (the facet values and their labels) is about 7 KB: 2,048 took the replay's RSS 14 MB higher
-#: than none, 512 took it 2 MB higher.
-MAX_ENTRIES = 512
 EXTENSION_KEY = "vitrine_facet_memo"
 
 
@@ -57,7 +52,7 @@ class FacetMemo:
     """An LRU of :class:`Kept` by filter, for one catalog version at a time (its hits and
     misses are counted in ``vitrine_facet_memo_total``)."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self.version: str | None = None
         self._kept: OrderedDict[ProductFilter, Kept] = OrderedDict()
