@@ -10,25 +10,21 @@ include it. Any real change shows in the counts on the very next request.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
 from app.catalog.facet_memo import EXTENSION_KEY, FacetMemo, Kept
 from app.catalog.facets import FacetResult, Total
 from app.catalog.filters import FilterShape, ProductFilter
-from app.data.urls import libpq_dsn
-from app.ops.metrics import FACET_MEMO
 from tests.support.clients import sign_in_client
 from tests.support.editing import save_fields
+from tests.support.response_cache import change_unseen, memo_count
 
 from .conftest import HX, facet_counts, names
 
 
 def hide_unseen(database_url: str, product_id: int) -> None:
     """Take a product off the shelves without firing any trigger (no new catalog version)."""
-    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
-        connection.execute("SET session_replication_role = replica")
-        connection.execute("UPDATE products SET is_active = false WHERE id = %s", (product_id,))
+    change_unseen(database_url, "UPDATE products SET is_active = false WHERE id = %s", product_id)
 
 
 @pytest.fixture
@@ -116,10 +112,6 @@ def test_without_the_response_cache_nothing_is_kept(make_app, database_url, lamp
 
 def _kept(total: int) -> Kept:
     return Kept(FacetResult({}, Total(total, exact=True), None, None), FilterShape(), None)
-
-
-def memo_count(result: str) -> float:
-    return FACET_MEMO.labels(result)._value.get()
 
 
 def test_the_memo_keeps_one_version_and_at_most_its_bound():

@@ -10,25 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from flask import Blueprint, make_response, session
 
-from app.data.urls import libpq_dsn
 from app.web.response_cache import EXTENSION_KEY, CachedResponse, MemoryStore, cache_blueprint
 from tests.support.clients import EditorClient, sign_in_client
 from tests.support.editing import save_name
 from tests.support.live import free_port
-from tests.support.response_cache import cache_count
+from tests.support.response_cache import cache_count, change_unseen
 
 from .conftest import HX, names
 
 
 def rename_unseen(database_url: str, product_id: int, name: str) -> None:
     """Rename a product without firing any trigger: the catalog version stays the same."""
-    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
-        connection.execute("SET session_replication_role = replica")
-        connection.execute("UPDATE products SET name = %s WHERE id = %s", (name, product_id))
+    change_unseen(database_url, "UPDATE products SET name = %s WHERE id = %s", name, product_id)
 
 
 @pytest.fixture

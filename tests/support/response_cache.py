@@ -1,10 +1,28 @@
-"""Reading the response cache's counter in the test process."""
+"""Reading the response cache's and the facet memo's counters in the test process, and changing
+the catalog behind the triggers' back (so that only a kept answer can still show the old data)."""
 
 from __future__ import annotations
 
-from app.ops.metrics import RESPONSE_CACHE
+from typing import Any
+
+import psycopg
+
+from app.data.urls import libpq_dsn
+from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE
 
 
 def cache_count(result: str) -> float:
     """How many lookups ended with ``result`` so far in this process."""
     return RESPONSE_CACHE.labels(result)._value.get()
+
+
+def memo_count(result: str) -> float:
+    """How many facet memo lookups ended with ``result`` (hit, miss) so far in this process."""
+    return FACET_MEMO.labels(result)._value.get()
+
+
+def change_unseen(database_url: str, statement: str, *params: Any) -> None:
+    """Run ``statement`` without firing any trigger: the catalog version stays the same."""
+    with psycopg.connect(libpq_dsn(database_url), autocommit=True) as connection:
+        connection.execute("SET session_replication_role = replica")
+        connection.execute(statement, params)
