@@ -78,6 +78,11 @@ class FacetMemo:
         FACET_MEMO.labels("hit").inc()
         return kept
 
+    def peek(self, version: str, filt: ProductFilter) -> Kept | None:
+        """What is kept for ``filt`` at ``version``, neither counted as a hit or a miss nor
+        refreshed: for a request that only asks whether it can skip some work."""
+        return self._kept.get(filt) if version == self.version else None
+
     def put(self, version: str, filt: ProductFilter, kept: Kept) -> None:
         """Keep ``kept`` - unless another version was seen since the request read its own."""
         if version != self.version or self.max_entries <= 0:
@@ -104,6 +109,16 @@ class MemoForRequest:
         if kept.q_match is not None:
             bound.values["q_match"] = kept.q_match
         return kept.result
+
+    def recall_found_nothing(self, filt: ProductFilter,
+                             bound: BoundFilter) -> FacetResult | None:
+        """:meth:`recall`, only if ``filt``'s kept counts found exactly nothing (and then
+        counted as a hit); else None, not counted as a miss (see :meth:`FacetMemo.peek`)."""
+        kept = self.memo.peek(self.version, filt)
+        total = kept.result.total if kept is not None else None
+        if total is None or not total.exact or total.value:
+            return None
+        return self.recall(filt, bound)
 
     def keep(self, filt: ProductFilter, bound: BoundFilter, result: FacetResult) -> None:
         """Keep ``result`` (just counted for ``filt``, ``bound`` as it left it)."""

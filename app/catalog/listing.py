@@ -131,10 +131,26 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     # The page asked for: an exactly counted text search finds it while counting.
     wanted = PageWanted(params.effective_sort, (params.page - 1) * params.per_page,
                         params.per_page)
-    facets = await _facets(session, filt, tree, bound, wanted, memo)
+    # The filters without the text, counted when the search finds nothing: what the page then
+    # shows, and when they find nothing themselves no text can - neither the search, nor any
+    # of its words, nor a corrected spelling under these filters. Kept as finding nothing,
+    # the search itself is not counted (a shopper typing on under such filters).
+    without_text = replace(filt, q="") if filt.has_text and text_query(filt.q) else None
+    without_text_facets = None
+    if without_text is not None and memo is not None:
+        without_text_facets = memo.recall_found_nothing(without_text,
+                                                        bind_filter(without_text, tree))
+    if without_text_facets is not None:
+        facets = without_text_facets
+    else:
+        facets = await _facets(session, filt, tree, bound, wanted, memo)
     found_nothing = filt.has_text and facets.total.value == 0
+    if found_nothing and without_text is not None and without_text_facets is None:
+        without_text_facets = await _facets(session, without_text, tree,
+                                            bind_filter(without_text, tree), None, memo)
+    filters_find_some = without_text_facets is None or without_text_facets.total.value > 0
     matched_any = False
-    if found_nothing:
+    if found_nothing and filters_find_some:
         loose = replace(filt, match="any")
         loose_bound = bind_filter(loose, tree)
         if loose_bound.values != bound.values:  # several words: "any" is another query
@@ -173,21 +189,21 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
                                   synonyms=tree.synonyms, match=filt.match)
     suggestion = None
     if found_nothing:
-        suggestion = await suggest(session, replace(filt, match="all"), tree)
+        suggestion = await suggest(session, replace(filt, match="all"), tree,
+                                   filters_find_some=filters_find_some)
     refinements: list[Refinement] = []
-    without_text = False
+    counted_without_text = False
     if products and filt.has_text:
         refinements = await find_refinements(session, filt, tree, facets)
-    elif filt.has_text and facets.total.value == 0 and text_query(filt.q):
+    elif without_text_facets is not None and facets.total.value == 0:
         # Nothing at all: show the catalog's facets (without the text) as ways in.
-        whole = replace(filt, q="")
-        facets = await _facets(session, whole, tree, bind_filter(whole, tree), None, memo)
-        without_text = True
+        facets = without_text_facets
+        counted_without_text = True
         notices.append(f"Nothing matches “{params.q}”, so the filters count the whole catalog.")
     return CatalogPage(params=params, filter=filt, tree=tree, facets=facets, products=products,
                        names=names, pagination=pagination, sort=sort, suggestion=suggestion,
                        notices=notices, refinements=refinements, matched_any=matched_any,
-                       facets_without_text=without_text)
+                       facets_without_text=counted_without_text)
 
 
 async def _facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,

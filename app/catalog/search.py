@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -42,7 +42,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data import direct
-from .filters import Match, ProductFilter, TextShape, bind_text, tsquery, where
+from .filters import (
+    FilterShape,
+    Match,
+    ProductFilter,
+    TextShape,
+    bind_filter,
+    bind_text,
+    tsquery,
+    where_clause,
+)
 from .sql import set_planner_settings
 from .tree import CategoryTree
 
@@ -112,9 +121,12 @@ class Suggestion:
     keep_filters: bool
 
 
-async def suggest(session: AsyncSession, filt: ProductFilter,
-                  tree: CategoryTree) -> Suggestion | None:
-    """A "Did you mean" for a query that found nothing, or None."""
+async def suggest(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
+                  filters_find_some: bool = True) -> Suggestion | None:
+    """A "Did you mean" for a query that found nothing, or None.
+
+    ``filters_find_some`` False: ``filt`` without its text is already known to find nothing,
+    so a corrected query is only tried without the filters."""
     tokens = [w for w in dict.fromkeys(m.lower() for m in _WORD.findall(filt.q))
               if len(w) >= MIN_WORD and w != "or"][:8]
     if not tokens:
@@ -130,8 +142,8 @@ async def suggest(session: AsyncSession, filt: ProductFilter,
     if corrected.strip().lower() == filt.q.strip().lower():
         return None
     changed = tuple(replacements[t] for t in tokens if t in replacements)
-    for candidate, keep in ((replace(filt, q=corrected), True),
-                            (ProductFilter(q=corrected), False)):
+    candidates = ((replace(filt, q=corrected), True),) if filters_find_some else ()
+    for candidate, keep in (*candidates, (ProductFilter(q=corrected), False)):
         if keep is False and candidate == replace(filt, q=corrected):
             break
         if await _finds_any(session, candidate, tree):
@@ -142,13 +154,25 @@ async def suggest(session: AsyncSession, filt: ProductFilter,
 async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> bool:
     """Whether anything matches, probing through the text index (bitmap scans only): an
     existence check that may well fail must not be planned as "walk the table, or an index on
-    is_active, until the first hit" - that reads all 100,000 rows when there is none."""
-    await set_planner_settings(session, {"enable_seqscan": "off", "enable_indexscan": "off"})
-    found = bool(await session.scalar(select(exists().where(where(filt, tree)))))
-    # Restored only after a probe that worked: after a failed or cancelled one, a statement
-    # would hide the real error behind "current transaction is aborted" (see find_products).
-    await set_planner_settings(session, {"enable_seqscan": "on", "enable_indexscan": "on"})
-    return found
+    is_active, until the first hit" - that reads all 100,000 rows when there is none.
+
+    The scans are switched back on only before the next statement that plans a table read
+    (``restore_later``, see :func:`.sql.set_planner_settings`): the probe is a found-nothing
+    page's last statement, so usually never."""
+    bound = bind_filter(filt, tree)
+    await set_planner_settings(session, {"enable_seqscan": "off", "enable_indexscan": "off"},
+                               restore_later=True)
+    return bool(await direct.scalar(session, _exists(bound.shape), bound.values))
+
+
+@lru_cache(maxsize=64)
+def _exists(shape: FilterShape) -> direct.Prepared:
+    """``SELECT EXISTS (... WHERE <filter of this shape>)``, prepared (kept as its plan)."""
+    return direct.Prepared(partial(_exists_statement, shape))
+
+
+def _exists_statement(shape: FilterShape) -> Select[Any]:
+    return select(exists().where(where_clause(shape)))
 
 
 _words = table("catalog_words", column("word", Text))

@@ -104,20 +104,32 @@ def seed_demo_products(sql, count: int, seed: int = 7) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def sent_sql(app):
-    """The SQL text of every statement the app sends, in order (cleared by the test)."""
+def _sent(app, entry):
+    """Yield the list of ``entry(statement on one line, parameters)`` of every statement the
+    app sends, in order, while the test runs (it may clear it)."""
     from sqlalchemy import event
 
     async def engine():
         return app.extensions["vitrine_db"].engine
 
     sync_engine = app.run_blocking(engine()).sync_engine
-    sent: list[str] = []
+    sent: list = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(" ".join(statement.split()))
+        sent.append(entry(" ".join(statement.split()), tuple(parameters or ())))
 
     event.listen(sync_engine, "before_cursor_execute", record)
     yield sent
     event.remove(sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def sent_sql(app):
+    """The SQL text of every statement the app sends, in order (cleared by the test)."""
+    yield from _sent(app, lambda statement, parameters: statement)
+
+
+@pytest.fixture
+def sent_statements(app):
+    """Every statement the app sends, in order, as (SQL text, parameters)."""
+    yield from _sent(app, lambda statement, parameters: (statement, parameters))

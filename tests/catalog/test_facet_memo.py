@@ -17,6 +17,7 @@ from app.catalog.facets import FacetResult, Total
 from app.catalog.filters import FilterShape, ProductFilter
 from tests.support.clients import sign_in_client
 from tests.support.editing import save_fields
+from tests.support.html import parse
 from tests.support.response_cache import change_unseen, memo_count
 
 from .conftest import HX, facet_counts, names
@@ -66,6 +67,27 @@ def test_another_sort_and_page_size_of_a_filter_reuse_its_counts(client, databas
     assert names(olive.data) == ["Glass Lamp"]
     assert facet_counts(olive.data, "brand") == {"Halden": 1}
     assert counting_statements(sent_sql) != []
+
+
+def test_typing_under_filters_that_find_nothing_counts_no_search(client, sql, lamps, sent_sql):
+    """Nordhavn makes no black lamp: once the filters alone are kept as finding nothing, the
+    shopper's next keystrokes under them are not counted at all - until a commit."""
+    filters = "brand=Nordhavn&colour=black"
+    first = client.get(f"/products?q=la&{filters}", headers=HX)  # counted, and found nothing
+    assert names(first.data) == []
+    assert counting_statements(sent_sql) != []
+    for q in ("lam", "lamp"):
+        sent_sql.clear()
+        typed = client.get(f"/products?q={q}&{filters}", headers=HX)
+        assert names(typed.data) == []
+        assert f"Nothing matches “{q}”, so the filters count the whole catalog." in \
+            parse(typed.data).text
+        assert facet_counts(typed.data, "brand") == {"Halden": 1, "Nordhavn": 0}
+        assert counting_statements(sent_sql) == []
+    lighting = sql.scalar("SELECT id FROM categories WHERE slug = 'lighting'")
+    sql.product("Black Lamp", category_id=lighting, price="15.00", stock=5,
+                attributes={"brand": "Nordhavn", "colour": "black"})
+    assert names(client.get(f"/products?q=lamp&{filters}", headers=HX).data) == ["Black Lamp"]
 
 
 def test_a_commit_shows_in_the_counts_on_the_next_request(client, sql, lamps):

@@ -147,6 +147,41 @@ def test_no_match_for_all_words_falls_back_to_any_word_with_a_notice(client, hif
 
 
 @pytest.mark.parametrize("htmx", [False, True])
+def test_filters_that_find_nothing_alone_try_no_text_under_them(client, hifi, sent_statements,
+                                                               htmx):
+    """Orrery makes no lamps: under "Orrery, Lighting" no text can find anything, so neither
+    its words one by one nor a corrected spelling is searched for under those filters. The
+    page says so and counts the filters alone; the spelling is offered without them."""
+    def counted(word: str) -> list[str]:
+        """The text searches containing ``word`` whose facets were counted."""
+        return [p for statement, parameters in sent_statements if "GROUPING SETS" in statement
+                for p in parameters if isinstance(p, str) and word in p]
+
+    url = "/products?q=walnutt+lampp&brand=Orrery&category=lighting"
+    root = parse(get(client, url, htmx=htmx).data)
+    assert names(root) == []
+    assert "Nothing matches “walnutt lampp”, so the filters count the whole catalog." \
+        in root.text
+    assert "any of its words" not in root.text
+    assert facet_counts(root, "brand") == {"Nordhavn": 1, "Mossgrove": 2, "Orrery": 0}
+    suggestion = root.find("p", class_="suggestion")
+    assert suggestion.find("a").get("href") == "/products?q=walnut+lamp"
+    assert "without the current filters" in suggestion.text
+    searches = counted("walnutt")
+    assert searches and all("&" in q for q in searches)  # all the words, never any of them
+    probes = [parameters for statement, parameters in sent_statements
+              if statement.startswith("SELECT EXISTS")]
+    assert [len(parameters) for parameters in probes] == [1]  # the corrected text alone
+    # Filters that find products on their own: the words are tried one by one under them.
+    sent_statements.clear()
+    root = parse(get(client, "/products?q=velvet+spaceship&category=furniture",
+                     htmx=htmx).data)
+    assert names(root) == ["Velvet Sofa"]
+    assert "match any of its words" in root.text
+    assert any("&" not in q for q in counted("velvet"))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
 def test_facets_stay_on_the_empty_state_as_ways_into_the_catalog(client, hifi, htmx):
     root = parse(get(client, "/products?q=xyzzy", htmx=htmx).data)
     assert names(root) == []
