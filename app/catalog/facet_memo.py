@@ -8,7 +8,9 @@ PostgreSQL's time over ``python -m bench.shopper_replay`` - depend only on the *
 categories, attribute facets, price, in stock), not on the sort, the page or the page size. Over
 the load test's shopper journey a filter comes back in 37% of requests where a URL does in 11%
 (the replay's journey, 9,000 requests); a search that finds nothing counts two or three filters
-(the words, any of them, the catalog without them), each kept.
+(the words, the filters without them, any of the words), each kept. Filters kept as finding
+exactly nothing spare even the first: no search under them can find anything
+(:meth:`MemoForRequest.recall_found_nothing`).
 
 Kept under the same **catalog version** the response cache reads before any data (see
 :mod:`app.data.catalog_version`): counts read after that read are never older than it, and a

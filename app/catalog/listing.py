@@ -5,8 +5,10 @@ A search that finds nothing is not given up at once: a query of several words fa
 products matching *any* of its words (with a notice saying so), and whatever the outcome the
 words are corrected one by one against the catalog's vocabulary for a "Did you mean" (see
 :mod:`.search`). When nothing is found at all, the facets are those of the catalog without the
-text (the ledger answers them without a scan), so the shopper can still reach a category. A
-search naming a category or brand is offered that facet (see :mod:`.refine`).
+text (the ledger answers them without a scan), so the shopper can still reach a category.
+Those are counted first: when the filters find nothing even without the text, no text can, and
+neither fallback is tried under them. A search naming a category or brand is offered that facet
+(see :mod:`.refine`).
 
 Pagination is numbered with OFFSET, but never deep: only the first :data:`MAX_RESULT_WINDOW`
 matches are reachable by page number (the last page is capped and the page says so, inviting
@@ -136,18 +138,19 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     # of its words, nor a corrected spelling under these filters. Kept as finding nothing,
     # the search itself is not counted (a shopper typing on under such filters).
     without_text = replace(filt, q="") if filt.has_text and text_query(filt.q) else None
+    without_text_bound = bind_filter(without_text, tree) if without_text is not None else None
     without_text_facets = None
-    if without_text is not None and memo is not None:
-        without_text_facets = memo.recall_found_nothing(without_text,
-                                                        bind_filter(without_text, tree))
+    if without_text is not None and without_text_bound is not None and memo is not None:
+        without_text_facets = memo.recall_found_nothing(without_text, without_text_bound)
     if without_text_facets is not None:
         facets = without_text_facets
     else:
         facets = await _facets(session, filt, tree, bound, wanted, memo)
     found_nothing = filt.has_text and facets.total.value == 0
-    if found_nothing and without_text is not None and without_text_facets is None:
-        without_text_facets = await _facets(session, without_text, tree,
-                                            bind_filter(without_text, tree), None, memo)
+    if found_nothing and without_text is not None and without_text_bound is not None \
+            and without_text_facets is None:
+        without_text_facets = await _facets(session, without_text, tree, without_text_bound,
+                                            None, memo)
     filters_find_some = without_text_facets is None or without_text_facets.total.value > 0
     matched_any = False
     if found_nothing and filters_find_some:
