@@ -44,6 +44,8 @@ from .verify import verify
 REPORTS = ROOT / "reports"
 HOT_PRODUCTS = 12
 JOURNEYS = {"shopper": "ShopperUser", "editor": "EditorUser", "api": "ApiUser"}
+#: Not a Locust user class: one more editor imports a CSV file during the load (.importer).
+IMPORT = "import"
 
 
 def parse_duration(text: str) -> int:
@@ -71,15 +73,18 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds between worker RSS samples")
     parser.add_argument("--response-cache", choices=("on", "off"), default="on",
                         help="the shared response cache (off: every request runs its SQL)")
-    parser.add_argument("--journeys", default="shopper,editor,api",
-                        help="which user classes run (comma-separated: shopper, editor, api)")
+    parser.add_argument("--journeys", default=f"shopper,editor,api,{IMPORT}",
+                        help="which user classes run (comma-separated: shopper, editor, api),"
+                             f" and whether an editor imports a file during the load ({IMPORT})")
     args = parser.parse_args(argv)
     if args.users < 1 or args.spawn_rate <= 0 or args.duration < 5 or args.workers < 1:
         parser.error("users, spawn rate and workers must be positive; duration at least 5 s")
     journeys = [j.strip() for j in args.journeys.split(",") if j.strip()]
-    if not journeys or set(journeys) - set(JOURNEYS):
-        parser.error(f"--journeys takes some of {', '.join(JOURNEYS)}")
-    args.user_classes = [JOURNEYS[j] for j in journeys]
+    if not set(journeys) & set(JOURNEYS) or set(journeys) - {*JOURNEYS, IMPORT}:
+        parser.error(f"--journeys takes some of {', '.join([*JOURNEYS, IMPORT])}, at least one"
+                     " user class")
+    args.user_classes = [JOURNEYS[j] for j in journeys if j in JOURNEYS]
+    args.with_import = IMPORT in journeys
     return args
 
 
@@ -186,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     with psycopg.connect(libpq_dsn(url)) as connection:
         hot_prices = tuple(f"{row[0]:.2f}" for row in connection.execute(
             "SELECT price FROM products WHERE id = ANY(%s)", (list(hot),)))
-    importer = Importer(server.url, importer_email, password, str(ledger_path),
-                        delay=min(15.0, args.duration / 4), hot_prices=hot_prices)
+    importer = (Importer(server.url, importer_email, password, str(ledger_path),
+                         delay=min(15.0, args.duration / 4), hot_prices=hot_prices)
+                if args.with_import else None)
     say(f"server {server.url} (pid {server.pid}, {args.workers} workers, production config), "
         f"{count:,} products, {args.users} users at {args.spawn_rate:g}/s for "
         f"{args.duration} s, response cache {args.response_cache}")
@@ -208,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         with (run_dir / "locust.log").open("wb") as log:
             locust = subprocess.Popen(command, cwd=ROOT, env=locust_env, stdout=log,
                                       stderr=subprocess.STDOUT)
-            importer.start()
+            if importer is not None:
+                importer.start()
             try:
                 locust.wait(args.duration + 120)
             except subprocess.TimeoutExpired:
@@ -217,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                 say("Locust overran its run time and was stopped")
         meter.stop()
         sampler.stop()
-        importer.join(330)
+        if importer is not None:
+            importer.join(330)
     finally:
         job_worker.send_signal(signal.SIGTERM)
         try:
@@ -247,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         say("  " + line)
     sampler.write_csv(run_dir / "rss.csv")
 
-    say(f"Import during the load: {importer.outcome}")
+    say(f"Import during the load: {importer.outcome if importer else f'none (no {IMPORT!r})'}")
     entries = ledger.read(ledger_path)
     verdict = verify(entries, url, user_ids, since)
     say()

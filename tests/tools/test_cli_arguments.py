@@ -6,6 +6,7 @@ import argparse
 import pytest
 
 from bench.__main__ import SECTIONS, arguments
+from loadtest.run import arguments as loadtest_arguments
 from loadtest.run import parse_duration
 
 
@@ -32,3 +33,19 @@ def test_loadtest_durations(text, seconds):
 def test_loadtest_refuses_a_bad_duration(text):
     with pytest.raises(argparse.ArgumentTypeError):
         parse_duration(text)
+
+
+def test_loadtest_runs_every_journey_and_the_import_unless_told():
+    everything = loadtest_arguments([])
+    assert everything.user_classes == ["ShopperUser", "EditorUser", "ApiUser"]
+    assert everything.with_import
+    shoppers = loadtest_arguments(["--journeys", "shopper"])  # as the load test before imports
+    assert (shoppers.user_classes, shoppers.with_import) == (["ShopperUser"], False)
+    assert loadtest_arguments(["--journeys", "shopper,import"]).with_import
+
+
+@pytest.mark.parametrize("journeys", ["import", "shoper", ""])
+def test_loadtest_refuses_journeys_without_a_user_class_or_unknown(journeys, capsys):
+    with pytest.raises(SystemExit):
+        loadtest_arguments(["--journeys", journeys])
+    assert "--journeys takes some of shopper, editor, api, import" in capsys.readouterr().err
