@@ -10,7 +10,7 @@ HOT). After two imports of 1,500 rows each, every text search read ~200 pages of
 entries: at 100,000 products "text: brand" took 9.6 ms instead of 8.1 and "typo -> suggestion"
 6.9 instead of 3.9 (``python -m bench.catalog_sql``), and nothing merged the list: autovacuum
 had no reason to run. Limited to 128 kB, a search reads at most 16 pages of pending entries.
-The cost moves to the writes that fill the list: a 1,500-row update took 500-550 ms instead of
+The cost moves to the writes that fill the list: a 1,500-row update took 490-550 ms instead of
 400-420 (three runs each, 4 MB and 128 kB); without a pending list at all (``fastupdate =
 off``) it took 760-840 ms, each row's entries inserted one by one.
 

@@ -46,13 +46,14 @@ def test_a_search_after_many_changes_reads_a_bounded_part_more_of_the_index(
     category = sql.category("Lighting")
     for n in range(300):
         sql.product(f"Walnut lamp {n}", category_id=category, description="A reading lamp",
-                    attributes={"brand": "Orrery" if n % 2 else "Nordhavn", "colour": "Green"})
+                    attributes={"brand": "Orrery" if n % 2 else "Nordhavn", "colour": "Green",
+                                **{f"detail {k}": f"value {n} {k}" for k in range(12)}})
     sql.execute("VACUUM products")
     before = _blocks_read(sql, index, SEARCHES[index])
 
     # Imports raising every stock by one, five times: each time each product gets a new row
-    # version, whose entries go into every index of the table (with PostgreSQL's default, a
-    # list of them that reached 60 pages of the trigram index).
+    # version, whose entries go into every index of the table (with PostgreSQL's default of
+    # 4 MB, each index's pending list grew to 50-75 pages).
     for _ in range(5):
         sql.execute("UPDATE products SET stock = stock + 1")
     after = _blocks_read(sql, index, SEARCHES[index])
