@@ -110,3 +110,22 @@ def test_a_background_jobs_batches_are_announced_as_the_job(watch, app, editor, 
     finally:
         worker.stop()
     assert announced == set(lamps)
+
+
+def test_one_statement_names_only_the_rows_it_changed_and_the_columns_it_changed(
+        watch, sql, lamp, category):
+    """psql, a migration: one statement changing different columns of different rows, and
+    leaving a row as it was, is one event with the changed rows and every column changed."""
+    shelf = sql.product("Shelf", category_id=category, price="40.00")
+    stool = sql.product("Stool", category_id=category, price="25.00")
+    feed = watch(products)
+    sql.execute("UPDATE products SET"
+                " price = CASE WHEN id = %s THEN price + 1 ELSE price END,"
+                " attributes = CASE WHEN id = %s THEN attributes || '{\"colour\": \"Red\"}'"
+                " ELSE attributes END WHERE id IN (%s, %s, %s)",
+                lamp, shelf, lamp, shelf, stool)
+    event = feed.next()
+    assert event.ids == (lamp, shelf) and event.payload["versions"] == [1, 1]
+    assert event.payload["fields"] == ["attributes", "price"]
+    assert event.payload["source"] == "sql" and event.payload["actor"] is None
+    assert feed.events(0.5) == []
