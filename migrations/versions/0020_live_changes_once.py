@@ -6,7 +6,7 @@ for every column of every row, inside the ``LATERAL jsonb_each`` - so the old ro
 into JSON once per column (~20 times per product, its search vector included), and both rows
 once more to find the changed rows. In an import's 1,500-row update that trigger took 120-135
 ms of the statement's 600-990 ms (``EXPLAIN ANALYZE``, rolled back, three runs); with each
-row's JSON made once, in a materialized CTE, 43-50 ms. The event is the same: the same ids,
+row's JSON made once, in a materialized CTE, 43-53 ms. The event is the same: the same ids,
 versions and changed columns.
 
 Downgrade restores migration 0010's functions.

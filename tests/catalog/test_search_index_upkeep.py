@@ -61,7 +61,7 @@ def test_a_search_after_many_changes_reads_a_bounded_part_more_of_the_index(
     assert after <= before + PENDING_PAGES, f"{index}: {after} blocks after, {before} before"
 
 
-def test_products_is_vacuumed_after_one_percent_of_it_changed(sql: Sql) -> None:
+def test_autovacuum_is_set_to_vacuum_products_after_one_percent_of_it_changed(sql: Sql) -> None:
     """Autovacuum's default waits for 20% of a table to change; until a vacuum, every page a
     change touched is read from the heap by the facet counts' index-only scans."""
     options = sql.scalar("SELECT reloptions FROM pg_class WHERE relname = 'products'")
