@@ -40,22 +40,27 @@ def test_migrations_upgrade_from_empty_and_downgrade_to_empty(database_url):
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     app = create_app("testing", DATABASE_URL=url.render_as_string(hide_password=False))
-    with app.app_context():
-        upgrade()
-        assert _tables(dsn) >= TABLES  # every model's table (areas may add their own)
-        with psycopg.connect(dsn) as conn:
-            has_trgm = conn.execute("SELECT 1 FROM pg_extension WHERE extname='pg_trgm'").fetchone()
-            generated = conn.execute(
-                "SELECT is_generated FROM information_schema.columns"
-                " WHERE table_name='products' AND column_name='search_vector'"
-            ).fetchone()
-        assert has_trgm and generated == ("ALWAYS",)
-        assert _model_drift(app) == []
-        downgrade(revision="base")
-        assert _tables(dsn) == set()
-        upgrade()
-        assert _tables(dsn) >= TABLES
-    app.close()
+    try:
+        with app.app_context():
+            upgrade()
+            assert _tables(dsn) >= TABLES  # every model's table (areas may add their own)
+            with psycopg.connect(dsn) as conn:
+                has_trgm = conn.execute(
+                    "SELECT 1 FROM pg_extension WHERE extname='pg_trgm'").fetchone()
+                generated = conn.execute(
+                    "SELECT is_generated FROM information_schema.columns"
+                    " WHERE table_name='products' AND column_name='search_vector'"
+                ).fetchone()
+            assert has_trgm and generated == ("ALWAYS",)
+            assert _model_drift(app) == []
+            downgrade(revision="base")
+            assert _tables(dsn) == set()
+            upgrade()
+            assert _tables(dsn) >= TABLES
+    finally:  # a scratch database of its own: not left behind on a shared server
+        app.close()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS vitrine_migrations_check WITH (FORCE)")
 
 
 def _model_drift(app) -> list:
