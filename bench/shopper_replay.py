@@ -10,6 +10,10 @@ app, one request after the other, to show what the wandering costs the worker:
 * CPU per request of this process (the app; PostgreSQL runs elsewhere);
 * resident memory every 500 requests (the warm set of kept statements and plans);
 * each shape cache's fill and hit ratio, and how many compiled plans ``app.data.direct`` holds;
+* PostgreSQL's CPU per request (its backends serving the replay, read from ``/proc``: a
+  database on this machine), and what the backend the replay used last holds at the end: its
+  memory and its prepared statements (``VITRINE_DB_PREPARED_STATEMENT_CACHE_SIZE`` keeps that
+  many per connection; PostgreSQL keeps each one too);
 * with ``--profile FILE``, a ``cProfile`` of the requests after ``--warm``.
 
 Uses ``DATABASE_URL`` (a seeded catalog, e.g. 100,000 products); the response cache is off, so
@@ -30,7 +34,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from app.data.urls import libpq_dsn
 from loadtest.vocabulary import State, next_page, phrase, query_string, refine, toggle_facet
+
+#: How the replay's connections appear in ``pg_stat_activity`` (their CPU is read by it).
+APPLICATION_NAME = "vitrine-replay"
 
 #: The shopper's tasks and their weights, as in :class:`loadtest.shopper.ShopperUser`
 #: (opening a product page is left out: it builds no search statement).
@@ -134,16 +142,21 @@ async def replay(requests: int, shoppers: int, seed: int, warm: int,
     from app import create_app
     from app.data import direct
 
+    from .cpu import BackendCpu
+
     os.environ.setdefault("VITRINE_CONFIG", "development")
     os.environ.setdefault("VITRINE_LOG_LEVEL", "WARNING")
     os.environ["VITRINE_RATELIMIT_ENABLED"] = "0"
     os.environ["VITRINE_RESPONSE_CACHE"] = "1" if response_cache else "0"
+    os.environ["VITRINE_DB_APPLICATION_NAME"] = APPLICATION_NAME
     app = create_app()
     lifespan = await _start(app)
     print(f"{requests:,} requests of {shoppers} shoppers (seed {seed}); "
           f"RSS at start {rss_mb():.0f} MB")
     statuses: dict[int, int] = {}
     profiler = cProfile.Profile() if profile else None
+    backends = BackendCpu(libpq_dsn(app.config["DATABASE_URL"]), APPLICATION_NAME)
+    pg_before = backends.sample()
     started = time.process_time()
     for number, (query, htmx) in enumerate(journey(random.Random(seed), shoppers), 1):
         if number > requests:
@@ -155,11 +168,16 @@ async def replay(requests: int, shoppers: int, seed: int, warm: int,
         if number % 500 == 0:
             print(f"  after {number:>6,}: RSS {rss_mb():.0f} MB, statuses {statuses}")
     spent = time.process_time() - started
+    pg_spent = BackendCpu.spent(pg_before, backends.sample())
     if profiler is not None and profile:
         profiler.disable()
         profiler.dump_stats(profile)
         print(f"profile of requests {warm + 1:,}-{requests:,}: {profile}")
     print(f"CPU per request (this process): {1000 * spent / requests:.2f} ms")
+    print("PostgreSQL CPU per request (its backends): "
+          + ("n/a (not on this machine)" if pg_spent is None
+             else f"{1000 * pg_spent / requests:.2f} ms"))
+    await _print_backend(app)
     print("shape caches (kept / bound, hit ratio):")
     for name, info in shape_caches().items():
         calls = info.hits + info.misses
@@ -169,6 +187,23 @@ async def replay(requests: int, shoppers: int, seed: int, warm: int,
     if response_cache:
         _print_cache_hits(app)
     lifespan.cancel()
+
+
+async def _print_backend(app: Any) -> None:
+    """The memory and prepared statements of the backend the replay used last (the pool hands
+    out the connection returned last: the one that served the requests)."""
+    from sqlalchemy import text
+
+    from app.data.database import get_database
+
+    with app.app_context():
+        engine = get_database().engine
+    async with engine.connect() as connection:
+        memory = await connection.scalar(
+            text("SELECT sum(total_bytes) FROM pg_backend_memory_contexts"))
+        prepared = await connection.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+    print(f"its backend: {int(memory or 0) / 1e6:.1f} MB of memory, {prepared} prepared "
+          f"statements (kept per connection: {app.config['DB_PREPARED_STATEMENT_CACHE_SIZE']})")
 
 
 def _print_cache_hits(app: Any) -> None:

@@ -24,20 +24,18 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
-    Integer,
+    Boolean,
+    Float,
     Select,
     Text,
     bindparam,
-    column,
     exists,
     func,
     literal,
     literal_column,
     select,
-    table,
-    true,
+    text,
 )
-from sqlalchemy import values as sql_values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -175,28 +173,30 @@ def _exists_statement(shape: FilterShape) -> Select[Any]:
     return select(exists().where(where_clause(shape)))
 
 
-_words = table("catalog_words", column("word", Text))
+#: For each given token (in order): its closest vocabulary word by trigram similarity (or
+#: NULL), that word's score, and whether the token is a vocabulary word itself. One statement
+#: for any number of tokens (an array, not a ``VALUES`` list of the tokens): SQLAlchemy's cache
+#: cannot keep a ``VALUES`` construct with its data, so the old statement was compiled again on
+#: every "Did you mean" - ~1.2 ms of worker CPU each, half a millisecond per request over the
+#: load test's wandering shoppers (``python -m bench.shopper_replay``).
+_CLOSEST_WORDS = text("""
+    SELECT given.token, best.word, best.score,
+           EXISTS (SELECT FROM catalog_words w WHERE w.word = given.token) AS known
+      FROM unnest(CAST(:tokens AS text[])) WITH ORDINALITY AS given (token, position)
+      LEFT JOIN LATERAL (
+            SELECT w.word, similarity(w.word, given.token) AS score
+              FROM catalog_words w
+             WHERE w.word % given.token
+             ORDER BY similarity(w.word, given.token) DESC, length(w.word), w.word
+             LIMIT 1) AS best ON true
+     ORDER BY given.position
+""").bindparams(bindparam("tokens", type_=ARRAY(Text))).columns(
+    token=Text, word=Text, score=Float, known=Boolean)
 
 
 async def _closest_words(session: AsyncSession, tokens: list[str]) -> dict[str, str]:
     """token -> the most similar vocabulary word, for tokens that are not words themselves."""
-    given = sql_values(column("token", Text), column("position", Integer), name="given")
-    given = given.data([(t, i) for i, t in enumerate(tokens)])
-    similarity = func.similarity(_words.c.word, given.c.token)
-    best = (
-        select(_words.c.word, similarity.label("score"))
-        .where(_words.c.word.op("%")(given.c.token))
-        .order_by(similarity.desc(), func.length(_words.c.word), _words.c.word)
-        .limit(1)
-        .lateral("best")
-    )
-    known = exists().where(_words.c.word == given.c.token)
-    statement = (
-        select(given.c.token, best.c.word, best.c.score, known.label("known"))
-        .select_from(given.join(best, true(), isouter=True))
-        .order_by(given.c.position)
-    )
-    rows = (await session.execute(statement)).all()
+    rows = await direct.fetch(session, _CLOSEST_WORDS, {"tokens": tokens})
     return {r.token: r.word for r in rows
             if not r.known and r.word is not None and r.score >= MIN_SIMILARITY
             and r.word != r.token}

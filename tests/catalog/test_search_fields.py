@@ -135,6 +135,26 @@ def test_each_misspelt_word_is_corrected_on_its_own(client, hifi, htmx):
     assert names(get(client, suggestion.find("a").get("href")).data)[0] == "Walnut Table Lamp"
 
 
+def test_words_are_corrected_in_place_by_one_statement_whatever_their_number(
+        client, hifi, sent_statements):
+    """The closest words of one, two or three words come from the same SQL (the words are one
+    array parameter), so a worker prepares it once instead of compiling a statement per
+    search; a correct word between two misspelt ones stays where it was."""
+    def lookups() -> list[tuple[str, tuple[object, ...]]]:
+        return [(statement, tuple(parameters)) for statement, parameters in sent_statements
+                if "catalog_words" in statement and "similarity" in statement]
+
+    for q, corrected in (("lampp", "lamp"), ("walnutt+lampp", "walnut lamp"),
+                         ("walnutt+table+lampp", "walnut table lamp")):
+        root = parse(client.get(f"/products?q={q}").data)
+        suggestion = root.find("p", class_="suggestion")
+        assert suggestion is not None and suggestion.find("a").text == corrected
+    sent = lookups()
+    assert [parameters for _statement, parameters in sent] == [
+        (["lampp"],), (["walnutt", "lampp"],), (["walnutt", "table", "lampp"],)]
+    assert len({statement for statement, _parameters in sent}) == 1
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_no_match_for_all_words_falls_back_to_any_word_with_a_notice(client, hifi, htmx):
     root = parse(get(client, "/products?q=velvet+spaceship", htmx=htmx).data)
