@@ -140,16 +140,13 @@ def test_words_are_corrected_in_place_by_one_statement_whatever_their_number(
     """The closest words of one, two or three words come from the same SQL (the words are one
     array parameter), so a worker prepares it once instead of compiling a statement per
     search; a correct word between two misspelt ones stays where it was."""
-    def lookups() -> list[tuple[str, tuple[object, ...]]]:
-        return [(statement, tuple(parameters)) for statement, parameters in sent_statements
-                if "catalog_words" in statement and "similarity" in statement]
-
     for q, corrected in (("lampp", "lamp"), ("walnutt+lampp", "walnut lamp"),
                          ("walnutt+table+lampp", "walnut table lamp")):
         root = parse(client.get(f"/products?q={q}").data)
         suggestion = root.find("p", class_="suggestion")
         assert suggestion is not None and suggestion.find("a").text == corrected
-    sent = lookups()
+    sent = [(statement, tuple(parameters)) for statement, parameters in sent_statements
+            if "catalog_words" in statement and "similarity" in statement]
     assert [parameters for _statement, parameters in sent] == [
         (["lampp"],), (["walnutt", "lampp"],), (["walnutt", "table", "lampp"],)]
     assert len({statement for statement, _parameters in sent}) == 1

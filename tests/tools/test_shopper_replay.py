@@ -1,6 +1,7 @@
 """The shopper replay (``python -m bench.shopper_replay``) wanders like the load test's shoppers:
 the same seed gives the same URLs, a shopper ticks at most three values of a facet, and only a
-reload asks for the full page."""
+reload asks for the full page. Run for real, it prints PostgreSQL's CPU and what its backend
+keeps."""
 
 from __future__ import annotations
 
