@@ -188,7 +188,9 @@ class Settings(BaseSettings):
     # read, for the next page or sort of the same filter (app.catalog.facet_memo; 0: none).
     # 512 found 35% of the replayed shopper journey's filters, 2,048 37% (python -m
     # bench.shopper_replay --requests 4000 --response-cache on). An entry is about 7 KB:
-    # 2,048 took the replay's RSS 14 MB higher than none, 512 took it 2 MB higher.
+    # 2,048 took the replay's RSS 14 MB higher than none, 512 took it 2 MB higher. The same
+    # bound holds the answers about words kept beside them: as many typed prefixes' expansions,
+    # "Did you mean" words and probed filters (a few hundred bytes each).
     FACET_MEMO_ENTRIES: int = env("VITRINE_FACET_MEMO_ENTRIES", 512, ge=0)
     # Compression of HTML, JSON, CSS and JS (app.runtime.compression).
     COMPRESSION: bool = env("VITRINE_COMPRESSION", True)

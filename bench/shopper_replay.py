@@ -18,8 +18,9 @@ app, one request after the other, to show what the wandering costs the worker:
 
 Uses ``DATABASE_URL`` (a seeded catalog, e.g. 100,000 products); the response cache is off, so
 every request runs its SQL - or on with ``--response-cache on``, as the load test runs it: then
-the hits of the response cache and of the facet counts each worker keeps per filter
-(:mod:`app.catalog.facet_memo`) are counted too. Nothing is asserted: figures only.
+the hits of the response cache, of the facet counts each worker keeps per filter and of its
+answers about words (:mod:`app.catalog.facet_memo`) are counted too. Nothing is asserted:
+figures only.
 """
 
 from __future__ import annotations
@@ -207,12 +208,17 @@ async def _print_backend(app: Any) -> None:
 
 
 def _print_cache_hits(app: Any) -> None:
-    """The response cache's and the facet memo's hits over the replay."""
+    """The response cache's, the facet memo's and its answers about words' hits over the
+    replay."""
     from app.catalog.facet_memo import EXTENSION_KEY
-    from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE
+    from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE, TEXT_MEMO
 
-    for name, counter in (("response cache", RESPONSE_CACHE), ("facet memo", FACET_MEMO)):
-        hits, misses = (counter.labels(o)._value.get() for o in ("hit", "miss"))
+    counters = [("response cache", RESPONSE_CACHE, ()), ("facet memo", FACET_MEMO, ())]
+    counters += [(name, TEXT_MEMO, (kind,)) for name, kind in (
+        ("typed prefixes", "prefix"), ("closest words", "closest_word"),
+        ("corrections probed", "finds_any"))]
+    for name, counter, labels in counters:
+        hits, misses = (counter.labels(*labels, o)._value.get() for o in ("hit", "miss"))
         print(f"{name}: {hits:,.0f} hits of {hits + misses:,.0f} lookups"
               f" ({hits / max(hits + misses, 1):.0%})")
     memo = app.extensions.get(EXTENSION_KEY)

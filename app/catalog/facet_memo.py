@@ -23,6 +23,15 @@ process's rendering, worth less than the round trip and the decoding that sharin
 What is kept is what :func:`.facets.compute_facets` gives and leaves behind for the page query:
 the result (without a page of ids, which belongs to one page), and the filter's bound shape and
 expanded prefix, so that the page's products are found the way the match set was counted.
+
+**Answers about a search's words are kept the same way.** They depend only on the catalog, and
+wandering shoppers bring the same words back (``python -m bench.shopper_replay``, 5,000 requests):
+
+* a typed prefix written as the catalog's words (:func:`.facets.compute_facets`, one statement
+  per counted search with a prefix): 3,273 expansions, of 977 distinct texts;
+* "Did you mean" (:func:`.search.suggest`), for the half of the searches that find nothing: each
+  word's closest vocabulary word (or that it has none), and whether a corrected query finds
+  anything - a probe whose filter's counts are kept here is answered from them.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import Any
 
 from flask import current_app
 
-from ..ops.metrics import FACET_MEMO
+from ..ops.metrics import FACET_MEMO, TEXT_MEMO
 from ..web.response_cache import looked_up_version
 from .facets import FacetResult
 from .filters import BoundFilter, FilterShape, ProductFilter
@@ -58,20 +67,34 @@ class FacetMemo:
         self.max_entries = max_entries
         self.version: str | None = None
         self._kept: OrderedDict[ProductFilter, Kept] = OrderedDict()
+        #: Answers about words (see the module docstring): a text with a typed prefix -> the
+        #: prefix written as the catalog's words (``q_query`` -> ``q_match``); a word -> its
+        #: closest vocabulary word, None for none (or itself a word); a probed filter ->
+        #: whether it finds anything.
+        self._expansions: OrderedDict[str, Any] = OrderedDict()
+        self._words: OrderedDict[str, str | None] = OrderedDict()
+        self._finds: OrderedDict[ProductFilter, bool] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._kept)
 
     def clear(self) -> None:
-        """Forget every filter's counts (to count afresh after changing how, e.g. in tests)."""
+        """Forget everything kept (to count afresh after changing how, e.g. in tests)."""
         self._kept.clear()
+        self._expansions.clear()
+        self._words.clear()
+        self._finds.clear()
+
+    def _at(self, version: str) -> None:
+        """Serve ``version``: a new one forgets everything (the request read it last, so no
+        request will ask for the older one again)."""
+        if version != self.version:
+            self.clear()
+            self.version = version
 
     def get(self, version: str, filt: ProductFilter) -> Kept | None:
-        """What is kept for ``filt`` at ``version``; a new version forgets everything (the
-        request read it last, so no request will ask for the older one again)."""
-        if version != self.version:
-            self._kept.clear()
-            self.version = version
+        """What is kept for ``filt`` at ``version`` (see :meth:`_at`)."""
+        self._at(version)
         kept = self._kept.get(filt)
         if kept is None:
             FACET_MEMO.labels("miss").inc()
@@ -87,12 +110,79 @@ class FacetMemo:
 
     def put(self, version: str, filt: ProductFilter, kept: Kept) -> None:
         """Keep ``kept`` - unless another version was seen since the request read its own."""
-        if version != self.version or self.max_entries <= 0:
-            return
-        self._kept[filt] = kept
-        self._kept.move_to_end(filt)
-        while len(self._kept) > self.max_entries:
-            self._kept.popitem(last=False)
+        if self._keeping(version):
+            _keep(self._kept, filt, kept, self.max_entries)
+
+    def _keeping(self, version: str) -> bool:
+        """Whether a request that read ``version`` may keep what it found: no other version
+        was seen since (and the memo keeps anything)."""
+        return version == self.version and self.max_entries > 0
+
+    def expansion(self, version: str, q_query: str) -> Any | None:
+        """The kept ``q_match`` of the text ``q_query`` at ``version`` (None: expand it)."""
+        self._at(version)
+        found = self._expansions.get(q_query)
+        TEXT_MEMO.labels("prefix", "miss" if found is None else "hit").inc()
+        if found is not None:
+            self._expansions.move_to_end(q_query)
+        return found
+
+    def put_expansion(self, version: str, q_query: str, q_match: Any) -> None:
+        """Keep a text's expansion."""
+        if self._keeping(version) and q_match is not None:
+            _keep(self._expansions, q_query, q_match, self.max_entries)
+
+    def closest_words(self, version: str, words: list[str]) -> tuple[dict[str, str], list[str]]:
+        """The kept corrections of ``words`` at ``version`` (word -> closest vocabulary word,
+        for those that have one), and the words not kept, in their order."""
+        self._at(version)
+        corrections: dict[str, str] = {}
+        unknown: list[str] = []
+        for word in words:
+            if word not in self._words:
+                unknown.append(word)
+                TEXT_MEMO.labels("closest_word", "miss").inc()
+                continue
+            self._words.move_to_end(word)
+            TEXT_MEMO.labels("closest_word", "hit").inc()
+            closest = self._words[word]
+            if closest is not None:
+                corrections[word] = closest
+        return corrections, unknown
+
+    def put_closest_words(self, version: str, closest: dict[str, str | None]) -> None:
+        """Keep each looked-up word's closest vocabulary word (None: none to offer)."""
+        if self._keeping(version):
+            for word, found in closest.items():
+                _keep(self._words, word, found, self.max_entries)
+
+    def finds_any(self, version: str, filt: ProductFilter) -> bool | None:
+        """Whether ``filt`` finds anything, if known at ``version``: probed before, or its
+        counts kept with an exact total (None: probe it)."""
+        self._at(version)
+        found = self._finds.get(filt)
+        if found is None:
+            kept = self._kept.get(filt)
+            if kept is not None and kept.result.total.exact:
+                found = kept.result.total.value > 0
+        TEXT_MEMO.labels("finds_any", "miss" if found is None else "hit").inc()
+        if found is not None and filt in self._finds:
+            self._finds.move_to_end(filt)
+        return found
+
+    def put_finds_any(self, version: str, filt: ProductFilter, found: bool) -> None:
+        """Keep a probe's answer."""
+        if self._keeping(version):
+            _keep(self._finds, filt, found, self.max_entries)
+
+
+def _keep(entries: OrderedDict[Any, Any], key: Any, value: Any, bound: int) -> None:
+    """Put ``key`` last (the most recently used) and drop the least recently used past
+    ``bound``."""
+    entries[key] = value
+    entries.move_to_end(key)
+    while len(entries) > bound:
+        entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +216,30 @@ class MemoForRequest:
         """Keep ``result`` (just counted for ``filt``, ``bound`` as it left it)."""
         self.memo.put(self.version, filt, Kept(replace(result, page_ids=None, page=None),
                                                bound.shape, bound.values.get("q_match")))
+
+    def expansion(self, q_query: str) -> Any | None:
+        """See :meth:`FacetMemo.expansion`."""
+        return self.memo.expansion(self.version, q_query)
+
+    def keep_expansion(self, q_query: str, q_match: Any) -> None:
+        """See :meth:`FacetMemo.put_expansion`."""
+        self.memo.put_expansion(self.version, q_query, q_match)
+
+    def closest_words(self, words: list[str]) -> tuple[dict[str, str], list[str]]:
+        """See :meth:`FacetMemo.closest_words`."""
+        return self.memo.closest_words(self.version, words)
+
+    def keep_closest_words(self, closest: dict[str, str | None]) -> None:
+        """See :meth:`FacetMemo.put_closest_words`."""
+        self.memo.put_closest_words(self.version, closest)
+
+    def finds_any(self, filt: ProductFilter) -> bool | None:
+        """See :meth:`FacetMemo.finds_any`."""
+        return self.memo.finds_any(self.version, filt)
+
+    def keep_finds_any(self, filt: ProductFilter, found: bool) -> None:
+        """See :meth:`FacetMemo.put_finds_any`."""
+        self.memo.put_finds_any(self.version, filt, found)
 
 
 def init_app(app: Any) -> None:

@@ -74,7 +74,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache, partial
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import (
     CTE,
@@ -352,6 +352,15 @@ class _Set:
                          self.pair)
 
 
+class KeptExpansions(Protocol):
+    """Typed prefixes' expansions kept by the caller for the catalog it reads
+    (:class:`.facet_memo.MemoForRequest`)."""
+
+    def expansion(self, q_query: str) -> Any | None: ...
+
+    def keep_expansion(self, q_query: str, q_match: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class _SetShape:
     """What of a set changes the SQL that counts it (its numbers - sample percentage, id
@@ -370,13 +379,16 @@ class _SetShape:
 
 async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
                          bound: BoundFilter | None = None,
-                         page: PageWanted | None = None) -> FacetResult:
+                         page: PageWanted | None = None,
+                         expansions: KeptExpansions | None = None) -> FacetResult:
     """Counts for every facet, the total and the price range of ``filt``'s matches (``bound``
     is ``bind_filter(filt, tree)`` if the caller has it); with ``page``, the ids of that page
-    too when the match set is counted from its rows (see :class:`PageWanted`)."""
+    too when the match set is counted from its rows (see :class:`PageWanted`); typed prefixes
+    written as the catalog's words are taken from and kept in ``expansions`` (see
+    :mod:`.facet_memo`)."""
     bound = bound or bind_filter(filt, tree)
     await plan_freely(session)
-    await _expand_prefixes(session, bound)
+    await _expand_prefixes(session, bound, expansions)
     sets = _plan_sets(filt)
     catalog_rows = await _choose_sources(session, bound, sets)
     if page is not None and (page.sort is Sort.RELEVANCE or page.limit <= 0):
@@ -405,15 +417,21 @@ async def compute_facets(session: AsyncSession, filt: ProductFilter, tree: Categ
     return result
 
 
-async def _expand_prefixes(session: AsyncSession, bound: BoundFilter) -> None:
+async def _expand_prefixes(session: AsyncSession, bound: BoundFilter,
+                           kept: KeptExpansions | None = None) -> None:
     """Match a typed prefix as the catalog's words that start with it (parameter ``q_match``,
-    see :func:`.filters.tsquery`): one short statement, then every statement of the request -
-    the estimates, the counts and the page - finds the same rows through the text index
-    without its partial match."""
+    see :func:`.filters.tsquery`): one short statement (unless ``kept`` has the answer), then
+    every statement of the request - the estimates, the counts and the page - finds the same
+    rows through the text index without its partial match."""
     if bound.shape.text != "query" or bound.shape.lexemes or not has_prefix(bound.values):
         return
-    bound.values["q_match"] = await direct.scalar(
-        session, EXPAND_PREFIXES, {"q_query": bound.values["q_query"]})
+    q_query = bound.values["q_query"]
+    q_match = kept.expansion(q_query) if kept is not None else None
+    if q_match is None:
+        q_match = await direct.scalar(session, EXPAND_PREFIXES, {"q_query": q_query})
+        if kept is not None:
+            kept.keep_expansion(q_query, q_match)
+    bound.values["q_match"] = q_match
     bound.shape = replace(bound.shape, lexemes=True)
 
 

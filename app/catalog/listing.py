@@ -193,7 +193,7 @@ async def load_catalog_page(session: AsyncSession, params: CatalogParams, *,
     suggestion = None
     if found_nothing:
         suggestion = await suggest(session, replace(filt, match="all"), tree,
-                                   filters_find_some=filters_find_some)
+                                   filters_find_some=filters_find_some, memo=memo)
     refinements: list[Refinement] = []
     counted_without_text = False
     if products and filt.has_text:
@@ -215,7 +215,7 @@ async def _facets(session: AsyncSession, filt: ProductFilter, tree: CategoryTree
     """:func:`.facets.compute_facets`, or the counts ``memo`` kept for ``filt``."""
     if memo is not None and (kept := memo.recall(filt, bound)) is not None:
         return kept
-    result = await compute_facets(session, filt, tree, bound=bound, page=page)
+    result = await compute_facets(session, filt, tree, bound=bound, page=page, expansions=memo)
     if memo is not None:
         memo.keep(filt, bound, result)
     return result

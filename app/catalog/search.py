@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..data import direct
+from .facet_memo import MemoForRequest
 from .filters import (
     FilterShape,
     Match,
@@ -120,16 +121,18 @@ class Suggestion:
 
 
 async def suggest(session: AsyncSession, filt: ProductFilter, tree: CategoryTree, *,
-                  filters_find_some: bool = True) -> Suggestion | None:
+                  filters_find_some: bool = True,
+                  memo: MemoForRequest | None = None) -> Suggestion | None:
     """A "Did you mean" for a query that found nothing, or None.
 
     ``filters_find_some`` False: ``filt`` without its text is already known to find nothing,
-    so a corrected query is only tried without the filters."""
+    so a corrected query is only tried without the filters. ``memo``: the words' corrections
+    and the probes' answers kept for this catalog version (see :mod:`.facet_memo`)."""
     tokens = [w for w in dict.fromkeys(m.lower() for m in _WORD.findall(filt.q))
               if len(w) >= MIN_WORD and w != "or"][:8]
     if not tokens:
         return None
-    replacements = await _closest_words(session, tokens)
+    replacements = await _closest_words(session, tokens, memo)
     if not replacements:
         return None
 
@@ -144,12 +147,24 @@ async def suggest(session: AsyncSession, filt: ProductFilter, tree: CategoryTree
     for candidate, keep in (*candidates, (ProductFilter(q=corrected), False)):
         if keep is False and candidate == replace(filt, q=corrected):
             break
-        if await _finds_any(session, candidate, tree):
+        if await _finds_any(session, candidate, tree, memo):
             return Suggestion(corrected, changed, keep)
     return None
 
 
-async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> bool:
+async def _finds_any(session: AsyncSession, filt: ProductFilter, tree: CategoryTree,
+                     memo: MemoForRequest | None = None) -> bool:
+    """Whether anything matches (known to ``memo``, or probed and kept there)."""
+    known = memo.finds_any(filt) if memo is not None else None
+    if known is not None:
+        return known
+    found = await _probe(session, filt, tree)
+    if memo is not None:
+        memo.keep_finds_any(filt, found)
+    return found
+
+
+async def _probe(session: AsyncSession, filt: ProductFilter, tree: CategoryTree) -> bool:
     """Whether anything matches, probing through the text index (bitmap scans only): an
     existence check that may well fail must not be planned as "walk the table, or an index on
     is_active, until the first hit" - that reads all 100,000 rows when there is none.
@@ -194,12 +209,21 @@ _CLOSEST_WORDS = text("""
     token=Text, word=Text, score=Float, known=Boolean)
 
 
-async def _closest_words(session: AsyncSession, tokens: list[str]) -> dict[str, str]:
-    """token -> the most similar vocabulary word, for tokens that are not words themselves."""
-    rows = await direct.fetch(session, _CLOSEST_WORDS, {"tokens": tokens})
-    return {r.token: r.word for r in rows
-            if not r.known and r.word is not None and r.score >= MIN_SIMILARITY
-            and r.word != r.token}
+async def _closest_words(session: AsyncSession, tokens: list[str],
+                         memo: MemoForRequest | None = None) -> dict[str, str]:
+    """token -> the most similar vocabulary word, for tokens that are not words themselves
+    (those ``memo`` keeps are not looked up again; those looked up are kept there)."""
+    corrections, unknown = memo.closest_words(tokens) if memo is not None else ({}, tokens)
+    if not unknown:
+        return corrections
+    rows = await direct.fetch(session, _CLOSEST_WORDS, {"tokens": unknown})
+    closest = {r.token: r.word if (not r.known and r.word is not None
+                                   and r.score >= MIN_SIMILARITY and r.word != r.token) else None
+               for r in rows}
+    if memo is not None:
+        memo.keep_closest_words(closest)
+    corrections.update((token, word) for token, word in closest.items() if word is not None)
+    return corrections
 
 
 __all__ = ["Suggestion", "clean_name", "highlight_names", "suggest"]

@@ -80,6 +80,14 @@ FACET_MEMO = Counter(
     "for this catalog version), miss (counted).",
     ["result"],
 )
+TEXT_MEMO = Counter(
+    "vitrine_text_memo",
+    "Answers about a search's words a shopper request needed, by kind (prefix: a typed prefix "
+    "as the catalog's words; closest_word: a word's closest vocabulary word; finds_any: whether "
+    "a corrected query finds anything) and result: hit (kept by the worker for this catalog "
+    "version), miss (looked up).",
+    ["kind", "result"],
+)
 
 
 class MetricsObserver(RequestObserver):

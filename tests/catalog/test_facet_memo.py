@@ -5,7 +5,9 @@ last commit.
 "Kept" is shown the way only keeping could show it: a product hidden *behind the triggers'
 back* (``session_replication_role = replica``: the catalog version does not change) leaves the
 page of products at once - the products are always found afresh - while the counts still
-include it. Any real change shows in the counts on the very next request.
+include it. Any real change shows in the counts on the very next request. Answers about a
+search's words - a typed prefix written as the catalog's words, a misspelt word's closest
+vocabulary word, whether a corrected query finds anything - are kept the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from app.catalog.filters import FilterShape, ProductFilter
 from tests.support.clients import sign_in_client
 from tests.support.editing import save_fields
 from tests.support.html import parse
-from tests.support.response_cache import change_unseen, memo_count
+from tests.support.response_cache import change_unseen, memo_count, text_memo_count
 
 from .conftest import HX, facet_counts, names
 
@@ -150,3 +152,105 @@ def test_the_memo_keeps_one_version_and_at_most_its_bound():
     memo.put("v1", lamp, _kept(1))  # a request that read the old version keeps nothing
     assert len(memo) == 0
     assert (memo_count("hit") - hits, memo_count("miss") - misses) == (1, 3)
+
+
+# -- answers about words, kept the same way ---------------------------------------------------
+
+def expansions(sent: list[str]) -> list[str]:
+    """The statements writing a typed prefix as the catalog's words."""
+    return [s for s in sent if "catalog_expand_prefixes" in s]
+
+
+def test_a_typed_prefix_is_written_as_the_catalogs_words_once_per_version(client, sql, lamps,
+                                                                         sent_sql):
+    assert sorted(names(client.get("/products?q=lam", headers=HX).data)) == [
+        "Brass Lamp", "Glass Lamp", "Steel Lamp"]
+    assert len(expansions(sent_sql)) == 1
+    sent_sql.clear()  # another filter, counted afresh; its prefix is not expanded again
+    olive = client.get("/products?q=lam&colour=olive", headers=HX)
+    assert sorted(names(olive.data)) == ["Glass Lamp", "Steel Lamp"]
+    assert counting_statements(sent_sql) != [] and expansions(sent_sql) == []
+    # A commit brings a new word starting with "lam": the next request expands the prefix anew.
+    sql.product("Olive Lampshade", category_id=sql.scalar(
+        "SELECT id FROM categories WHERE slug = 'lighting'"), price="12.00", stock=5,
+        attributes={"brand": "Halden", "colour": "olive"})
+    sent_sql.clear()
+    after = client.get("/products?q=lam&colour=olive&sort=name", headers=HX)
+    assert names(after.data) == ["Glass Lamp", "Olive Lampshade", "Steel Lamp"]
+    assert len(expansions(sent_sql)) == 1
+
+
+def spelling_statements(sent: list[str]) -> list[str]:
+    """The statements "Did you mean" sends: the vocabulary lookup and the probes."""
+    return [s for s in sent if "catalog_words" in s or s.startswith("SELECT EXISTS")]
+
+
+def suggested(body: bytes) -> str | None:
+    """The corrected query "Did you mean" links to, if it offers one."""
+    suggestion = parse(body).find("p", class_="suggestion")
+    return None if suggestion is None else suggestion.find("a").get("href")
+
+
+def test_a_misspelling_asked_again_is_corrected_without_looking_it_up(client, database_url,
+                                                                     sql, shop, sent_sql):
+    assert suggested(client.get("/products?q=lether", headers=HX).data) == "/products?q=leather"
+    assert spelling_statements(sent_sql) != []
+    # Behind the triggers' back the chair leaves the shelves: "leather" would find nothing now,
+    # but at this catalog version the kept answers still offer it (another URL: not a cached
+    # response).
+    hide_unseen(database_url, shop.products["Leather Lounge Chair"])
+    sent_sql.clear()
+    again = client.get("/products?q=lether&sort=price_asc", headers=HX)
+    assert suggested(again.data) == "/products?q=leather&sort=price_asc"
+    assert spelling_statements(sent_sql) == []
+    # A commit is seen on the next request: the chair is back on sale, the rest sold out.
+    sql.execute("UPDATE products SET is_active = true WHERE id = %s",
+                shop.products["Leather Lounge Chair"])
+    sql.execute("UPDATE products SET is_active = false WHERE name <> 'Oak Dining Chair'")
+    sent_sql.clear()
+    assert suggested(client.get("/products?q=lether&sort=name", headers=HX).data) is None
+    assert spelling_statements(sent_sql) != []
+
+
+def test_a_correction_whose_counts_are_kept_is_not_probed(client, shop, sent_sql):
+    """The shopper searched "leather" before: its counts say it finds something."""
+    assert names(client.get("/products?q=leather", headers=HX).data) == ["Leather Lounge Chair"]
+    sent_sql.clear()
+    assert suggested(client.get("/products?q=lether", headers=HX).data) == "/products?q=leather"
+    sent = spelling_statements(sent_sql)
+    assert len(sent) == 1 and "catalog_words" in sent[0]  # the lookup, not the probe
+
+
+def test_answers_about_words_are_kept_for_one_version_and_at_most_their_bound():
+    kinds = ("prefix", "closest_word", "finds_any")
+    before = {(k, r): text_memo_count(k, r) for k in kinds for r in ("hit", "miss")}
+    memo = FacetMemo(max_entries=2)
+    assert memo.expansion("v1", "lam:*") is None
+    memo.put_expansion("v1", "lam:*", "lamp | lampshad")
+    assert memo.expansion("v1", "lam:*") == "lamp | lampshad"
+    assert memo.closest_words("v1", ["lether", "lampp"]) == ({}, ["lether", "lampp"])
+    memo.put_closest_words("v1", {"lether": "leather", "lampp": "lamp"})
+    memo.put_closest_words("v1", {"oak": None})  # a word itself: nothing to offer
+    # "lether" was the least recently used: it went
+    assert memo.closest_words("v1", ["oak", "lampp", "lether"]) == ({"lampp": "lamp"},
+                                                                     ["lether"])
+    leather, oak = ProductFilter(q="leather"), ProductFilter(q="oak")
+    assert memo.finds_any("v1", leather) is None
+    memo.put_finds_any("v1", leather, True)
+    memo.put("v1", oak, _kept(0))  # counted exactly: finds nothing
+    assert (memo.finds_any("v1", leather), memo.finds_any("v1", oak)) == (True, False)
+    memo.put("v1", ProductFilter(q="linen"), Kept(FacetResult({}, Total(900, exact=False), None,
+                                                              None), FilterShape(), None))
+    assert memo.finds_any("v1", ProductFilter(q="linen")) is None  # an estimate is no answer
+    assert memo.finds_any("v2", leather) is None  # a new version forgets all
+    assert memo.closest_words("v2", ["lampp"]) == ({}, ["lampp"])
+    memo.put_finds_any("v1", leather, True)  # a request that read the old version keeps none
+    memo.put_closest_words("v1", {"lampp": "lamp"})
+    memo.put_expansion("v1", "lam:*", "lamp")
+    assert memo.finds_any("v2", leather) is None
+    assert memo.closest_words("v2", ["lampp"]) == ({}, ["lampp"])
+    assert memo.expansion("v2", "lam:*") is None
+    counted = {key: text_memo_count(*key) - value for key, value in before.items()}
+    assert counted == {("prefix", "hit"): 1, ("prefix", "miss"): 2,
+                       ("closest_word", "hit"): 2, ("closest_word", "miss"): 5,
+                       ("finds_any", "hit"): 2, ("finds_any", "miss"): 4}

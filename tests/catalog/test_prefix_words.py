@@ -84,7 +84,7 @@ def test_searches_find_count_and_order_the_same_with_the_prefix_as_words(run_db,
     expanded = run_db(go)
     assert used == {True}
 
-    async def leave(session, bound):
+    async def leave(session, bound, kept=None):
         return None
 
     monkeypatch.setattr(facets, "_expand_prefixes", leave)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from app.catalog.facet_memo import EXTENSION_KEY
 from app.catalog.filters import text_query
 from app.data.urls import libpq_dsn
 from tests.support.html import parse
@@ -136,12 +137,13 @@ def test_each_misspelt_word_is_corrected_on_its_own(client, hifi, htmx):
 
 
 def test_words_are_corrected_in_place_by_one_statement_whatever_their_number(
-        client, hifi, sent_statements):
+        app, client, hifi, sent_statements):
     """The closest words of one, two or three words come from the same SQL (the words are one
     array parameter), so a worker prepares it once instead of compiling a statement per
     search; a correct word between two misspelt ones stays where it was."""
     for q, corrected in (("lampp", "lamp"), ("walnutt+lampp", "walnut lamp"),
                          ("walnutt+table+lampp", "walnut table lamp")):
+        app.extensions[EXTENSION_KEY].clear()  # each search looks all its words up
         root = parse(client.get(f"/products?q={q}").data)
         suggestion = root.find("p", class_="suggestion")
         assert suggestion is not None and suggestion.find("a").text == corrected

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from app.data.urls import libpq_dsn
-from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE
+from app.ops.metrics import FACET_MEMO, RESPONSE_CACHE, TEXT_MEMO
 
 
 def cache_count(result: str) -> float:
@@ -19,6 +19,12 @@ def cache_count(result: str) -> float:
 def memo_count(result: str) -> float:
     """How many facet memo lookups ended with ``result`` (hit, miss) so far in this process."""
     return FACET_MEMO.labels(result)._value.get()
+
+
+def text_memo_count(kind: str, result: str) -> float:
+    """How many lookups of answers about words (``kind``: prefix, closest_word, finds_any)
+    ended with ``result`` (hit, miss) so far in this process."""
+    return TEXT_MEMO.labels(kind, result)._value.get()
 
 
 def change_unseen(database_url: str, statement: str, *params: Any) -> None:
