@@ -28,15 +28,21 @@ def _children_cpu() -> float:
 
 
 #: counter -> the prefix of its results in :func:`cache_counts`
-_COUNTERS = {"vitrine_response_cache_total": "", "vitrine_facet_memo_total": "memo_"}
+_COUNTERS = {"vitrine_response_cache_total": "", "vitrine_facet_memo_total": "memo_",
+             "vitrine_text_memo_total": "words_"}
 
 
 def cache_counts(metrics_text: str) -> dict[str, float]:
-    """``vitrine_response_cache_total`` by result (hit, miss, not_modified, error), and
-    ``vitrine_facet_memo_total`` as ``memo_hit`` and ``memo_miss``."""
-    return {_COUNTERS[sample.name] + sample.labels["result"]: sample.value
-            for family in text_string_to_metric_families(metrics_text)
-            for sample in family.samples if sample.name in _COUNTERS}
+    """``vitrine_response_cache_total`` by result (hit, miss, not_modified, error),
+    ``vitrine_facet_memo_total`` as ``memo_hit`` and ``memo_miss``, and
+    ``vitrine_text_memo_total`` (all kinds together) as ``words_hit`` and ``words_miss``."""
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name in _COUNTERS:
+                key = _COUNTERS[sample.name] + sample.labels["result"]
+                counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
 
 
 def _scrape(url: str) -> dict[str, float] | None:
@@ -97,9 +103,12 @@ class ResourceMeter:
                          + f" ({hits / lookups:.0%})"
                          + f", {after.get('not_modified', 0) - before.get('not_modified', 0):,.0f}"
                          " answered 304")
-            kept = after.get("memo_hit", 0) - before.get("memo_hit", 0)
-            asked = kept + after.get("memo_miss", 0) - before.get("memo_miss", 0)
-            if asked:
-                lines.append(f"Facet counts kept by the workers: {kept:,.0f} of {asked:,.0f}"
-                             f" filters counted ({kept / asked:.0%})")
+            for prefix, kept_what, asked_what in (
+                    ("memo_", "Facet counts", "filters counted"),
+                    ("words_", "Answers about words", "looked for")):
+                kept = after.get(prefix + "hit", 0) - before.get(prefix + "hit", 0)
+                asked = kept + after.get(prefix + "miss", 0) - before.get(prefix + "miss", 0)
+                if asked:
+                    lines.append(f"{kept_what} kept by the workers: {kept:,.0f} of {asked:,.0f}"
+                                 f" {asked_what} ({kept / asked:.0%})")
         return lines
