@@ -203,7 +203,8 @@ def test_a_misspelling_asked_again_is_corrected_without_looking_it_up(client, da
     again = client.get("/products?q=lether&sort=price_asc", headers=HX)
     assert suggested(again.data) == "/products?q=leather&sort=price_asc"
     assert spelling_statements(sent_sql) == []
-    # A commit is seen on the next request: the chair is back on sale, the rest sold out.
+    # Commits are seen on the next request: the chair is put back, then every product but the
+    # oak chair taken off the shelves - "leather" finds nothing now.
     sql.execute("UPDATE products SET is_active = true WHERE id = %s",
                 shop.products["Leather Lounge Chair"])
     sql.execute("UPDATE products SET is_active = false WHERE name <> 'Oak Dining Chair'")
