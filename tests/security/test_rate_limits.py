@@ -76,8 +76,11 @@ def test_two_workers_share_one_limit_through_redis(database_url, tmp_path, redis
     )
     try:
         answers = []
-        for _ in range(40):
-            # A new connection each time, so the kernel spreads them over both workers.
+        # A new connection each time, so the kernel spreads them over both workers. Which
+        # worker accepts is the kernel's choice and can stay with one for a while, so the test
+        # goes on (bounded) until each worker has refused at least once.
+        while len(answers) < 400 and len({pid for status, pid in answers
+                                           if status == 429}) < 2:
             with httpx.Client(base_url=server.url, timeout=10) as http:
                 response = http.get("/api/v1/categories")
                 answers.append((response.status_code, response.headers["X-Worker-Pid"]))
@@ -85,9 +88,10 @@ def test_two_workers_share_one_limit_through_redis(database_url, tmp_path, redis
         server.stop()
     served = [pid for status, pid in answers if status == 200]
     refused = [pid for status, pid in answers if status == 429]
+    assert len(served) + len(refused) == len(answers), answers
+    # One count for both: however many requests were made, only 20 were served in all. Two
+    # separate counts would each have served up to 20.
     assert len(served) == 20, answers
-    assert len(refused) == 20
-    assert len({pid for _, pid in answers}) == 2, "both workers must have answered"
     assert len(set(refused)) == 2, "each worker refused once the shared count was spent"
 
 
