@@ -6,6 +6,7 @@ import argparse
 import pytest
 
 from bench.__main__ import SECTIONS, arguments
+from bench.before_after import arguments as before_after_arguments
 from loadtest.run import arguments as loadtest_arguments
 from loadtest.run import parse_duration
 
@@ -21,6 +22,21 @@ def test_bench_refuses_an_unknown_section(capsys):
     with pytest.raises(SystemExit):
         arguments(["serch"])
     assert "unknown section serch" in capsys.readouterr().err
+
+
+def test_before_after_compares_without_the_response_cache_on_one_database_unless_told():
+    plain = before_after_arguments(["HEAD~3"])
+    assert (plain.rev, plain.response_cache, plain.earlier_database_url) == ("HEAD~3", "off", None)
+    told = before_after_arguments(["5f16a71", "--earlier-database-url",
+                                   "postgresql://localhost/old", "--response-cache", "on"])
+    assert (told.earlier_database_url, told.response_cache) == ("postgresql://localhost/old",
+                                                                "on")
+
+
+def test_before_after_refuses_an_unknown_cache_setting(capsys):
+    with pytest.raises(SystemExit):
+        before_after_arguments(["HEAD~1", "--response-cache", "maybe"])
+    assert "invalid choice: 'maybe'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
