@@ -1,11 +1,12 @@
 """``python -m bench.before_after REV``: this tree against an earlier commit, side by side.
 
-Both versions serve the same database (``DATABASE_URL``, or the embedded dev database) with one
-worker each, measured in interleaved wrk rounds, so the machine's noise falls on both alike. Next
-to requests/s it reports the server's CPU time per request (its process tree, from procfs) and
-that of the PostgreSQL backends serving it (by ``application_name``, when the database runs on
-this machine): what a change to the per-request work moves. The earlier commit is checked out in
-a temporary git worktree and removed afterwards. Exits non-zero only when a request failed.
+Both versions serve the same database (``DATABASE_URL``, or the embedded dev database; see below
+for an earlier schema) with one worker each, measured in interleaved wrk rounds, so the
+machine's noise falls on both alike. Next to requests/s it reports the server's CPU time per
+request (its process tree, from procfs) and that of the PostgreSQL backends serving it (by
+``application_name``, when the database runs on this machine): what a change to the per-request
+work moves. The earlier commit is checked out in a temporary git worktree and removed
+afterwards. Exits non-zero only when a request failed.
 
 * **The search mix** is the search bench's 30 URLs (:data:`.search_floor.MIX`), cycled by
   ``bench/search_mix.lua``: the workload issue 14's figures are set on.
@@ -28,6 +29,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.data.urls import libpq_dsn
 
 from .cpu import BackendCpu, cpu_seconds
 from .runner import BENCH_CONFIG, catalog_note, database_dsn
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"catalog: {catalog_note()}"
           + (" (the earlier commit: its own database)" if args.earlier_database_url else ""))
     print(f"response cache: {args.response_cache} in both")
-    dsn = database_dsn()  # pg_stat_activity lists every database of the server
+    dsn = database_dsn()
     with tempfile.TemporaryDirectory(prefix="vitrine-before-after-") as tmp:
         earlier = Path(tmp) / "earlier"
         mix_file = Path(tmp) / "search-mix.txt"
@@ -152,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 served[name] = Served(
                     serve(root, Path(tmp), application_name=application_name,
                           database_url=database_url, response_cache=args.response_cache == "on"),
-                    BackendCpu(dsn, application_name))
+                    # its backends, asked of its own server (not on this machine: n/a)
+                    BackendCpu(libpq_dsn(database_url) if database_url else dsn,
+                               application_name))
             samples = measure(served, rounds=args.rounds, seconds=args.seconds,
                               connections=args.connections, mix_file=mix_file)
         finally:
