@@ -9,6 +9,7 @@ keeps its byte-for-byte comparison with Vitrine true without a second copy of th
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from markupsafe import Markup, escape
 
 from ..data.models import Product
 from . import listing
-from .facets import FacetValue, round_significant
+from .facets import FacetValue, PriceBand, round_significant
 from .listing import CatalogPage
 from .page_query import Card, Total
 from .params import MULTI, PER_PAGE_CHOICES, CatalogParams, sort_choices
@@ -102,6 +103,35 @@ def product_card(item: Card, name_html: Markup, url: str, picture: Markup | None
         f'    <span class="product-price live-price-{item.id}">{escape(money(item.price))}</span>\n'
         f'    <span class="stock stock-{escape(state)} live-stock-{item.id}">{escape(label)}'
         '</span>\n  </li>')
+
+
+def price_band_item(band: PriceBand, top: int, *, approximate: bool,
+                    band_url: Callable[[PriceBand], str],
+                    money: Callable[[Decimal | None], str]) -> Markup:
+    """One row of the price distribution (``partials/catalog/price_bands.html``): the band's
+    label, a link to it when it holds matches, its count ("~" for an estimate) and its bar
+    (``top``: the largest band's count; widths in 5% steps). What the template's loop wrote per
+    band, without its expressions: a listing shows up to eight bands, and their labels, links
+    and money formatting were a fifth of the page's rendering. Every value shown is escaped."""
+    low = money(band.low).replace(".00", "")
+    if band.low == 0:
+        label = "Under " + money(band.high).replace(".00", "")
+    elif band.high is None:
+        label = f"{low} and over"
+    else:
+        label = f"{low} – {money(band.max_price)}"
+    level = math.ceil(band.count / top * 20) if top else 0
+    count = f"{band.count:,}"
+    if approximate and band.count:
+        count = '<span class="visually-hidden">about </span>~' + count
+    if band.count:
+        url = escape(band_url(band))
+        head = f'<a class="band-label" href="{url}" hx-get="{url}">{escape(label)}</a>'
+    else:
+        head = f'<span class="band-label">{escape(label)}</span>'
+    return Markup(  # noqa: S704 - only our markup, the counts, and escaped values
+        f'\n  <li class="price-band">\n    {head}\n    <span class="count">{count}</span>\n'
+        f'    <span class="band-bar w-{level}" aria-hidden="true"></span>\n  </li>')
 
 
 @dataclass(frozen=True)
@@ -223,6 +253,10 @@ def page_context(page: CatalogPage, links: CatalogLinks, *, hx_source: str) -> d
         "input_id": input_id,
         "facet_item": facet_item,
         "product_card": partial(product_card, money=links.money),
+        "price_band": partial(
+            price_band_item, approximate=page.facets.bands_approximate, money=links.money,
+            band_url=lambda band: list_url(params.with_changes(min_price=band.min_price,
+                                                               max_price=band.max_price))),
     }
 
 

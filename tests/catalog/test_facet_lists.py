@@ -234,3 +234,65 @@ def test_a_facet_item_is_written_exactly_as_the_template_macro_wrote_it(app):
         for value in values:
             expected = template.render(name=name, v=value, input_id=input_id)
             assert str(facet_item(name, value)) == expected
+
+
+#: The loop body of price_bands.html that price_band_item (app/catalog/page_context.py)
+#: replaced, as it was.
+PRICE_BAND_LOOP = "\n".join([
+    "{% for band in bands %}",
+    '{% set low = money(band.low)|replace(".00", "") %}',
+    '{% set label = ("Under " ~ money(band.high)|replace(".00", "")) if band.low == 0 else'
+    ' ((low ~ " and over") if band.high is none else (low ~ " – " ~ money(band.max_price)))'
+    " %}",
+    '{% set level = ((band.count / top * 20)|round(0, "ceil")|int) if top else 0 %}',
+    '<li class="price-band">',
+    "{%- set count -%}",
+    '{%- if approximate and band.count %}<span class="visually-hidden">about </span>~'
+    '{% endif %}{{ "{:,}".format(band.count) -}}',
+    "{%- endset %}",
+    "{% if band.count %}{% set url = band_url(band) %}",
+    '<a class="band-label" href="{{ url }}" hx-get="{{ url }}">{{ label }}</a>',
+    '{%- else %}<span class="band-label">{{ label }}</span>{% endif %}',
+    '<span class="count">{{ count }}</span>',
+    '<span class="band-bar w-{{ level }}" aria-hidden="true"></span>',
+    "</li>",
+    "{% endfor %}",
+])
+
+
+def test_a_price_band_is_written_as_the_template_loop_wrote_it(app):
+    """The same elements, text and attributes (whitespace between tags aside, which the loop
+    wrote in blank lines), every value escaped."""
+    import re
+    from decimal import Decimal
+
+    from app.catalog.facets import PriceBand
+    from app.catalog.page_context import price_band_item
+
+    def between_tags(html: str) -> str:
+        return re.sub(r">\s+<", "><", html).strip()
+
+    template = app.jinja_env.from_string(PRICE_BAND_LOOP)
+    bands = [
+        PriceBand(Decimal(0), Decimal(10), 3),            # "Under £10"
+        PriceBand(Decimal(10), Decimal(25), 0),           # no matches: no link
+        PriceBand(Decimal(25), Decimal(50), 1234),        # the largest: a full bar
+        PriceBand(Decimal(250), Decimal(500), 7),         # a bar of one step
+        PriceBand(Decimal(1000), None, 41),               # "and over"
+    ]
+    for currency in ("£", "<b>&</b>"):
+        def money(value, currency=currency):
+            return "" if value is None else f"{currency}{value:,.2f}"
+
+        def band_url(band):
+            return f"/products?q=a<b>&min_price={band.min_price}&max_price={band.max_price}"
+
+        for approximate in (False, True):
+            for top in (1234, 0):
+                expected = template.render(bands=bands, top=top, approximate=approximate,
+                                           money=money, band_url=band_url)
+                written = "".join(
+                    str(price_band_item(band, top, approximate=approximate, band_url=band_url,
+                                        money=money)) for band in bands)
+                assert between_tags(written) == between_tags(expected)
+                assert "<b>" not in written and "a<b>" not in written
