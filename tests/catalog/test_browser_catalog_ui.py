@@ -280,3 +280,55 @@ def test_arrow_keys_on_the_sort_menu_search_once(live_server, page, shop):
     page.wait_for_timeout(800)  # long enough for any further search to start
     assert len(searches) == 1 and searches[0].endswith("sort=name&per_page=24")
     assert page.evaluate("document.activeElement.id") == "catalog-sort"
+
+
+def test_a_link_replaced_under_the_focus_hands_it_to_the_results(live_server, browser, shop):
+    """A removed filter's chip, "Clear all filters" and a price band are links the swap itself
+    replaces: the focus goes on to the results (from their top), not back to the page's start.
+    Within the phone's open filter sheet it goes to "Show N results" instead."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.goto(live_server.url + "/products?brand=Nordhavn&brand=Halden")
+        results = page.locator("#catalog-main")
+        page.locator(".chips a.chip", has_text="Brand: Halden").focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/products\?brand=Nordhavn$"))
+        expect(results).to_be_focused()
+        top = page.evaluate("document.getElementById('catalog-main').getBoundingClientRect().top")
+        assert -1 < top < 900  # its top in view
+
+        band = page.locator(".price-bands a.band-label").first
+        band.focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"min_price=25&max_price=49\.99$"))
+        expect(results).to_be_focused()
+        page.keyboard.press("Tab")  # on into the results, not back to the page's first link
+        assert page.evaluate("document.activeElement.closest('#catalog-main') !== null")
+
+        page.locator(".chips a.chip-clear").focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/products$"))
+        expect(results).to_be_focused()
+        assert axe_violations(page) == []
+        assert page.errors == []
+    finally:
+        context.close()
+
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/products")
+        page.locator("#catalog-filters-toggle").click()
+        expect(page.locator("#catalog-filters")).to_be_visible()
+        page.locator(".price-bands a.band-label").first.focus()
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"min_price=25&max_price=49\.99$"))
+        show = page.locator("#catalog-show-results")
+        expect(show).to_be_focused()
+        expect(show).to_have_text("Show 2 results")
+        expect(page.locator("#catalog-filters")).to_be_visible()  # the sheet stays open
+    finally:
+        context.close()
