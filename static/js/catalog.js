@@ -19,6 +19,16 @@
     }
   };
 
+  // Whether the phone's filter sheet is open (a browser without popovers shows no sheet).
+  const sheetOpen = () => {
+    const sheet = byId("catalog-filters");
+    try {
+      return Boolean(sheet && sheet.matches(":popover-open"));
+    } catch (error) {
+      return false;  // ":popover-open" is not a selector there
+    }
+  };
+
   // The link that made the request being swapped in, if it had the focus.
   let activated = null;
 
@@ -31,9 +41,8 @@
     activated = null;
     const active = document.activeElement;
     if (active && active !== document.body && active.isConnected) return;
-    const sheet = byId("catalog-filters");
     const show = byId("catalog-show-results");
-    if (sheet && show && sheet.matches(":popover-open")) {
+    if (show && sheetOpen()) {
       show.focus();
       return;
     }
