@@ -62,14 +62,21 @@ def input_id(facet: str, value: str) -> str:
     return f"f-{facet}-{slug}-{digest}"
 
 
+def count_markup(count: int, approximate: bool) -> str:
+    """A facet value's or price band's count as its list shows it: "1,234", or for an estimate
+    "~1,200" with "about" for screen readers (nothing is "about" 0)."""
+    text = f"{count:,}"
+    if approximate and count:
+        return '<span class="visually-hidden">about </span>~' + text
+    return text
+
+
 def facet_item(name: str, value: FacetValue) -> Markup:
     """One facet value's list item (checkbox, label, count) for ``partials/catalog/facets.html``:
     the markup its ``facet_item`` macro wrote, byte for byte, without a macro call per value
     (a page lists a hundred values or more). Every value shown is escaped."""
     item_id = escape(input_id(name, value.value))
-    count = f"{value.count:,}"
-    if value.approximate and value.count:
-        count = '<span class="visually-hidden">about </span>~' + count
+    count = count_markup(value.count, value.approximate)
     disabled = value.disabled
     return Markup(  # noqa: S704 - only our markup, the ids and counts, and escaped values
         f'\n<li class="facet-value depth-{value.depth}{" is-disabled" if disabled else ""}">\n'
@@ -121,9 +128,7 @@ def price_band_item(band: PriceBand, top: int, *, approximate: bool,
     else:
         label = f"{low} – {money(band.max_price)}"
     level = math.ceil(band.count / top * 20) if top else 0
-    count = f"{band.count:,}"
-    if approximate and band.count:
-        count = '<span class="visually-hidden">about </span>~' + count
+    count = count_markup(band.count, approximate)
     if band.count:
         url = escape(band_url(band))
         head = f'<a class="band-label" href="{url}" hx-get="{url}">{escape(label)}</a>'
